@@ -1,0 +1,239 @@
+"""Training targets: from boxes (or extreme points) to what the losses consume.
+
+For each object with box (x1, y1, x2, y2) in heatmap pixels (image pixels / R):
+
+- its centre p = ((x1 + x2) / 2, (y1 + y2) / 2) is floored to the pixel p~ = floor(p);
+- the heatmap of its class gets a Gaussian of radius r(h, w) at p~ (``draw_gaussian``);
+- ``ind`` records where p~ sits in the flattened map, ``y * W + x``, so the losses can
+  gather the size and offset predictions at exactly that pixel;
+- ``wh`` is the size s = (x2 - x1, y2 - y1), ``reg`` the offset p - p~ in [0, 1)^2 lost
+  by flooring, and ``reg_mask`` marks the slots that hold an object.
+
+The per-object slots ``(M, ...)`` hold at most ``max_objs`` objects; slot k belongs to
+the k-th input box, so skipped boxes leave an empty slot, as in the reference code.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from .heatmap import draw_gaussian, gaussian_radius
+
+__all__ = ["encode_ctdet", "encode_exdet", "scatter_targets", "EXTREME_PARTS"]
+
+EXTREME_PARTS = ("t", "l", "b", "r")
+
+
+def _as_numpy(name: str, x, dtype) -> np.ndarray:
+    if isinstance(x, torch.Tensor):
+        x = x.detach().cpu().numpy()
+    try:
+        return np.asarray(x, dtype=dtype)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{name} must be numeric, got {x!r}") from e
+
+
+def _check_common(num_classes, output_size, max_objs) -> tuple[int, int]:
+    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)):
+        raise ValueError(f"num_classes must be a positive integer, got {num_classes!r}")
+    if num_classes < 1:
+        raise ValueError(f"num_classes must be a positive integer, got {num_classes!r}")
+    if len(output_size) != 2 or any(
+        isinstance(s, bool) or int(s) != s or s < 1 for s in output_size
+    ):
+        raise ValueError(f"output_size must be two positive integers (H, W), got {output_size!r}")
+    if isinstance(max_objs, bool) or not isinstance(max_objs, (int, np.integer)) or max_objs < 0:
+        raise ValueError(f"max_objs must be a non-negative integer, got {max_objs!r}")
+    return int(output_size[0]), int(output_size[1])
+
+
+def _check_labels(labels, n: int, num_classes: int) -> np.ndarray:
+    raw = labels.detach().cpu().numpy() if isinstance(labels, torch.Tensor) else np.asarray(labels)
+    if raw.shape != (n,):
+        raise ValueError(f"labels must have shape ({n},) to match the objects, got {raw.shape}")
+    if n and not (np.issubdtype(raw.dtype, np.integer) or np.all(np.mod(raw, 1) == 0)):
+        raise ValueError(f"labels must be integers, got {raw}")
+    lab = raw.astype(np.int64)
+    bad = (lab < 0) | (lab >= num_classes)
+    if bad.any():
+        raise ValueError(
+            f"labels must lie in [0, {num_classes}), got {lab[bad].tolist()} "
+            f"(objects {np.flatnonzero(bad).tolist()})"
+        )
+    return lab
+
+
+def _device_of(*xs) -> torch.device:
+    for x in xs:
+        if isinstance(x, torch.Tensor):
+            return x.device
+    return torch.device("cpu")
+
+
+def _radius(h: float, w: float) -> int:
+    return max(0, int(gaussian_radius(math.ceil(h), math.ceil(w))))
+
+
+def encode_ctdet(boxes, labels, num_classes: int, output_size, max_objs: int = 128) -> dict:
+    """CenterNet targets for one image.
+
+    Args:
+        boxes: ``(N, 4)`` x1, y1, x2, y2 in heatmap coordinates (already divided by the
+            output stride R). Boxes may reach outside the map: they are clipped to it,
+            and those left with zero width or height are skipped (empty slot).
+        labels: ``(N,)`` integer classes in ``[0, num_classes)``.
+        num_classes: C.
+        output_size: ``(H, W)`` of the heatmap.
+        max_objs: M, the number of object slots; objects past M are dropped.
+
+    Returns:
+        dict of torch tensors, on the device of ``boxes`` if it is a tensor:
+        ``hm (C, H, W) float32``, ``wh (M, 2) float32``, ``reg (M, 2) float32``,
+        ``ind (M,) int64``, ``reg_mask (M,) uint8``.
+    """
+    H, W = _check_common(num_classes, output_size, max_objs)
+    b = _as_numpy("boxes", boxes, np.float32)
+    if b.ndim != 2 or b.shape[1] != 4:
+        raise ValueError(f"boxes must have shape (N, 4) as x1, y1, x2, y2, got {b.shape}")
+    if not np.isfinite(b).all():
+        rows = np.flatnonzero(~np.isfinite(b).all(axis=1)).tolist()
+        raise ValueError(f"boxes must be finite, got NaN or infinity in boxes {rows}")
+    inverted = (b[:, 2] < b[:, 0]) | (b[:, 3] < b[:, 1])
+    if inverted.any():
+        rows = np.flatnonzero(inverted).tolist()
+        raise ValueError(
+            f"boxes need x1 <= x2 and y1 <= y2, got {b[inverted].tolist()} (boxes {rows})"
+        )
+    lab = _check_labels(labels, len(b), num_classes)
+
+    hm = np.zeros((num_classes, H, W), dtype=np.float32)
+    wh = np.zeros((max_objs, 2), dtype=np.float32)
+    reg = np.zeros((max_objs, 2), dtype=np.float32)
+    ind = np.zeros(max_objs, dtype=np.int64)
+    reg_mask = np.zeros(max_objs, dtype=np.uint8)
+
+    for k in range(min(len(b), max_objs)):
+        box = b[k].copy()
+        box[[0, 2]] = np.clip(box[[0, 2]], 0, W - 1)
+        box[[1, 3]] = np.clip(box[[1, 3]], 0, H - 1)
+        h, w = box[3] - box[1], box[2] - box[0]
+        if not (h > 0 and w > 0):
+            continue
+        radius = _radius(h, w)
+        ct = np.array([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2], dtype=np.float32)
+        ct_int = ct.astype(np.int32)
+        draw_gaussian(hm[lab[k]], ct_int, radius)
+        wh[k] = w, h
+        ind[k] = ct_int[1] * W + ct_int[0]
+        reg[k] = ct - ct_int
+        reg_mask[k] = 1
+
+    device = _device_of(boxes, labels)
+    out = {"hm": hm, "wh": wh, "reg": reg, "ind": ind, "reg_mask": reg_mask}
+    return {key: torch.from_numpy(v).to(device) for key, v in out.items()}
+
+
+def encode_exdet(
+    extreme_points, labels, num_classes: int, output_size, max_objs: int = 128
+) -> dict:
+    """ExtremeNet-style targets (the seed's ``ExdetLoss``) for one image.
+
+    Each object is given by its four extreme points: top, left, bottom, right. Every
+    point gets a Gaussian on its own heatmap (``hm_t, hm_l, hm_b, hm_r``), an offset and
+    an index, like a CenterNet centre; the box centre ((l_x + r_x) / 2, (t_y + b_y) / 2)
+    gets a Gaussian on ``hm_c``. All five use the radius of the box the points span.
+
+    Args:
+        extreme_points: ``(N, 8)`` as t_x, t_y, l_x, l_y, b_x, b_y, r_x, r_y in heatmap
+            coordinates. Points are clipped to the map; objects left with zero width or
+            height are skipped.
+        labels: ``(N,)`` integer classes in ``[0, num_classes)``.
+        num_classes: C.
+        output_size: ``(H, W)`` of the heatmaps.
+        max_objs: M.
+
+    Returns:
+        dict of torch tensors: ``hm_t, hm_l, hm_b, hm_r, hm_c (C, H, W) float32``,
+        ``reg_t .. reg_r (M, 2) float32``, ``ind_t .. ind_r (M,) int64``,
+        ``reg_mask (M,) uint8``.
+    """
+    H, W = _check_common(num_classes, output_size, max_objs)
+    p = _as_numpy("extreme_points", extreme_points, np.float32)
+    if p.ndim != 2 or p.shape[1] != 8:
+        raise ValueError(
+            f"extreme_points must have shape (N, 8) as t, l, b, r (x, y each), got {p.shape}"
+        )
+    if not np.isfinite(p).all():
+        rows = np.flatnonzero(~np.isfinite(p).all(axis=1)).tolist()
+        raise ValueError(f"extreme_points must be finite, got NaN or infinity in objects {rows}")
+    pts = p.reshape(-1, 4, 2)
+    inverted = (pts[:, 2, 1] < pts[:, 0, 1]) | (pts[:, 3, 0] < pts[:, 1, 0])
+    if inverted.any():
+        rows = np.flatnonzero(inverted).tolist()
+        raise ValueError(
+            "extreme points need top y <= bottom y and left x <= right x, "
+            f"got {p[inverted].tolist()} (objects {rows})"
+        )
+    lab = _check_labels(labels, len(p), num_classes)
+
+    out = {f"hm_{part}": np.zeros((num_classes, H, W), dtype=np.float32) for part in "tlbrc"}
+    for part in EXTREME_PARTS:
+        out[f"reg_{part}"] = np.zeros((max_objs, 2), dtype=np.float32)
+        out[f"ind_{part}"] = np.zeros(max_objs, dtype=np.int64)
+    out["reg_mask"] = np.zeros(max_objs, dtype=np.uint8)
+
+    for k in range(min(len(pts), max_objs)):
+        q = pts[k].copy()
+        q[:, 0] = np.clip(q[:, 0], 0, W - 1)
+        q[:, 1] = np.clip(q[:, 1], 0, H - 1)
+        h, w = q[2, 1] - q[0, 1], q[3, 0] - q[1, 0]
+        if not (h > 0 and w > 0):
+            continue
+        radius = _radius(h, w)
+        q_int = q.astype(np.int32)
+        for j, part in enumerate(EXTREME_PARTS):
+            draw_gaussian(out[f"hm_{part}"][lab[k]], q_int[j], radius)
+            out[f"reg_{part}"][k] = q[j] - q_int[j]
+            out[f"ind_{part}"][k] = q_int[j, 1] * W + q_int[j, 0]
+        ct = np.array([(q[3, 0] + q[1, 0]) / 2, (q[0, 1] + q[2, 1]) / 2], dtype=np.float32)
+        draw_gaussian(out["hm_c"][lab[k]], ct.astype(np.int32), radius)
+        out["reg_mask"][k] = 1
+
+    device = _device_of(extreme_points, labels)
+    return {key: torch.from_numpy(v).to(device) for key, v in out.items()}
+
+
+def scatter_targets(targets: dict) -> dict:
+    """The dense head outputs that a perfect model would predict for ``targets``.
+
+    The inverse of the gather in the losses: each object's size and offset are written
+    back at its centre pixel ``ind``, zeros elsewhere; the heatmap is the target itself.
+    Decoding the result with ``decode_ctdet`` recovers the encoded boxes, and swapping
+    one of its maps in for a model's output is an oracle ablation.
+
+    Args:
+        targets: batched ``encode_ctdet`` output: ``hm (B, C, H, W)``, ``wh, reg
+            (B, M, 2)``, ``ind, reg_mask (B, M)``.
+
+    Returns:
+        dict with ``hm (B, C, H, W)`` probabilities and ``wh, reg (B, 2, H, W)``.
+    """
+    hm = targets["hm"]
+    if hm.ndim != 4:
+        raise ValueError(
+            f"targets must be batched: hm of shape (B, C, H, W), got {tuple(hm.shape)}"
+        )
+    B, _, H, W = hm.shape
+    mask = targets["reg_mask"].bool()
+    out = {"hm": hm.clone()}
+    for key in ("wh", "reg"):
+        values = targets[key] * mask.unsqueeze(2)
+        dense = values.new_zeros(B, 2, H * W)
+        # Padding slots point at pixel 0 with zero values; scatter_add leaves it unchanged.
+        index = (targets["ind"] * mask).unsqueeze(1).expand(B, 2, -1)
+        dense.scatter_add_(2, index, values.transpose(1, 2))
+        out[key] = dense.reshape(B, 2, H, W)
+    return out
