@@ -19,7 +19,8 @@ demo: $(STAMP)
 	$(PY) -m centernet_edu.demo
 
 lint: $(STAMP)
-	$(PY) -m ruff check centernet_edu tests benchmarks
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 
 test: lint
 	$(PY) -m pytest -q
