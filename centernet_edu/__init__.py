@@ -1,9 +1,13 @@
 """centernet_edu: the losses of CenterNet ("Objects as Points"), small enough to read.
 
-Modules in reading order: heatmap -> targets -> losses -> decode.
+Modules in reading order: heatmap -> targets -> losses -> decode -> model, data ->
+train, evaluate. The trainer lives in ``centernet_edu.train`` (``fit``, ``TrainConfig``;
+``python -m centernet_edu.train`` on the command line).
 """
 
+from .data import CocoDataset, ShapesDataset, read_coco, write_coco
 from .decode import decode_ctdet, decode_exdet, heatmap_nms, topk
+from .evaluate import coco_map, evaluate, oracle_ablations
 from .heatmap import draw_gaussian, gaussian_2d, gaussian_radius
 from .losses import (
     CenterNetLoss,
@@ -13,6 +17,7 @@ from .losses import (
     focal_loss_with_logits,
     reg_l1_loss,
 )
+from .model import CenterNetLite
 from .targets import encode_ctdet, encode_exdet, scatter_targets
 
 __version__ = "0.1.0"
@@ -34,4 +39,12 @@ __all__ = [
     "topk",
     "decode_ctdet",
     "decode_exdet",
+    "CenterNetLite",
+    "ShapesDataset",
+    "CocoDataset",
+    "read_coco",
+    "write_coco",
+    "coco_map",
+    "evaluate",
+    "oracle_ablations",
 ]
