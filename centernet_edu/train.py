@@ -52,6 +52,7 @@ __all__ = [
     "CheckpointError",
     "fit",
     "lr_factor",
+    "autocast_dtype",
     "save_checkpoint",
     "load_checkpoint",
     "load_model",
@@ -105,7 +106,7 @@ class TrainConfig:
         hm_weight, wh_weight, off_weight: the loss weights lambda (CenterNet's 1, 0.1, 1).
     """
 
-    steps: int = 1000
+    steps: int = 800
     batch_size: int = 32
     lr: float = 2e-3
     weight_decay: float = 1e-4
@@ -343,8 +344,9 @@ def _device(name: str, local_rank: int) -> torch.device:
     return device
 
 
-def _amp_dtype(amp: str, device: torch.device):
-    """The autocast dtype, or None for float32."""
+def autocast_dtype(amp: str, device: torch.device):
+    """The autocast dtype that ``amp`` (a ``TrainConfig.amp`` value) means on ``device``,
+    or None for float32."""
     if amp == "off" or (amp == "auto" and device.type != "cuda"):
         return None
     if amp == "auto":
@@ -390,7 +392,7 @@ def fit(
     config.check()
     rank, world, local_rank = _distributed()
     device = _device(config.device, local_rank)
-    amp_dtype = _amp_dtype(config.amp, device)
+    amp_dtype = autocast_dtype(config.amp, device)
     torch.manual_seed(config.seed + rank)
     np.random.seed(config.seed + rank)  # noqa: NPY002 - seeds user code that uses it
     random.seed(config.seed + rank)
@@ -544,7 +546,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--amp", choices=["auto", "bf16", "fp16", "off"], default=d.amp)
     p.add_argument("--device", default=d.device, help="auto, cpu, cuda, cuda:1, ...")
-    p.add_argument("--workers", type=int, default=d.num_workers, help="DataLoader workers")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=min(4, max(0, (os.cpu_count() or 1) - 1)),
+        help="DataLoader worker processes (default: one less than the CPUs, at most 4)",
+    )
     p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
     p.add_argument("--out", default="runs/shapes", help="folder for checkpoint.pt")
     p.add_argument("--checkpoint-every", type=int, default=d.checkpoint_every)

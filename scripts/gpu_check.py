@@ -5,8 +5,10 @@
 
 Prints the device, the autocast dtype, training steps per second (after a short warm-up),
 the peak GPU memory, and the COCO mAP on held-out images (a seed never used in
-training). Without CUDA it falls back to the CPU with a tiny schedule (``--max-steps``,
-20 by default there) so that the script itself can be checked anywhere.
+training). The full schedule is that of the CPU benchmark (``benchmarks/train_shapes.py``:
+800 steps of 32 images), so the mAP compares with ``benchmarks/README.md``. Without CUDA
+the script falls back to the CPU with a tiny schedule (``--max-steps``, 20 by default
+there) so that it can be checked anywhere.
 """
 
 from __future__ import annotations
@@ -22,17 +24,17 @@ import torch
 from centernet_edu.data import ShapesDataset
 from centernet_edu.evaluate import evaluate, format_metrics
 from centernet_edu.model import CenterNetLite
-from centernet_edu.train import TrainConfig, fit
+from centernet_edu.train import TrainConfig, autocast_dtype, fit
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--steps", type=int, default=3000, help="the full schedule")
+    p.add_argument("--steps", type=int, default=800, help="the full schedule")
     p.add_argument("--max-steps", type=int, default=None, help="stop the schedule early")
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--lr", type=float, default=3e-3)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--image-size", type=int, default=128)
-    p.add_argument("--val-size", type=int, default=500)
+    p.add_argument("--val-size", type=int, default=300)
     p.add_argument("--amp", choices=["auto", "bf16", "fp16", "off"], default="auto")
     p.add_argument("--workers", type=int, default=None)
     p.add_argument("--seed", type=int, default=0)
@@ -56,7 +58,7 @@ def main(argv=None) -> int:
     val = ShapesDataset(val_size, size, seed=args.seed + 1_000_003)
     torch.manual_seed(args.seed)
     model = CenterNetLite(train.num_classes)
-    warmup = min(50, max(1, steps // 10))
+    warmup = min(50, max(1, steps // 10))  # the CPU benchmark's schedule when steps = 800
     with tempfile.TemporaryDirectory() as tmp:
         config = TrainConfig(
             steps=steps,
@@ -80,11 +82,10 @@ def main(argv=None) -> int:
     skip = min(len(hist) - 1, 10)  # the first steps include start-up and autotuning
     timed = hist[-1]["time"] - hist[skip - 1]["time"] if skip > 0 else hist[-1]["time"]
     rate = (len(hist) - skip) / timed if timed > 0 else float("nan")
-    device = torch.cuda.get_device_name() if cuda else "cpu"
-    amp = {"auto": "bf16" if cuda and torch.cuda.is_bf16_supported() else "fp16"}.get(
-        args.amp, args.amp
-    )
-    print(f"device: {device}; autocast: {amp if cuda or args.amp == 'bf16' else 'off'}")
+    device = torch.device("cuda" if cuda else "cpu")
+    dtype = autocast_dtype(args.amp, device)
+    name = torch.cuda.get_device_name() if cuda else "cpu"
+    print(f"device: {name}; autocast: {str(dtype).replace('torch.', '') if dtype else 'off'}")
     print(f"steps: {len(hist)} x batch {args.batch_size} in {wall:.1f} s")
     print(f"steps/s: {rate:.2f} (after {skip} warm-up steps)")
     if cuda:

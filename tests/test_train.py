@@ -61,6 +61,19 @@ def test_a_short_run_lowers_every_loss_term():
     assert result.step == 60
 
 
+def test_an_extreme_point_model_trains_with_its_own_loss():
+    from centernet_edu.data import ShapesDataset
+    from centernet_edu.model import CenterNetLite
+
+    data = ShapesDataset(8, 64, shapes=("circle", "square"), size_range=(8.0, 24.0), extreme=True)
+    torch.manual_seed(0)
+    model = CenterNetLite(2, channels=(8, 8, 16, 16), head_channels=8, extreme=True)
+    result = fit(model, data, tiny_config(steps=20, lr=5e-3))
+    first, last = result.history[0], result.history[-1]
+    assert set(first) >= {"hm_loss", "off_loss", "loss"} and "wh_loss" not in first
+    assert last["hm_loss"] < first["hm_loss"]
+
+
 def _same_weights(a: nn.Module, b: nn.Module) -> None:
     sa, sb = a.state_dict(), b.state_dict()
     assert sa.keys() == sb.keys()
