@@ -6,7 +6,10 @@ PY := $(VENV)/bin/python
 # never pulls a multi-GB CUDA build onto a machine without a GPU.
 TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.installed
-.PHONY: demo test lint book book-assets clean
+# The book's chapters; `make test` checks their committed outputs with strict nbval.
+NOTEBOOKS := $(wildcard book/*.ipynb)
+
+.PHONY: demo test lint book book-assets notebooks clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,7 +27,8 @@ lint: $(STAMP)
 	$(PY) -m ruff format --check .
 
 test: lint
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q tests $(NOTEBOOKS) --nbval --nbval-current-env \
+		--nbval-sanitize-with book/nbval_sanitize.cfg
 
 # require.js, the ipywidgets embed bundle and MathJax from the npm registry, so that
 # the built pages load nothing from a CDN (book/_assets/, ignored by git).
@@ -34,6 +38,10 @@ book-assets: $(STAMP)
 # The HTML book in book/_build/html, from the notebooks as committed; warnings fail it.
 book: book-assets
 	$(VENV)/bin/jupyter-book build book --builder html -W -n --keep-going
+
+# Re-execute every chapter in place (outputs and widget state); commit the result.
+notebooks: $(STAMP)
+	$(PY) book/execute.py
 
 clean:
 	rm -rf $(VENV) book/_build book/_assets .pytest_cache .hypothesis
