@@ -180,8 +180,12 @@ def network_events(driver) -> list[dict]:
     return events
 
 
-def load(driver, url: str, ready_js: str, timeout: float = 45.0) -> list[dict]:
-    """Load url, wait until ready_js is true and the network is quiet; return its events."""
+def load(driver, url: str, ready_js: str, timeout: float = 30.0) -> tuple[list[dict], bool]:
+    """Load url and wait until ready_js is true and the network is quiet.
+
+    Returns the page's network events and whether it got ready in time (the tests
+    below say what is missing when it did not).
+    """
     network_events(driver)  # drop what came before
     driver.get(url)
     events: list[dict] = []
@@ -194,9 +198,9 @@ def load(driver, url: str, ready_js: str, timeout: float = 45.0) -> list[dict]:
         if new:
             quiet_since = now
         if driver.execute_script(ready_js) and now - quiet_since > 1.0:
-            return events
+            return events, True
         time.sleep(0.2)
-    raise AssertionError(f"{url} did not finish rendering in {timeout} s ({ready_js})")
+    return events, False
 
 
 COUNT_JS = """
@@ -240,9 +244,10 @@ def rendered(built_book, server, browser):
             conditions.append("document.querySelectorAll('mjx-container').length > 0")
         if expect["widget_views"]:
             conditions.append("document.querySelectorAll('.jupyter-widgets').length > 0")
-        events = load(browser, f"{server}/{page}.html", "return " + " && ".join(conditions))
+        events, ready = load(browser, f"{server}/{page}.html", "return " + " && ".join(conditions))
         results[page] = {
             "expect": expect,
+            "ready": ready,
             "events": events,
             "found": browser.execute_script(COUNT_JS),
             "console": browser.get_log("browser"),
@@ -291,7 +296,9 @@ def test_math_renders(rendered):
     for page in pages_with_math:
         found = rendered[page]["found"]
         print(page, "mjx-container:", found["mjx"], "math nodes:", found["math_nodes"])
-        assert found["mjx"] > 0, f"{page}: MathJax typeset nothing"
+        assert found["mjx"] > 0, (
+            f"{page}: MathJax typeset nothing (ready: {rendered[page]['ready']})"
+        )
 
 
 def test_widgets_render_once(rendered):
@@ -300,7 +307,9 @@ def test_widgets_render_once(rendered):
     for page in pages_with_widgets:
         found, expect = rendered[page]["found"], rendered[page]["expect"]
         print(page, {k: found[k] for k in ("widgets", "sliders", "outputs")}, expect)
-        assert found["widgets"] > 0, f"{page}: no widget rendered"
+        assert found["widgets"] > 0, (
+            f"{page}: no widget rendered (ready: {rendered[page]['ready']})"
+        )
         if expect["slider_models"]:
             assert 0 < found["sliders"] <= expect["slider_models"], (
                 f"{page}: {found['sliders']} sliders rendered for "
