@@ -155,7 +155,7 @@ def reg_l1_loss(
     """
     if not isinstance(output, torch.Tensor) or output.ndim != 4:
         raise ValueError(
-            f"output must have shape (B, D, H, W), got {getattr(output, 'shape', output)}"
+            f"output must have shape (B, D, H, W), got {tuple(getattr(output, 'shape', ()))}"
         )
     B, D = output.shape[:2]
     if mask.ndim != 2 or mask.shape[0] != B:
