@@ -10,6 +10,7 @@ from centernet_edu import (
     encode_ctdet,
     encode_exdet,
     focal_loss,
+    focal_loss_terms,
     focal_loss_with_logits,
     reg_l1_loss,
 )
@@ -263,3 +264,16 @@ def test_extremenet_loss_sums_five_heatmaps_and_four_offsets():
     torch.testing.assert_close(loss, hm + 2.0 * off)
     with pytest.raises(ValueError, match=r"missing \['hm_c'\]"):
         ExtremeNetLoss()({k: v for k, v in outputs.items() if k != "hm_c"}, batch)
+
+
+def test_focal_loss_terms_sum_to_the_loss_and_reduce_to_cross_entropy():
+    logits, gt = random_problem(5, n_pos=3)
+    logits, gt = logits.double(), gt.double()
+    terms = focal_loss_terms(logits, gt)
+    assert terms.shape == logits.shape and (terms >= 0).all()
+    torch.testing.assert_close(terms.sum() / 3, focal_loss_with_logits(logits, gt))
+    # alpha = beta = 0: plain binary cross-entropy against a hard 0/1 target.
+    bce = torch.nn.functional.binary_cross_entropy_with_logits(
+        logits, gt.eq(1).double(), reduction="none"
+    )
+    torch.testing.assert_close(focal_loss_terms(logits, gt, alpha=0, beta=0), bce)
