@@ -59,6 +59,11 @@ class Explorer(w.VBox):
         super().__init__([w.HBox(list(controls.values())), self.summary, self.image])
         self.refresh()
 
+    def __repr__(self) -> str:
+        # The text a notebook saves beside the widget: short and free of PNG bytes.
+        controls = ", ".join(f"{k}={v!r}" for k, v in self.values.items())
+        return f"{type(self).__name__}({controls})"
+
     @property
     def values(self) -> dict:
         return {name: c.value for name, c in self.controls.items()}

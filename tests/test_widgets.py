@@ -70,3 +70,8 @@ def test_show_heatmap_rejects_other_shapes():
         ValueError, match=r"heat must have shape \(H, W\) or \(C, H, W\), got \(2,\)"
     ):
         viz.show_heatmap(Figure().subplots(), np.zeros(2))
+
+
+def test_explorer_text_is_short_and_stable():
+    e = widgets.size_explorer(width=10, height=10, dw=1, dh=0)
+    assert repr(e) == "Explorer(width=10.0, height=10.0, dw=1.0, dh=0.0)"
