@@ -1,6 +1,7 @@
 """centernet_edu: the losses of CenterNet ("Objects as Points"), small enough to read.
 
-Modules in reading order: heatmap -> targets -> losses -> decode.
+Modules in reading order: heatmap -> targets -> losses -> decode; ``viz`` and
+``widgets`` (the ``book`` extra) draw the book's figures and explorers.
 """
 
 from .decode import decode_ctdet, decode_exdet, heatmap_nms, topk
@@ -10,6 +11,7 @@ from .losses import (
     ExtremeNetLoss,
     clamped_sigmoid,
     focal_loss,
+    focal_loss_terms,
     focal_loss_with_logits,
     reg_l1_loss,
 )
@@ -27,6 +29,7 @@ __all__ = [
     "clamped_sigmoid",
     "focal_loss",
     "focal_loss_with_logits",
+    "focal_loss_terms",
     "reg_l1_loss",
     "CenterNetLoss",
     "ExtremeNetLoss",
