@@ -55,8 +55,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     for path in args.notebooks or chapters():
-        print(f"executing {path.name} ...", end=" ", flush=True)
-        print(f"{execute(path):.1f} s")
+        seconds = execute(path)
+        print(f"executed {path.name} in {seconds:.1f} s", flush=True)
     sys.exit(0)
 
 
