@@ -13,7 +13,6 @@ Widget state is stored so that the built book can render the widgets.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
@@ -57,7 +56,6 @@ def main() -> None:
     for path in args.notebooks or chapters():
         seconds = execute(path)
         print(f"executed {path.name} in {seconds:.1f} s", flush=True)
-    sys.exit(0)
 
 
 if __name__ == "__main__":
