@@ -99,3 +99,12 @@ def test_demo_runs_and_recovers_its_boxes():
 def test_ci_calls_the_readme_test_command(path):
     assert "make test" in (ROOT / path).read_text()
     assert "make test" in (ROOT / "README.md").read_text()
+
+
+def test_readme_example_runs():
+    readme = (ROOT / "README.md").read_text()
+    example = readme.split("## The package", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict = {}
+    exec(compile(example, "README.md", "exec"), namespace)
+    assert set(namespace["stats"]) == {"loss", "hm_loss", "wh_loss", "off_loss"}
+    assert namespace["dets"].shape == (1, 10, 6)
