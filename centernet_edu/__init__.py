@@ -1,8 +1,9 @@
 """centernet_edu: the losses of CenterNet ("Objects as Points"), small enough to read.
 
 Modules in reading order: heatmap -> targets -> losses -> decode -> model, data ->
-train, evaluate. The trainer lives in ``centernet_edu.train`` (``fit``, ``TrainConfig``;
-``python -m centernet_edu.train`` on the command line).
+train, evaluate; ``viz`` and ``widgets`` (the ``book`` extra) draw the book's figures and
+explorers. The trainer lives in ``centernet_edu.train`` (``fit``, ``TrainConfig``;
+``python -m centernet_edu.train`` or ``centernet-edu-train`` on the command line).
 """
 
 from .data import CocoDataset, ShapesDataset, read_coco, write_coco
@@ -14,6 +15,7 @@ from .losses import (
     ExtremeNetLoss,
     clamped_sigmoid,
     focal_loss,
+    focal_loss_terms,
     focal_loss_with_logits,
     reg_l1_loss,
 )
@@ -32,6 +34,7 @@ __all__ = [
     "clamped_sigmoid",
     "focal_loss",
     "focal_loss_with_logits",
+    "focal_loss_terms",
     "reg_l1_loss",
     "CenterNetLoss",
     "ExtremeNetLoss",
