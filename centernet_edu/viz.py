@@ -26,6 +26,8 @@ __all__ = [
     "draw_size_error",
     "box_iou",
     "centred_boxes",
+    "prior_loss",
+    "plot_prior_loss",
     "match_detections",
     "draw_peaks",
     "draw_detections",
@@ -221,6 +223,35 @@ def draw_size_error(ax, width: float, height: float, dw: float, dh: float):
     ax.set_aspect("equal")
     l1 = abs(dw) + abs(dh)
     ax.set_title(f"|dw| + |dh| = {l1:.1f} px, IoU {box_iou(gt, pred):.3f}", fontsize=10)
+    return ax
+
+
+def prior_loss(gt: torch.Tensor, pi: float) -> tuple[float, float]:
+    """L_k split into its positive and negative parts when every pixel predicts ``pi``.
+
+    Returns ``(positive, negative)``, each summed over ``gt (B, C, H, W)`` and divided by
+    the number of objects N, as in L_k.
+    """
+    logits = torch.full_like(gt, math.log(pi / (1 - pi)), dtype=torch.float64)
+    terms = focal_loss_terms(logits, gt.double())
+    pos = gt == 1
+    n = max(int(pos.sum()), 1)
+    return float(terms[pos].sum()) / n, float(terms[~pos].sum()) / n
+
+
+def plot_prior_loss(ax, gt: torch.Tensor, marked: float | None = None):
+    """L_k at initialisation against the prior probability pi that every pixel predicts."""
+    pis = np.logspace(-4, math.log10(0.9), 120)
+    parts = np.array([prior_loss(gt, p) for p in pis])
+    ax.loglog(pis, parts[:, 0], color="tab:blue", label="positives")
+    ax.loglog(pis, parts[:, 1], color="tab:red", label="negatives")
+    ax.loglog(pis, parts.sum(1), color="black", label="L_k")
+    if marked is not None:
+        ax.axvline(marked, color="grey", linestyle=":")
+    ax.set_xlabel("prior probability pi = sigmoid(bias)")
+    ax.set_ylabel("loss at initialisation")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3, which="both")
     return ax
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import ipywidgets as w
 import torch
+from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
 from . import viz
@@ -27,6 +28,7 @@ __all__ = [
     "focal_loss_explorer",
     "offset_explorer",
     "size_explorer",
+    "prior_explorer",
     "decode_explorer",
     "extreme_explorer",
 ]
@@ -234,6 +236,54 @@ def size_explorer(width: float = 20.0, height: float = 12.0, dw: float = 3.0, dh
         _size_summary,
         figsize=(4.5, 4.5),
     )
+
+
+# Chapter 6: the heatmap prior ---------------------------------------------------------
+
+
+def _prior_targets(seed: int = 0) -> torch.Tensor:
+    """The heatmap targets of a batch of 8 synthetic images, ``(8, C, H, W)``."""
+    from .data import ShapesDataset  # the data module is heavier; load it on first use
+
+    data = ShapesDataset(length=8, seed=seed)
+    return torch.stack([data[i]["hm"] for i in range(len(data))])
+
+
+def prior_explorer(pi: float = 0.1) -> Explorer:
+    """The probability pi that every pixel starts at -> the focal loss at initialisation."""
+    gt = _prior_targets()
+
+    def draw(fig, pi):
+        ax_curve, ax_map = fig.subplots(1, 2)
+        viz.plot_prior_loss(ax_curve, gt, marked=pi)
+        logits = torch.full_like(gt[:1], float(torch.logit(torch.tensor(pi))))
+        terms = focal_loss_terms(logits, gt[:1])[0].sum(0)
+        ax_map.imshow(
+            terms.numpy(), cmap="viridis", interpolation="nearest", norm=LogNorm(1e-6, 10)
+        )
+        ax_map.set_title(f"loss per pixel, log scale (pi = {pi:.3g})", fontsize=10)
+        ax_map.set_xticks([])
+        ax_map.set_yticks([])
+
+    def summary(pi):
+        pos, neg = viz.prior_loss(gt, pi)
+        bias = float(torch.logit(torch.tensor(pi, dtype=torch.float64)))
+        return (
+            f"bias b = log(pi / (1 - pi)) = <b>{bias:.2f}</b>; L_k at the start: "
+            f"positives {pos:.2f} + negatives {neg:.2f} = <b>{pos + neg:.2f}</b> per object"
+        )
+
+    slider = w.FloatLogSlider(
+        value=pi,
+        base=10,
+        min=-4,
+        max=-0.05,
+        step=0.05,
+        description="prior pi",
+        continuous_update=False,
+        readout_format=".3g",
+    )
+    return Explorer({"pi": slider}, draw, summary, figsize=(10, 3.6))
 
 
 # Chapter 8: decoding ----------------------------------------------------------------------

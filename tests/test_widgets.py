@@ -15,6 +15,7 @@ EXPLORERS = [
     widgets.focal_loss_explorer,
     widgets.offset_explorer,
     widgets.size_explorer,
+    widgets.prior_explorer,
 ]
 
 
@@ -75,6 +76,25 @@ def test_show_heatmap_rejects_other_shapes():
 def test_explorer_text_is_short_and_stable():
     e = widgets.size_explorer(width=10, height=10, dw=1, dh=0)
     assert repr(e) == "Explorer(width=10.0, height=10.0, dw=1.0, dh=0.0)"
+
+
+def test_prior_loss_splits_lk_at_a_constant_prediction():
+    import math
+
+    import torch
+
+    gt = torch.zeros(1, 1, 4, 4)
+    gt[0, 0, 1, 1] = 1
+    gt[0, 0, 1, 2] = 0.5
+    pos, neg = viz.prior_loss(gt, 0.1)
+    assert pos == pytest.approx(-(0.9**2) * math.log(0.1))
+    # 14 far negatives and one at Y = 0.5, each weighted by (1 - Y)^4 pi^2 log(1 - pi).
+    assert neg == pytest.approx(-(14 + 0.5**4) * 0.1**2 * math.log(0.9))
+
+
+def test_prior_explorer_reports_the_bias():
+    e = widgets.prior_explorer(pi=0.1)
+    assert "<b>-2.20</b>" in e.summary.value
 
 
 def _perfect_heads():
