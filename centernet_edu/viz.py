@@ -262,22 +262,23 @@ def match_detections(boxes, labels, gt_boxes, gt_labels, iou: float = 0.5):
     box of the same class it overlaps most, if that IoU is at least ``iou``.
 
     Returns:
-        a list of N booleans: whether each detection is a true positive.
+        a list of N integers: the index of the ground-truth box each detection matched,
+        or -1 for a false positive.
     """
     b, lab = _numpy(boxes).reshape(-1, 4), _numpy(labels).reshape(-1)
     g, glab = _numpy(gt_boxes).reshape(-1, 4), _numpy(gt_labels).reshape(-1)
     free = [True] * len(g)
-    hits = []
+    matches = []
     for box, c in zip(b.tolist(), lab.tolist(), strict=True):
-        best, best_iou = None, iou
+        best, best_iou = None, 0.0
         for j, (gbox, gc) in enumerate(zip(g.tolist(), glab.tolist(), strict=True)):
             overlap = box_iou(box, gbox)
-            if free[j] and int(gc) == int(c) and overlap >= best_iou:
+            if free[j] and int(gc) == int(c) and overlap >= iou and overlap > best_iou:
                 best, best_iou = j, overlap
         if best is not None:
             free[best] = False
-        hits.append(best is not None)
-    return hits
+        matches.append(-1 if best is None else best)
+    return matches
 
 
 def draw_peaks(ax, heat, xs, ys, scores, threshold: float = 0.3, title: str | None = None):
@@ -313,7 +314,15 @@ def draw_detections(ax, image, dets, threshold: float = 0.3, stride: float = 4.0
     draw_boxes(ax, d[:, :4] * stride, d[:, 5], pixel_centres=False)
     for x1, y1, _, _, score, c in d[:, :6].tolist():
         colour = CLASS_COLOURS[int(c) % len(CLASS_COLOURS)]
-        ax.text(x1 * stride, y1 * stride, f"{score:.2f}", color=colour, fontsize=8, va="bottom")
+        ax.text(
+            x1 * stride,
+            y1 * stride,
+            f"{score:.2f}",
+            color=colour,
+            fontsize=7,
+            va="bottom",
+            bbox={"facecolor": "white", "alpha": 0.6, "pad": 0.5, "linewidth": 0},
+        )
     ax.set_xticks([])
     ax.set_yticks([])
     return ax

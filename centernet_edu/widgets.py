@@ -336,7 +336,7 @@ def decode_explorer(
             f"scoring at least {threshold:.2f}; top-{K} keeps <b>{len(kept)}</b> of them"
         )
         if gt is not None:
-            hits = viz.match_detections(kept[:, :4] * stride, kept[:, 5], *gt)
+            hits = [m >= 0 for m in viz.match_detections(kept[:, :4] * stride, kept[:, 5], *gt)]
             line += (
                 f"; <b>{sum(hits)}</b> of {len(gt[1])} objects found at IoU 0.5, "
                 f"<b>{len(hits) - sum(hits)}</b> false positives"
@@ -399,7 +399,7 @@ def extreme_explorer(
             f"<b>{len(shown)}</b> score at least {threshold:.2f}"
         )
         if gt is not None:
-            hits = viz.match_detections(shown[:, :4] * stride, shown[:, 5], *gt)
+            hits = [m >= 0 for m in viz.match_detections(shown[:, :4] * stride, shown[:, 5], *gt)]
             line += (
                 f"; <b>{sum(hits)}</b> of {len(gt[1])} objects found at IoU 0.5, "
                 f"<b>{len(hits) - sum(hits)}</b> false positives"

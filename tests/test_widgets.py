@@ -137,13 +137,13 @@ def test_match_detections_is_greedy_per_class():
     boxes = [[0, 0, 10, 10], [1, 0, 11, 10], [20, 0, 30, 10], [20, 0, 30, 10]]
     # The second box overlaps the first object, which is taken; the last one has the
     # wrong class.
-    assert viz.match_detections(boxes, [0, 0, 1, 0], gt_boxes, gt_labels) == [
-        True,
-        False,
-        True,
-        False,
-    ]
-    assert viz.match_detections(boxes[:1], [0], gt_boxes, gt_labels, iou=1.01) == [False]
+    assert viz.match_detections(boxes, [0, 0, 1, 0], gt_boxes, gt_labels) == [0, -1, 1, -1]
+    assert viz.match_detections(boxes[:1], [0], gt_boxes, gt_labels, iou=1.01) == [-1]
+    # The better overlap wins when two free objects of the class qualify (IoU 0.905 and
+    # 0.818), whichever comes first.
+    det, near, far = [1, 0, 11, 10], [1.5, 0, 11.5, 10], [0, 0, 10, 10]
+    assert viz.match_detections([det], [0], [near, far], [0, 0]) == [0]
+    assert viz.match_detections([det], [0], [far, near], [0, 0]) == [1]
 
 
 def test_extreme_explorer_shows_what_the_centre_check_rejects():
