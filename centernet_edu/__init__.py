@@ -4,7 +4,7 @@ Modules in reading order: heatmap -> targets -> losses -> decode.
 """
 
 from .decode import decode_ctdet, decode_exdet, heatmap_nms, topk
-from .heatmap import draw_gaussian, gaussian_2d, gaussian_radius
+from .heatmap import draw_gaussian, gaussian_2d, gaussian_radius, render_gaussians
 from .losses import (
     CenterNetLoss,
     ExtremeNetLoss,
@@ -13,7 +13,7 @@ from .losses import (
     focal_loss_with_logits,
     reg_l1_loss,
 )
-from .targets import encode_ctdet, encode_exdet, scatter_targets
+from .targets import encode_ctdet, encode_ctdet_batch, encode_exdet, scatter_targets
 
 __version__ = "0.1.0"
 
@@ -21,7 +21,9 @@ __all__ = [
     "gaussian_radius",
     "gaussian_2d",
     "draw_gaussian",
+    "render_gaussians",
     "encode_ctdet",
+    "encode_ctdet_batch",
     "encode_exdet",
     "scatter_targets",
     "clamped_sigmoid",
