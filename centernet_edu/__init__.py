@@ -11,6 +11,7 @@ from .losses import (
     clamped_sigmoid,
     focal_loss,
     focal_loss_with_logits,
+    focal_loss_with_logits_fused,
     reg_l1_loss,
 )
 from .targets import encode_ctdet, encode_ctdet_batch, encode_exdet, scatter_targets
@@ -29,6 +30,7 @@ __all__ = [
     "clamped_sigmoid",
     "focal_loss",
     "focal_loss_with_logits",
+    "focal_loss_with_logits_fused",
     "reg_l1_loss",
     "CenterNetLoss",
     "ExtremeNetLoss",
