@@ -121,19 +121,18 @@ def focal_loss_with_logits(logits: torch.Tensor, gt: torch.Tensor) -> torch.Tens
         return _reduce(pos_loss, neg_loss.sum(), pos.sum())
 
 
-def _softplus_pieces(x: torch.Tensor):
-    """For logits x: (Yhat, 1 - Yhat, -log Yhat, -log(1 - Yhat)), accurate for every x.
+def _neg_logs(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(-log Yhat, -log(1 - Yhat)) for logits x, with Yhat = sigmoid(x), accurate for any x.
 
     With e = exp(-|x|) in (0, 1] and sp = log1p(e) = softplus(-|x|):
-    -log(1 - Yhat) = softplus(x) = max(x, 0) + sp and -log Yhat = softplus(-x) =
-    sp - min(x, 0); each is a sum of two non-negative terms, so nothing cancels, and the
-    probabilities are exp(-softplus), never 1 - (something close to 1).
+    -log Yhat = softplus(-x) = sp - min(x, 0) and -log(1 - Yhat) = softplus(x) =
+    max(x, 0) + sp. Each is a sum of two non-negative terms, so nothing cancels; the
+    probabilities are then exp(-softplus), never 1 - (something close to 1).
     """
     e = x.abs().neg_().exp_()
     sp = torch.log1p(e)
     nlog_q = x.clamp_min(0).add_(sp)
-    nlog_p = sp.sub_(x.clamp_max(0))
-    return nlog_p.neg().exp_(), nlog_q.neg().exp_(), nlog_p, nlog_q
+    return sp.sub_(x.clamp_max(0)), nlog_q
 
 
 def _chunk_size(device: torch.device) -> int:
@@ -157,11 +156,12 @@ class _FusedFocalLoss(torch.autograd.Function):
         step = _chunk_size(logits.device)
         for x, y in zip(x_all.split(step), y_all.split(step), strict=True):
             x, y = x.to(dtype), y.to(dtype)
-            p, _, _, nlog_q = _softplus_pieces(x)
+            nlog_p, nlog_q = _neg_logs(x)
             neg_weight = (1 - y).square_().square_()  # (1 - Y)^beta, 0 at the positives
-            neg_sum += p.square_().mul_(nlog_q).mul_(neg_weight).sum()
-        _, q, nlog_p, _ = _softplus_pieces(x_all[pos].to(dtype))
-        pos_sum = q.square_().mul_(nlog_p).sum()
+            # (1 - Y)^4 Yhat^2 (-log(1 - Yhat)), with Yhat^2 = exp(-2 (-log Yhat))
+            neg_sum += nlog_p.mul_(-2).exp_().mul_(nlog_q).mul_(neg_weight).sum()
+        nlog_p, nlog_q = _neg_logs(x_all[pos].to(dtype))
+        pos_sum = nlog_q.mul_(-2).exp_().mul_(nlog_p).sum()  # (1 - Yhat)^2 (-log Yhat)
         num_pos = pos.numel()
         ctx.scale = 1 / num_pos if num_pos else 1.0
         ctx.save_for_backward(logits, gt, pos)
@@ -178,13 +178,15 @@ class _FusedFocalLoss(torch.autograd.Function):
         step = _chunk_size(logits.device)
         for x, y, g in zip(x_all.split(step), y_all.split(step), grad.split(step), strict=True):
             x, y = x.to(dtype), y.to(dtype)
-            p, q, _, nlog_q = _softplus_pieces(x)
+            nlog_p, nlog_q = _neg_logs(x)
+            p, q = nlog_p.neg_().exp_(), nlog_q.neg().exp_()
             neg_weight = (1 - y).square_().square_()
             # d/dx [(1 - Y)^4 Yhat^2 (-log(1 - Yhat))] = (1 - Y)^4 Yhat^2 (2 (1 - Yhat) (-log(1 - Yhat)) + Yhat)
             d = nlog_q.mul_(q).mul_(2).add_(p).mul_(p.square()).mul_(neg_weight).mul_(coef)
             g.copy_(d)
         # d/dx [(1 - Yhat)^2 (-log Yhat)] = -(1 - Yhat)^2 (2 Yhat (-log Yhat) + (1 - Yhat))
-        p, q, nlog_p, _ = _softplus_pieces(x_all[pos].to(dtype))
+        nlog_p, nlog_q = _neg_logs(x_all[pos].to(dtype))
+        p, q = nlog_p.neg().exp_(), nlog_q.neg_().exp_()
         d_pos = nlog_p.mul_(p).mul_(2).add_(q).mul_(q.square()).neg_().mul_(coef)
         grad[pos] = d_pos.to(grad.dtype)
         return grad.view(logits.shape), None
@@ -210,7 +212,7 @@ def focal_loss_with_logits_fused(logits: torch.Tensor, gt: torch.Tensor) -> torc
 
     dL_k/dx is that, divided by N (not divided when N = 0, as the loss). The negative
     term needs no mask: (1 - Y)^4 = 0 at the positives. -log Yhat = softplus(-x) and
-    -log(1 - Yhat) = softplus(x) are computed without cancellation (``_softplus_pieces``),
+    -log(1 - Yhat) = softplus(x) are computed without cancellation (``_neg_logs``),
     so loss and gradient stay finite and accurate for any finite x.
 
     Half-precision inputs are computed in float32 chunk by chunk (never as a float32
