@@ -150,16 +150,17 @@ class _FusedFocalLoss(torch.autograd.Function):
     def forward(ctx, logits: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
         dtype = torch.promote_types(logits.dtype, torch.float32)
         x_all, y_all = logits.contiguous().view(-1), gt.contiguous().view(-1)
-        # The N positives are few: find them once, and handle them apart.
-        pos = y_all.eq(1).nonzero().squeeze(1)
         neg_sum = torch.zeros((), dtype=dtype, device=logits.device)
         step = _chunk_size(logits.device)
-        for x, y in zip(x_all.split(step), y_all.split(step), strict=True):
-            x, y = x.to(dtype), y.to(dtype)
+        positives = []  # the N positives are few: collect them, and handle them apart
+        for start in range(0, x_all.numel(), step):
+            x, y = x_all[start : start + step].to(dtype), y_all[start : start + step].to(dtype)
+            positives.append(y.eq(1).nonzero().squeeze(1) + start)
             nlog_p, nlog_q = _neg_logs(x)
             neg_weight = (1 - y).square_().square_()  # (1 - Y)^beta, 0 at the positives
             # (1 - Y)^4 Yhat^2 (-log(1 - Yhat)), with Yhat^2 = exp(-2 (-log Yhat))
             neg_sum += nlog_p.mul_(-2).exp_().mul_(nlog_q).mul_(neg_weight).sum()
+        pos = torch.cat(positives) if positives else y_all.new_zeros(0, dtype=torch.int64)
         nlog_p, nlog_q = _neg_logs(x_all[pos].to(dtype))
         pos_sum = nlog_q.mul_(-2).exp_().mul_(nlog_p).sum()  # (1 - Yhat)^2 (-log Yhat)
         num_pos = pos.numel()
