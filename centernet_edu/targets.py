@@ -232,6 +232,11 @@ def encode_ctdet_batch(boxes, labels, num_classes: int, output_size, max_objs: i
         dict of torch tensors on the device of ``boxes`` (of ``labels`` if ``boxes`` is
         not a tensor): ``hm (B, C, H, W) float32``, ``wh (B, M, 2) float32``,
         ``reg (B, M, 2) float32``, ``ind (B, M) int64``, ``reg_mask (B, M) uint8``.
+
+    Raises:
+        ValueError: as ``encode_ctdet`` does (shapes, NaN or infinite coordinates,
+            x2 < x1 or y2 < y1, labels outside ``[0, num_classes)``), for real boxes;
+            and for a real box after padding in its image.
     """
     H, W = _check_common(num_classes, output_size, max_objs)
     device = _device_of(boxes, labels)

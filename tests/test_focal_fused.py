@@ -16,6 +16,7 @@ from centernet_edu import (
     focal_loss,
     focal_loss_with_logits,
     focal_loss_with_logits_fused,
+    losses,
 )
 
 REFERENCE = json.loads((Path(__file__).parent / "data" / "centernet_reference.json").read_text())
@@ -63,8 +64,10 @@ def test_equals_straightforward(case):
     assert_matches_straightforward(*case)
 
 
-def test_equals_straightforward_across_chunks():
-    # 80 000 pixels: the CPU path walks them in a chunk of 2^16 and a remainder.
+@pytest.mark.parametrize("chunk", [1000, 1 << 16])
+def test_equals_straightforward_across_chunks(monkeypatch, chunk):
+    # 80 000 pixels, walked in chunks of `chunk` and a remainder.
+    monkeypatch.setattr(losses, "_chunk_size", lambda device: chunk)
     g = torch.Generator().manual_seed(0)
     logits = torch.randn(1, 2, 200, 200, generator=g) * 4 - 2
     gt = torch.rand(1, 2, 200, 200, generator=g) ** 6
