@@ -11,24 +11,34 @@ logits, which both versions must produce (one tensor of the logits' size).
 
 - On a GPU: ``torch.cuda.max_memory_allocated`` after ``reset_peak_memory_stats``,
   minus what was allocated before.
-- On a CPU: each version runs in a fresh subprocess, which does one untimed pass (so
-  that one-off allocations are made), resets the kernel's high-water mark of its
-  resident memory (writing 5 to /proc/self/clear_refs), runs one pass, and reports
-  VmHWM - VmRSS from /proc/self/status: the peak of the memory the process really
-  touched, whoever allocated it. Tensors this large are mmap-ed by the C allocator
-  and unmapped when freed, so they count while they live and not after. Linux only.
+- On a CPU, two ways. (1) Tensor memory: the torch profiler with ``profile_memory``
+  records every allocation and free of torch's CPU allocator with the running total
+  of bytes allocated; its peak during the pass, minus its value at the start, is the
+  extra tensor memory, exactly, whatever the C allocator underneath does. (2) Resident
+  memory, as a cross-check: each version runs in a fresh subprocess, which does one
+  untimed pass, hands the C heap's free memory back to the system (glibc's
+  malloc_trim), resets the kernel's high-water mark of its resident memory (writing 5
+  to /proc/self/clear_refs), runs one pass, and reports VmHWM - VmRSS from
+  /proc/self/status: the peak of the memory the process really touched. It adds what
+  the C allocator does with freed blocks (re-touching pages it had returned), so it
+  reads somewhat above (1), and varies by a few tens of MiB between runs. Linux
+  with glibc only.
 
     python benchmarks/bench_focal.py [--device cuda] [--threads 1]
 """
 
+import ctypes
+import ctypes.util
 import json
 import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import torch
 from _timing import compare, describe, parse_args, report
+from torch.profiler import ProfilerActivity, profile
 
 from centernet_edu import encode_ctdet_batch, focal_loss_with_logits, focal_loss_with_logits_fused
 
@@ -64,6 +74,7 @@ def cpu_peak_in_this_process(name: str, shape) -> int:
     logits, gt = make_inputs(shape, torch.device("cpu"))
     step(VERSIONS[name], logits, gt)
     logits.grad = None
+    ctypes.CDLL(ctypes.util.find_library("c")).malloc_trim(0)  # hand freed heap back
     Path("/proc/self/clear_refs").write_text("5")  # VmHWM := VmRSS
     before = _status_bytes("VmRSS")
     step(VERSIONS[name], logits, gt)
@@ -85,6 +96,23 @@ def cpu_peak(name: str, shape, threads: int) -> int:
         text=True,
     )
     return int(out.stdout.split()[-1])
+
+
+def cpu_tensor_peak(name: str, logits, gt) -> int:
+    """Peak of the bytes torch's CPU allocator holds for one pass, above the start."""
+    logits.grad = None
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        step(VERSIONS[name], logits, gt)
+    with tempfile.TemporaryDirectory() as tmp:
+        trace = Path(tmp) / "trace.json"
+        prof.export_chrome_trace(str(trace))
+        events = json.loads(trace.read_text())["traceEvents"]
+    memory = [
+        e["args"] for e in sorted(events, key=lambda e: e["ts"]) if e.get("name") == "[memory]"
+    ]
+    # "Total Allocated" runs on across profiles: measure from its value at the start.
+    start = memory[0]["Total Allocated"] - memory[0]["Bytes"]
+    return max(e["Total Allocated"] for e in memory) - start
 
 
 def cuda_peak(name: str, logits, gt) -> int:
@@ -123,17 +151,19 @@ def main() -> None:
     report(times, base, new)
 
     print("extra peak memory of one forward + backward pass:")
-    if args.device.type == "cuda":
-        peaks = {name: cuda_peak(name, logits, gt) for name in VERSIONS}
-    elif Path("/proc/self/clear_refs").exists():
-        peaks = {name: cpu_peak(name, shape, torch.get_num_threads()) for name in VERSIONS}
-    else:
-        print("  (needs Linux /proc on a CPU)")
-        return
     size = logits.numel() * logits.element_size()
-    for name, peak in peaks.items():
-        print(f"  {name:<28} {peak / 2**20:9.1f} MiB  ({peak / size:.2f} x the logits' size)")
-    print(f"  memory ratio {new} / {base} = {peaks[new] / peaks[base]:.3f}")
+    if args.device.type == "cuda":
+        methods = {"CUDA allocator": {name: cuda_peak(name, logits, gt) for name in VERSIONS}}
+    else:
+        methods = {"tensors (profiler)": {n: cpu_tensor_peak(n, logits, gt) for n in VERSIONS}}
+        if Path("/proc/self/clear_refs").exists():
+            threads = torch.get_num_threads()
+            methods["resident (VmHWM)"] = {n: cpu_peak(n, shape, threads) for n in VERSIONS}
+    for method, peaks in methods.items():
+        print(f"  {method}:")
+        for name, peak in peaks.items():
+            print(f"    {name:<28} {peak / 2**20:8.1f} MiB  ({peak / size:.2f} x the logits)")
+        print(f"    memory ratio {new} / {base} = {peaks[new] / peaks[base]:.3f}")
 
 
 if __name__ == "__main__":
