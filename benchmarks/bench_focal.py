@@ -22,7 +22,7 @@ logits, which both versions must produce (one tensor of the logits' size).
   /proc/self/status: the peak of the memory the process really touched. It adds what
   the C allocator does with freed blocks (re-touching pages it had returned), so it
   reads somewhat above (1), and varies by a few tens of MiB between runs. Linux
-  with glibc only.
+  with glibc only; ``--resident 0`` skips it.
 
     python benchmarks/bench_focal.py [--device cuda] [--threads 1]
 """
@@ -126,7 +126,7 @@ def cuda_peak(name: str, logits, gt) -> int:
 
 
 def main() -> None:
-    args = parse_args(__doc__.splitlines()[0], repeats=7, shape="16,80,128,128")
+    args = parse_args(__doc__.splitlines()[0], repeats=7, shape="16,80,128,128", resident=1)
     describe(args)
     shape = tuple(int(s) for s in args.shape.split(","))
     logits, gt = make_inputs(shape, args.device)
@@ -156,7 +156,7 @@ def main() -> None:
         methods = {"CUDA allocator": {name: cuda_peak(name, logits, gt) for name in VERSIONS}}
     else:
         methods = {"tensors (profiler)": {n: cpu_tensor_peak(n, logits, gt) for n in VERSIONS}}
-        if Path("/proc/self/clear_refs").exists():
+        if args.resident and Path("/proc/self/clear_refs").exists():
             threads = torch.get_num_threads()
             methods["resident (VmHWM)"] = {n: cpu_peak(n, shape, threads) for n in VERSIONS}
     for method, peaks in methods.items():
