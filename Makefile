@@ -6,13 +6,17 @@ PY := $(VENV)/bin/python
 # never pulls a multi-GB CUDA build onto a machine without a GPU.
 TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.installed
+# The book's chapters; `make test` checks their committed outputs with strict nbval.
+NOTEBOOKS := $(wildcard book/*.ipynb)
 
-.PHONY: demo test lint clean
+.PHONY: demo test lint book book-assets notebooks clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q "$(TORCH_SPEC)"
-	$(PY) -m pip install -q -e ".[test]"
+	$(PY) -m pip install -q -e ".[test,book]"
+	# the notebooks' kernel, "python3", is this environment's Python
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (ipykernel)"
 	touch $@
 
 demo: $(STAMP)
@@ -23,7 +27,21 @@ lint: $(STAMP)
 	$(PY) -m ruff format --check .
 
 test: lint
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q tests $(NOTEBOOKS) --nbval --nbval-current-env \
+		--nbval-sanitize-with book/nbval_sanitize.cfg
+
+# require.js, the ipywidgets embed bundle and MathJax from the npm registry, so that
+# the built pages load nothing from a CDN (book/_assets/, ignored by git).
+book-assets: $(STAMP)
+	$(PY) book/fetch_assets.py
+
+# The HTML book in book/_build/html, from the notebooks as committed; warnings fail it.
+book: book-assets
+	$(VENV)/bin/jupyter-book build book --builder html -W -n --keep-going
+
+# Re-execute every chapter in place (outputs and widget state); commit the result.
+notebooks: $(STAMP)
+	$(PY) book/execute.py
 
 clean:
-	rm -rf $(VENV) book/_build .pytest_cache .hypothesis
+	rm -rf $(VENV) book/_build book/_assets .pytest_cache .hypothesis

@@ -1,19 +1,26 @@
 """centernet_edu: the losses of CenterNet ("Objects as Points"), small enough to read.
 
-Modules in reading order: heatmap -> targets -> losses -> decode.
+Modules in reading order: heatmap -> targets -> losses -> decode -> model, data ->
+train, evaluate; ``viz`` and ``widgets`` (the ``book`` extra) draw the book's figures and
+explorers. The trainer lives in ``centernet_edu.train`` (``fit``, ``TrainConfig``;
+``python -m centernet_edu.train`` or ``centernet-edu-train`` on the command line).
 """
 
+from .data import CocoDataset, ShapesDataset, read_coco, write_coco
 from .decode import decode_ctdet, decode_exdet, heatmap_nms, topk
+from .evaluate import coco_map, evaluate, oracle_ablations
 from .heatmap import draw_gaussian, gaussian_2d, gaussian_radius, render_gaussians
 from .losses import (
     CenterNetLoss,
     ExtremeNetLoss,
     clamped_sigmoid,
     focal_loss,
+    focal_loss_terms,
     focal_loss_with_logits,
     focal_loss_with_logits_fused,
     reg_l1_loss,
 )
+from .model import CenterNetLite
 from .targets import encode_ctdet, encode_ctdet_batch, encode_exdet, scatter_targets
 
 __version__ = "0.1.0"
@@ -31,6 +38,7 @@ __all__ = [
     "focal_loss",
     "focal_loss_with_logits",
     "focal_loss_with_logits_fused",
+    "focal_loss_terms",
     "reg_l1_loss",
     "CenterNetLoss",
     "ExtremeNetLoss",
@@ -38,4 +46,12 @@ __all__ = [
     "topk",
     "decode_ctdet",
     "decode_exdet",
+    "CenterNetLite",
+    "ShapesDataset",
+    "CocoDataset",
+    "read_coco",
+    "write_coco",
+    "coco_map",
+    "evaluate",
+    "oracle_ablations",
 ]

@@ -31,6 +31,7 @@ __all__ = [
     "focal_loss",
     "focal_loss_with_logits",
     "focal_loss_with_logits_fused",
+    "focal_loss_terms",
     "gather_feat",
     "reg_l1_loss",
     "CenterNetLoss",
@@ -90,35 +91,48 @@ def focal_loss(pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
     return _reduce(pos_loss, neg_loss, pos.sum())
 
 
-def focal_loss_with_logits(logits: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
-    """L_k computed from logits x, written on log-sigmoid terms so it needs no clamp.
+def focal_loss_terms(
+    logits: torch.Tensor, gt: torch.Tensor, alpha: float = ALPHA, beta: float = BETA
+) -> torch.Tensor:
+    """The per-pixel terms of L_k before normalisation, from logits x (same shape out).
 
-    With Yhat = sigmoid(x): log(Yhat) = logsigmoid(x), log(1 - Yhat) = logsigmoid(-x) and
-    1 - Yhat = sigmoid(-x). Each of these is finite, with a finite gradient, for every
-    finite x, so the loss stays finite even for confident mistakes where the clamped
-    sigmoid would saturate (and stop the gradient). It equals
-    ``focal_loss(clamped_sigmoid(x), gt)`` wherever the clamp is inactive.
+        -(1 - Yhat)^alpha log(Yhat)                  where Y = 1
+        -(1 - Y)^beta Yhat^alpha log(1 - Yhat)       elsewhere
 
-    Half-precision inputs (float16, bfloat16, e.g. under autocast) are computed and
-    returned in float32: a sum over a full heatmap overflows float16.
+    With Yhat = sigmoid(x), log(Yhat) = logsigmoid(x), log(1 - Yhat) = logsigmoid(-x) and
+    1 - Yhat = sigmoid(-x): each is finite, with a finite gradient, for every finite x,
+    so no clamp is needed. ``alpha`` and ``beta`` are CenterNet's 2 and 4 by default.
 
-    Args:
-        logits: x, ``(B, C, H, W)`` raw heatmap-head outputs.
-        gt: Y, ``(B, C, H, W)`` Gaussian targets in [0, 1].
-
-    Returns:
-        scalar, float32 (or float64 for float64 input).
+    Half-precision inputs (float16, bfloat16, e.g. under autocast) are computed in
+    float32: the terms of confident mistakes overflow float16.
     """
     _check_same_shape("logits", logits, "gt", gt)
     dtype = torch.promote_types(logits.dtype, torch.float32)
     with torch.autocast(device_type=logits.device.type, enabled=False):
-        x = logits.to(dtype)
-        y = gt.to(dtype)
-        pos = y.eq(1)
-        pos_loss = torch.where(pos, F.logsigmoid(x) * torch.sigmoid(-x) ** ALPHA, 0).sum()
-        neg_weight = (1 - y) ** BETA
-        neg_loss = torch.where(pos, 0, F.logsigmoid(-x) * torch.sigmoid(x) ** ALPHA * neg_weight)
-        return _reduce(pos_loss, neg_loss.sum(), pos.sum())
+        x, y = logits.to(dtype), gt.to(dtype)
+        pos = -F.logsigmoid(x) * torch.sigmoid(-x) ** alpha
+        neg = -F.logsigmoid(-x) * torch.sigmoid(x) ** alpha * (1 - y) ** beta
+        return torch.where(y.eq(1), pos, neg)
+
+
+def focal_loss_with_logits(logits: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
+    """L_k computed from logits x on log-sigmoid terms, so it needs no clamp.
+
+    The sum of ``focal_loss_terms`` divided by the number of positives N (or by 1 when
+    N = 0, which is the reference's fallback to the plain negative sum). It equals
+    ``focal_loss(clamped_sigmoid(x), gt)`` wherever the clamp is inactive, and stays
+    finite, with finite gradients, for every finite x: where the clamped sigmoid
+    saturates (|x| > 9.2) and stops the gradient, confident mistakes still learn.
+
+    Args:
+        logits: x, ``(B, C, H, W)`` raw heatmap-head outputs, any float dtype.
+        gt: Y, ``(B, C, H, W)`` Gaussian targets in [0, 1].
+
+    Returns:
+        scalar, float32 for half-precision input, else the input's dtype.
+    """
+    terms = focal_loss_terms(logits, gt)
+    return terms.sum() / gt.eq(1).sum().clamp(min=1)
 
 
 def _neg_logs(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -280,7 +294,7 @@ def reg_l1_loss(
     """
     if not isinstance(output, torch.Tensor) or output.ndim != 4:
         raise ValueError(
-            f"output must have shape (B, D, H, W), got {getattr(output, 'shape', output)}"
+            f"output must have shape (B, D, H, W), got {tuple(getattr(output, 'shape', ()))}"
         )
     B, D = output.shape[:2]
     if mask.ndim != 2 or mask.shape[0] != B:

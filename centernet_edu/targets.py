@@ -368,30 +368,40 @@ def scatter_targets(targets: dict) -> dict:
     """The dense head outputs that a perfect model would predict for ``targets``.
 
     The inverse of the gather in the losses: each object's size and offset are written
-    back at its centre pixel ``ind``, zeros elsewhere; the heatmap is the target itself.
-    Decoding the result with ``decode_ctdet`` recovers the encoded boxes, and swapping
-    one of its maps in for a model's output is an oracle ablation.
+    back at its pixel ``ind``, zeros elsewhere; the heatmaps are the targets themselves.
+    Decoding the result (``decode_ctdet`` / ``decode_exdet``) recovers the encoded
+    objects, and swapping one of its maps in for a model's output is an oracle ablation.
 
     Args:
-        targets: batched ``encode_ctdet`` output: ``hm (B, C, H, W)``, ``wh, reg
-            (B, M, 2)``, ``ind, reg_mask (B, M)``.
+        targets: batched ``encode_ctdet`` output (``hm (B, C, H, W)``, ``wh, reg
+            (B, M, 2)``, ``ind, reg_mask (B, M)``) or batched ``encode_exdet`` output.
 
     Returns:
-        dict with ``hm (B, C, H, W)`` probabilities and ``wh, reg (B, 2, H, W)``.
+        dict with every ``hm*`` map as probabilities ``(B, C, H, W)`` and every
+        regression map ``(B, 2, H, W)``: ``wh, reg``, or ``reg_t .. reg_r``.
     """
-    hm = targets["hm"]
+    if "hm" in targets:
+        pairs = {"wh": "ind", "reg": "ind"}
+    elif "hm_c" in targets:
+        pairs = {f"reg_{p}": f"ind_{p}" for p in EXTREME_PARTS}
+    else:
+        raise ValueError(
+            f"targets must come from encode_ctdet or encode_exdet, got keys {sorted(targets)}"
+        )
+    heat_keys = [k for k in targets if k.startswith("hm")]
+    hm = targets[heat_keys[0]]
     if hm.ndim != 4:
         raise ValueError(
             f"targets must be batched: hm of shape (B, C, H, W), got {tuple(hm.shape)}"
         )
     B, _, H, W = hm.shape
     mask = targets["reg_mask"].bool()
-    out = {"hm": hm.clone()}
-    for key in ("wh", "reg"):
+    out = {k: targets[k].clone() for k in heat_keys}
+    for key, ind_key in pairs.items():
         values = targets[key] * mask.unsqueeze(2)
         dense = values.new_zeros(B, 2, H * W)
-        # Padding slots point at pixel 0 with zero values; scatter_add leaves it unchanged.
-        index = (targets["ind"] * mask).unsqueeze(1).expand(B, 2, -1)
+        # Empty slots point at pixel 0 with zero values: adding them changes nothing.
+        index = (targets[ind_key] * mask).unsqueeze(1).expand(B, 2, -1)
         dense.scatter_add_(2, index, values.transpose(1, 2))
         out[key] = dense.reshape(B, 2, H, W)
     return out

@@ -1,0 +1,62 @@
+"""Re-execute the book's chapters in place, keeping outputs and widget state.
+
+The book is built from the notebooks as committed (``execute_notebooks: off``), and
+``pytest --nbval`` checks that the committed outputs are what the code produces
+today. After changing a chapter or the package, run ``make notebooks`` (or
+``python book/execute.py [notebook ...]``) and commit the result.
+
+Each notebook runs top to bottom in a fresh ``python3`` kernel of the Python that
+runs this script (the project's virtual environment), from the ``book/`` folder.
+Widget state is stored so that the built book can render the widgets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+BOOK = Path(__file__).resolve().parent
+KERNEL = "python3"
+
+
+def chapters() -> list[Path]:
+    return sorted(p for p in BOOK.glob("[0-9]*.ipynb"))
+
+
+def execute(path: Path, timeout: int = 1200) -> float:
+    nb = nbformat.read(path, as_version=4)
+    start = time.perf_counter()
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name=KERNEL,
+        resources={"metadata": {"path": str(BOOK)}},
+        store_widget_state=True,
+    )
+    client.execute()
+    nb.metadata["kernelspec"] = {
+        "display_name": "Python 3 (ipykernel)",
+        "language": "python",
+        "name": KERNEL,
+    }
+    nbformat.write(nb, path)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "notebooks", nargs="*", type=Path, help="default: every chapter"
+    )
+    args = parser.parse_args()
+    for path in args.notebooks or chapters():
+        seconds = execute(path)
+        print(f"executed {path.name} in {seconds:.1f} s", flush=True)
+
+
+if __name__ == "__main__":
+    main()

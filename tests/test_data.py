@@ -1,0 +1,279 @@
+"""ShapesDataset (determinism, exact geometry, targets) and the COCO reader/writer."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from centernet_edu.data import (
+    SHAPES,
+    CocoDataset,
+    ShapesDataset,
+    _make_shape,
+    denormalize_image,
+    normalize_image,
+    read_coco,
+    write_coco,
+)
+
+
+def small(**kw) -> ShapesDataset:
+    args = dict(length=64, image_size=64, seed=3, size_range=(4.0, 28.0), objects=(1, 5))
+    args.update(kw)
+    return ShapesDataset(**args)
+
+
+# --------------------------------------------------------------------------- determinism
+
+
+def test_items_are_a_function_of_seed_and_index():
+    a, b = small(), small()
+    for i in (5, 0, 63, 17):  # any order
+        x, y = a[i], b[i]
+        assert x.keys() == y.keys()
+        for k in x:
+            assert torch.equal(x[k], y[k]), k
+    # Access order does not matter: item 17 read first equals item 17 read last.
+    c = small()
+    first = c[17]
+    for i in range(5):
+        c[i]
+    assert torch.equal(first["image"], c[17]["image"])
+
+
+def test_other_seeds_give_other_images():
+    a, b = small(seed=3), small(seed=4)
+    assert not np.array_equal(a.render(0)["image"], b.render(0)["image"])
+    assert not np.array_equal(a.render(0)["image"], a.render(1)["image"])
+
+
+def test_negative_and_out_of_range_indices():
+    ds = small()
+    assert torch.equal(ds[-1]["image"], ds[63]["image"])
+    with pytest.raises(IndexError):
+        ds[64]
+
+
+# --------------------------------------------------------------------------- geometry
+
+
+@pytest.mark.parametrize("kind", SHAPES)
+def test_extreme_points_are_the_extremes_of_the_outline(kind):
+    """Each shape's analytic extreme points match a dense sampling of its outline."""
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        shape = _make_shape(kind, rng.uniform(5, 60), rng).moved(rng.uniform(0, 100, 2))
+        if shape.ellipse is not None:
+            a, b, t = shape.ellipse
+            s = np.linspace(0, 2 * np.pi, 200_001)
+            u, v = a * np.cos(s), b * np.sin(s)
+            x = shape.center[0] + u * math.cos(t) - v * math.sin(t)
+            y = shape.center[1] + u * math.sin(t) + v * math.cos(t)
+            outline = np.stack([x, y], 1)
+        else:
+            outline = shape.vertices  # a convex polygon's extremes are vertices
+        t_, l_, b_, r_ = shape.extremes
+        assert t_[1] == pytest.approx(outline[:, 1].min(), abs=1e-6)
+        assert b_[1] == pytest.approx(outline[:, 1].max(), abs=1e-6)
+        assert l_[0] == pytest.approx(outline[:, 0].min(), abs=1e-6)
+        assert r_[0] == pytest.approx(outline[:, 0].max(), abs=1e-6)
+        # ... and each extreme point lies on the outline.
+        for p in shape.extremes:
+            assert np.min(np.hypot(*(outline - p).T)) < 1e-3 or shape.ellipse is None
+            assert shape.contains(np.array(p[0]), np.array(p[1])) or shape.ellipse is not None
+        np.testing.assert_array_equal(shape.box, [l_[0], t_[1], r_[0], b_[1]])
+
+
+def test_drawn_pixels_span_the_box_and_reach_the_extreme_points():
+    """The visible pixels of every object (after occlusion) span its box within a pixel,
+    and each extreme point touches a visible pixel."""
+    ds = small(length=120, objects=(2, 6))
+    checked = 0
+    for i in range(len(ds)):
+        r = ds.render(i, masks=True)
+        for box, ext, mask in zip(r["boxes"], r["extreme_points"], r["masks"], strict=True):
+            rows = np.flatnonzero(mask.max(axis=1) > 0)
+            cols = np.flatnonzero(mask.max(axis=0) > 0)
+            x1, y1, x2, y2 = box
+            # Pixel j covers [j, j + 1): the mask spans [cols[0], cols[-1] + 1].
+            assert abs(cols[0] - x1) <= 1 and abs(cols[-1] + 1 - x2) <= 1, (i, box, cols)
+            assert abs(rows[0] - y1) <= 1 and abs(rows[-1] + 1 - y2) <= 1, (i, box, rows)
+            assert cols[0] >= math.floor(x1) and cols[-1] + 1 <= math.ceil(x2)
+            assert rows[0] >= math.floor(y1) and rows[-1] + 1 <= math.ceil(y2)
+            for px, py in ext.reshape(4, 2):
+                j, k = int(px), int(py)
+                near = mask[max(0, k - 1) : k + 2, max(0, j - 1) : j + 2]
+                assert near.max() > 0, (i, box, (px, py))
+            checked += 1
+    assert checked > 300
+
+
+def test_extreme_points_lie_on_the_box():
+    r = small().render(7)
+    top, left, bottom, right = r["extreme_points"].reshape(-1, 4, 2).transpose(1, 0, 2)
+    np.testing.assert_array_equal(top[:, 1], r["boxes"][:, 1])
+    np.testing.assert_array_equal(left[:, 0], r["boxes"][:, 0])
+    np.testing.assert_array_equal(bottom[:, 1], r["boxes"][:, 3])
+    np.testing.assert_array_equal(right[:, 0], r["boxes"][:, 2])
+
+
+def test_objects_stay_inside_and_keep_their_own_centre_pixel():
+    ds = small(length=100, objects=(4, 8), max_objs=8)
+    sizes = []
+    for i in range(len(ds)):
+        item = ds[i]
+        n = int(item["num_objs"])
+        boxes = item["boxes"][:n]
+        assert (boxes >= 4).all() and (boxes <= 64 - 4).all()
+        # One heatmap peak per object: no two objects share a centre pixel.
+        assert int((item["hm"] == 1).sum()) == n
+        assert int(item["reg_mask"].sum()) == n
+        assert (item["labels"][:n] >= 0).all() and (item["labels"][n:] == -1).all()
+        sizes += (boxes[:, 2:] - boxes[:, :2]).max(dim=1).values.tolist()
+    # Small objects (a few heatmap pixels) are common, large ones exist too.
+    assert min(sizes) < 8 and max(sizes) > 20
+
+
+def test_item_format():
+    ds = small(max_objs=10, extreme=True)
+    item = ds[0]
+    C = len(SHAPES)
+    assert item["image"].shape == (3, 64, 64) and item["image"].dtype == torch.float32
+    assert item["hm"].shape == (C, 16, 16)
+    assert item["wh"].shape == item["reg"].shape == (10, 2)
+    assert item["ind"].dtype == torch.int64 and item["reg_mask"].dtype == torch.uint8
+    assert item["boxes"].shape == (10, 4) and item["extreme_points"].shape == (10, 8)
+    for part in "tlbrc":
+        assert item[f"hm_{part}"].shape == (C, 16, 16)
+    for part in "tlbr":
+        assert item[f"reg_{part}"].shape == (10, 2) and item[f"ind_{part}"].shape == (10,)
+    # The image round-trips through the normalisation.
+    np.testing.assert_array_equal(denormalize_image(item["image"]), ds.render(0)["image"])
+    assert item["image"].abs().max() < 3
+
+
+def test_normalize_rejects_wrong_shapes():
+    with pytest.raises(ValueError, match=r"\(H, W, 3\)"):
+        normalize_image(np.zeros((3, 8, 8), np.uint8))
+    with pytest.raises(ValueError, match=r"\(3, H, W\)"):
+        denormalize_image(torch.zeros(8, 8, 3))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"image_size": 66}, "divisible by the stride 4"),
+        ({"shapes": ("circle", "hexagon")}, "shapes must be distinct names"),
+        ({"size_range": (4.0, 60.0)}, "size_range must satisfy"),
+        ({"objects": (3, 2)}, "objects must be"),
+        ({"max_overlap": 1.5}, "max_overlap must lie in"),
+        ({"objects": (1, 40), "max_objs": 32}, "exceeds max_objs"),
+        ({"noise": -0.1}, "noise must lie in"),
+    ],
+)
+def test_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        small(**kwargs)
+
+
+# --------------------------------------------------------------------------- COCO files
+
+
+def test_coco_round_trip_preserves_every_box(tmp_path):
+    ds = small(length=12, extreme=True)
+    path = write_coco(tmp_path, ds.records(), ds.categories)
+    coco = read_coco(path)
+    assert coco.categories == list(SHAPES)
+    assert [img.id for img in coco.images] == list(range(12))
+    for img in coco.images:
+        r = ds.render(img.id)
+        np.testing.assert_array_equal(img.boxes.astype(np.float32), r["boxes"])
+        np.testing.assert_array_equal(img.labels, r["labels"])
+        np.testing.assert_array_equal(img.extreme_points.astype(np.float32), r["extreme_points"])
+    # Items read back equal the synthetic ones: lossless PNGs, the same targets.
+    back = CocoDataset(path, input_size=(64, 64), extreme=True)
+    assert len(back) == 12 and back.num_classes == len(SHAPES)
+    for i in (0, 5, 11):
+        x, y = ds[i], back[i]
+        for k in x:
+            assert torch.equal(x[k], y[k]), k
+
+
+def test_coco_dataset_resizes_boxes_with_the_image(tmp_path):
+    ds = small(length=2)
+    path = write_coco(tmp_path, ds.records(), ds.categories)
+    item = CocoDataset(path, input_size=(32, 128))[1]
+    n = int(item["num_objs"])
+    expected = torch.from_numpy(ds.render(1)["boxes"]) * torch.tensor([2, 0.5, 2, 0.5])
+    torch.testing.assert_close(item["boxes"][:n], expected)
+    assert item["image"].shape == (3, 32, 128)
+
+
+def _coco_files(tmp_path):
+    ds = small(length=3, objects=(2, 2))
+    path = write_coco(tmp_path, ds.records(), ds.categories)
+    return path, json.loads(path.read_text())
+
+
+def _ann(doc, aid):
+    return next(a for a in doc["annotations"] if a["id"] == aid)
+
+
+@pytest.mark.parametrize(
+    ("break_it", "match"),
+    [
+        (lambda d: _ann(d, 3).pop("bbox"), r"annotation 3: missing field 'bbox'"),
+        (lambda d: _ann(d, 2).pop("category_id"), r"annotation 2: missing field 'category_id'"),
+        (lambda d: _ann(d, 4).update(bbox=[1, 2, 3]), r"annotation 4 \(image 1\): bbox must be 4"),
+        (
+            lambda d: _ann(d, 4).update(bbox=[1, 2, "3", 4]),
+            r"annotation 4 \(image 1\): bbox must be 4",
+        ),
+        (
+            lambda d: _ann(d, 5).update(bbox=[1, 2, -3, 4]),
+            r"annotation 5 \(image 2\): bbox has a negative size",
+        ),
+        (lambda d: _ann(d, 1).update(image_id=99), r"annotation 1: unknown image_id 99"),
+        (lambda d: _ann(d, 6).update(category_id=0), r"annotation 6: unknown category_id 0"),
+        (lambda d: _ann(d, 6).update(id=5), r"annotation 5: duplicate id"),
+        (
+            lambda d: _ann(d, 2).update(extreme_points=[1, 2]),
+            r"annotation 2 \(image 0\): extreme_points must be 8",
+        ),
+        (lambda d: d["images"][1].pop("width"), r"image 1: missing field 'width'"),
+        (lambda d: d["images"][2].update(height=0), r"image 2: 'height' must be a positive"),
+        (lambda d: d["images"][2].update(id=0), r"image 0: duplicate id"),
+        (lambda d: d["images"][1].update(file_name="nope.png"), r"image 1: file 'nope.png' not"),
+        (lambda d: d.pop("annotations"), r"expected a list under 'annotations'"),
+    ],
+)
+def test_malformed_coco_names_the_culprit(tmp_path, break_it, match):
+    path, doc = _coco_files(tmp_path)
+    break_it(doc)
+    path.write_text(json.dumps(doc))
+    with pytest.raises(ValueError, match=match):
+        read_coco(path)
+
+
+def test_missing_image_file_and_bad_json(tmp_path):
+    path, _ = _coco_files(tmp_path)
+    (tmp_path / "images" / "000002.png").unlink()
+    with pytest.raises(ValueError, match=r"image 2: file '000002.png' not found"):
+        read_coco(path)
+    path.write_text("{not json")
+    with pytest.raises(ValueError, match="not valid JSON"):
+        read_coco(path)
+    with pytest.raises(ValueError, match="does not exist"):
+        read_coco(tmp_path / "missing.json")
+
+
+def test_crowd_annotations_are_left_out(tmp_path):
+    path, doc = _coco_files(tmp_path)
+    _ann(doc, 1)["iscrowd"] = 1
+    path.write_text(json.dumps(doc))
+    coco = read_coco(path)
+    assert coco.images[0].annotation_ids == [2]

@@ -1,0 +1,135 @@
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from centernet_edu import decode_ctdet, decode_exdet, heatmap_nms, topk
+
+
+def test_nms_keeps_local_maxima_only_and_returns_a_new_tensor():
+    heat = torch.zeros(1, 1, 5, 5)
+    heat[0, 0, 1, 1] = 0.9
+    heat[0, 0, 1, 2] = 0.5  # neighbour of a stronger peak
+    heat[0, 0, 3, 4] = 0.3  # an isolated weak peak
+    before = heat.clone()
+    kept = heatmap_nms(heat)
+    assert torch.equal(heat, before)
+    assert kept[0, 0, 1, 1] == 0.9 and kept[0, 0, 1, 2] == 0 and kept[0, 0, 3, 4] == 0.3
+    assert int((kept > 0).sum()) == 2
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(0, 2**31 - 1), st.integers(1, 20))
+def test_topk_matches_a_full_sort(seed, K):
+    g = torch.Generator().manual_seed(seed)
+    scores = torch.rand(2, 3, 5, 6, generator=g)
+    s, inds, clses, ys, xs = topk(scores, K)
+    flat = scores.reshape(2, -1)
+    want, where = flat.sort(dim=1, descending=True)
+    torch.testing.assert_close(s, want[:, :K])
+    torch.testing.assert_close(clses, where[:, :K] // 30)
+    torch.testing.assert_close(inds, where[:, :K] % 30)
+    torch.testing.assert_close(ys, (inds // 6).float())
+    torch.testing.assert_close(xs, (inds % 6).float())
+
+
+def test_decode_without_offsets_uses_pixel_centres():
+    heat = torch.zeros(1, 2, 8, 8)
+    heat[0, 1, 3, 5] = 0.8
+    wh = torch.zeros(1, 2, 8, 8)
+    wh[0, :, 3, 5] = torch.tensor([4.0, 2.0])
+    det = decode_ctdet(heat, wh, K=1)
+    torch.testing.assert_close(det, torch.tensor([[[3.5, 2.5, 7.5, 4.5, 0.8, 1.0]]]))
+    reg = torch.zeros(1, 2, 8, 8)
+    reg[0, :, 3, 5] = torch.tensor([0.25, 0.75])
+    det = decode_ctdet(heat, wh, reg, K=1)
+    torch.testing.assert_close(det, torch.tensor([[[3.25, 2.75, 7.25, 4.75, 0.8, 1.0]]]))
+
+
+def test_decode_follows_dtype():
+    heat = torch.rand(1, 1, 6, 6, dtype=torch.float64)
+    det = decode_ctdet(heat, torch.ones(1, 2, 6, 6, dtype=torch.float64), K=3)
+    assert det.dtype == torch.float64 and det.shape == (1, 3, 6)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(K=37), r"K = 37 is larger than the map's H\*W = 6\*6 \(36\)"),
+        (dict(K=0), "K must be a positive integer, got 0"),
+        (dict(K=2.0), "K must be a positive integer, got 2.0"),
+        (
+            dict(wh=torch.zeros(1, 2, 6, 5)),
+            r"wh must have shape \(1, 2, 6, 6\) to match heat, got \(1, 2, 6, 5\)",
+        ),
+        (dict(reg=torch.zeros(1, 3, 6, 6)), r"reg must have shape \(1, 2, 6, 6\) to match heat"),
+        (
+            dict(heat=torch.zeros(6, 6)),
+            r"heat must be a \(B, C, H, W\) tensor, got torch.Size\(\[6, 6\]\)",
+        ),
+    ],
+)
+def test_decode_rejects_bad_input(kwargs, message):
+    args = dict(heat=torch.rand(1, 1, 6, 6), wh=torch.ones(1, 2, 6, 6), reg=None, K=5) | kwargs
+    with pytest.raises(ValueError, match=message):
+        decode_ctdet(**args)
+
+
+def test_nms_rejects_even_kernels():
+    with pytest.raises(ValueError, match="kernel must be a positive odd integer, got 2"):
+        heatmap_nms(torch.rand(1, 1, 4, 4), kernel=2)
+
+
+def exdet_heads(points, label=0, C=2, size=(12, 12)):
+    """Single-pixel peaks at integer extreme points and at the box centre."""
+    heads = {f"hm_{p}": torch.zeros(1, C, *size) for p in "tlbrc"}
+    for part, (x, y) in zip("tlbr", points, strict=True):
+        heads[f"hm_{part}"][0, label, y, x] = 0.9
+    (tx, ty), (lx, _), (bx, by), (rx, _) = points
+    heads["hm_c"][0, label, (ty + by) // 2, (lx + rx) // 2] = 0.6
+    return heads
+
+
+def test_exdet_decode_groups_a_valid_quadruple():
+    heads = exdet_heads([(5, 1), (2, 6), (6, 10), (9, 5)], label=1)
+    det = decode_exdet(heads, K=3, num_dets=2)
+    assert det.shape == (1, 2, 14)
+    want = [
+        2.5,
+        1.5,
+        9.5,
+        10.5,
+        (4 * 0.9 + 2 * 0.6) / 6,
+        1,
+        5.5,
+        1.5,
+        2.5,
+        6.5,
+        6.5,
+        10.5,
+        9.5,
+        5.5,
+    ]
+    np.testing.assert_allclose(det[0, 0].tolist(), want, rtol=1e-6)
+    assert det[0, 1, 4] == -1  # no second grouping exists
+
+
+def test_exdet_decode_rejects_bad_geometry_and_a_missing_centre():
+    # Top below bottom: no box.
+    heads = exdet_heads([(5, 10), (2, 6), (6, 1), (9, 5)])
+    assert (decode_exdet(heads, K=2, num_dets=1)[0, :, 4] == -1).all()
+    heads = exdet_heads([(5, 1), (2, 6), (6, 10), (9, 5)])
+    heads["hm_c"].zero_()
+    assert (decode_exdet(heads, K=2, num_dets=1)[0, :, 4] == -1).all()
+
+
+def test_exdet_decode_rejects_bad_input():
+    heads = exdet_heads([(5, 1), (2, 6), (6, 10), (9, 5)])
+    with pytest.raises(ValueError, match=r"missing \['hm_r'\]"):
+        decode_exdet({k: v for k, v in heads.items() if k != "hm_r"})
+    with pytest.raises(ValueError, match=r"num_dets = 17 is larger than the K\^4 = 16 groupings"):
+        decode_exdet(heads, K=2, num_dets=17)
+    heads["hm_t"] = torch.zeros(1, 3, 12, 12)
+    with pytest.raises(ValueError, match=r"hm_t must have shape \(1, 2, 12, 12\) to match heat"):
+        decode_exdet(heads, K=2)

@@ -1,0 +1,107 @@
+"""COCO mAP through pycocotools, and the oracle ablations."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from centernet_edu.data import ShapesDataset
+from centernet_edu.evaluate import (
+    METRICS,
+    ORACLES,
+    coco_map,
+    collect_detections,
+    detections_to_coco,
+    evaluate,
+    format_metrics,
+    oracle_ablations,
+)
+from centernet_edu.model import CenterNetLite
+
+
+def _gt(boxes):
+    """A one-image COCO ground truth from ``[x, y, w, h]`` boxes of class 1."""
+    return {
+        "images": [{"id": 7, "width": 100, "height": 100}],
+        "annotations": [
+            {"id": k + 1, "image_id": 7, "category_id": 1, "bbox": b, "area": b[2] * b[3]}
+            | {"iscrowd": 0}
+            for k, b in enumerate(boxes)
+        ],
+        "categories": [{"id": 1, "name": "a"}],
+    }
+
+
+def test_map_of_a_shifted_box_follows_its_iou():
+    # Shifted by 2 of 10 pixels: IoU = 80 / 120 = 2/3, a hit at IoU thresholds
+    # 0.50, 0.55, 0.60, 0.65 and a miss at the six above.
+    gt = _gt([[10, 10, 10, 10]])
+    dets = [{"image_id": 7, "category_id": 1, "bbox": [12, 10, 10, 10], "score": 0.9}]
+    m = coco_map(gt, dets)
+    assert m["AP50"] == pytest.approx(1.0)
+    assert m["AP75"] == pytest.approx(0.0)
+    assert m["AP"] == pytest.approx(0.4)
+    assert m["AP_small"] == pytest.approx(0.4)
+    assert math.isnan(m["AP_medium"]) and math.isnan(m["AP_large"])
+
+
+def test_map_counts_misses_and_false_positives():
+    gt = _gt([[10, 10, 10, 10], [50, 50, 10, 10]])
+    hit = {"image_id": 7, "category_id": 1, "bbox": [10, 10, 10, 10]}
+    assert coco_map(gt, [hit | {"score": 0.9}])["AP"] == pytest.approx(0.5, abs=0.01)
+    assert coco_map(gt, [])["AP"] == 0.0
+    wrong_class = [hit | {"score": 0.9, "category_id": 2}]
+    gt["categories"].append({"id": 2, "name": "b"})
+    assert coco_map(gt, wrong_class)["AP"] == 0.0
+    with pytest.raises(ValueError, match="image 3, not in the ground truth"):
+        coco_map(gt, [hit | {"score": 0.5, "image_id": 3}])
+
+
+def test_pycocotools_output_is_silenced(capsys):
+    coco_map(_gt([[1, 1, 5, 5]]), [])
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
+
+
+def test_detections_to_coco_scales_and_drops_empty_peaks():
+    dets = torch.tensor([[[1.0, 2.0, 3.0, 5.0, 0.75, 2.0], [0, 0, 0, 0, 0.0, 0]]])
+    out = detections_to_coco(dets, torch.tensor([11]), stride=4)
+    assert out == [{"image_id": 11, "category_id": 3, "bbox": [4.0, 8.0, 8.0, 12.0], "score": 0.75}]
+    with pytest.raises(ValueError, match="image_ids must hold 1"):
+        detections_to_coco(dets, [1, 2], stride=4)
+
+
+def test_the_perfect_prediction_scores_one():
+    ds = ShapesDataset(24, 128, seed=5, objects=(1, 8))
+    gt, results = collect_detections(None, ds, ("gt_all",), batch_size=8)
+    assert len(gt["annotations"]) == len(results["gt_all"]) > 24
+    m = coco_map(gt, results["gt_all"])
+    assert m["AP"] == m["AP50"] == m["AP75"] == 1.0
+    assert m["AP_small"] == 1.0
+
+
+def test_oracle_ablations_report_every_mixture():
+    ds = ShapesDataset(8, 64, seed=1, shapes=("circle", "square"), size_range=(6, 24))
+    torch.manual_seed(0)
+    model = CenterNetLite(2, channels=(8, 8, 16, 16), head_channels=8)
+    res = oracle_ablations(model, ds, batch_size=4)
+    assert set(res) == set(ORACLES)
+    for metrics in res.values():
+        assert set(metrics) == set(METRICS)
+    assert res["gt_all"]["AP"] == 1.0
+    # An untrained model finds little; with the true heatmap, size and offset it is perfect
+    # again only when all three are true.
+    assert res["model"]["AP50"] < 0.2
+    assert res["gt_hm_wh"]["AP"] > res["model"]["AP"]
+    assert evaluate(model, ds, batch_size=4) == pytest.approx(res["model"], nan_ok=True)
+    assert "AP50" in format_metrics(res["model"])
+
+
+def test_unknown_oracle_and_missing_model():
+    ds = ShapesDataset(2, 64)
+    with pytest.raises(ValueError, match="unknown oracles"):
+        collect_detections(None, ds, ("gt_everything",))
+    with pytest.raises(ValueError, match="a model is needed"):
+        collect_detections(None, ds, ("gt_hm",))
