@@ -23,6 +23,11 @@ BENCHMARKS = Path(__file__).parent.parent / "benchmarks"
             ["--batch", "1", "--classes", "3", "--size", "24", "--k", "5"],
             "same detections: True",
         ),
+        (
+            "bench_train_step.py",
+            ["--batch", "2", "--size", "64"],
+            "identical targets: True",
+        ),
     ],
 )
 def test_benchmark_runs(script, args, expect):
