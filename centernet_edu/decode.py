@@ -88,7 +88,12 @@ def _centres(xs: torch.Tensor, ys: torch.Tensor, reg: torch.Tensor | None, inds:
 
 
 def decode_ctdet(
-    heat: torch.Tensor, wh: torch.Tensor, reg: torch.Tensor | None = None, K: int = 100
+    heat: torch.Tensor,
+    wh: torch.Tensor,
+    reg: torch.Tensor | None = None,
+    K: int = 100,
+    *,
+    kernel: int = 3,
 ):
     """Detections from CenterNet's heads (the reference ``ctdet_decode``).
 
@@ -97,6 +102,8 @@ def decode_ctdet(
         wh: ``(B, 2, H, W)`` sizes (w, h) in heatmap pixels.
         reg: ``(B, 2, H, W)`` offsets (dx, dy), or None for the pixel centre (+0.5).
         K: detections per image, at most H*W.
+        kernel: the max-pool window of ``heatmap_nms`` (the reference's 3); 1 keeps
+            every pixel, that is no suppression at all.
 
     Returns:
         ``(B, K, 6)``: x1, y1, x2, y2 (heatmap pixels), score, class; sorted by score.
@@ -105,7 +112,7 @@ def decode_ctdet(
     _check_map("wh", wh, 2, heat)
     if reg is not None:
         _check_map("reg", reg, 2, heat)
-    scores, inds, clses, ys, xs = topk(heatmap_nms(heat), K)
+    scores, inds, clses, ys, xs = topk(heatmap_nms(heat, kernel), K)
     cx, cy = _centres(xs, ys, reg, inds)
     size = gather_feat(wh, inds)
     half_w, half_h = size[..., 0] / 2, size[..., 1] / 2

@@ -11,6 +11,10 @@ CenterNet paper does: it swaps the ground truth (``scatter_targets``) in for one
 of the predicted maps and reports the mAP of each mixture. If the ground-truth heatmap
 lifts AP the most, finding centres is the bottleneck; if the ground-truth size does,
 the size head is.
+
+``evaluate_exdet`` scores an extreme-point model (``CenterNetLite(extreme=True)``) the
+same way, its boxes grouped by ``decode_exdet``; with no model it decodes the
+ground-truth maps, which shows what the grouping itself costs.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from collections.abc import Iterable, Sequence
 import torch
 from torch.utils.data import DataLoader
 
-from .decode import decode_ctdet
+from .decode import decode_ctdet, decode_exdet
 from .targets import scatter_targets
 
 __all__ = [
@@ -36,6 +40,8 @@ __all__ = [
     "evaluate",
     "oracle_ablations",
     "format_metrics",
+    "collect_exdet_detections",
+    "evaluate_exdet",
 ]
 
 # Which predicted maps each ablation replaces with the ground truth.
@@ -242,3 +248,69 @@ def oracle_ablations(
 def format_metrics(metrics: dict[str, float]) -> str:
     """``AP 0.512  AP50 0.901 ...`` on one line."""
     return "  ".join(f"{k} {'  nan' if math.isnan(v) else f'{v:.3f}'}" for k, v in metrics.items())
+
+
+# --------------------------------------------------------------------------- extreme points
+
+
+@torch.no_grad()
+def collect_exdet_detections(
+    model: torch.nn.Module | None,
+    dataset,
+    *,
+    K: int = 20,
+    num_dets: int = 100,
+    score_thresh: float = 0.1,
+    center_thresh: float = 0.1,
+    batch_size: int = 8,
+    device=None,
+    num_workers: int = 0,
+) -> tuple[dict, list[dict]]:
+    """Run an extreme-point model over ``dataset`` and decode it with ``decode_exdet``.
+
+    Args:
+        model: a model with the extreme-point heads (``CenterNetLite(extreme=True)``), or
+            None to decode the ground-truth maps (``scatter_targets`` of the
+            ``encode_exdet`` targets): the ceiling of the grouping itself.
+        dataset: items with the extreme-point targets (``ShapesDataset(extreme=True)``).
+        K, num_dets, score_thresh, center_thresh: as ``decode_exdet``; memory grows as
+            ``batch_size * K^4``.
+
+    Returns:
+        ``(ground_truth, results)``: the COCO ground truth of the boxes and the COCO
+        results of the grouped boxes (invalid groupings, score -1, are left out).
+    """
+    if model is not None and not getattr(model, "extreme", False):
+        raise ValueError("model must predict the extreme-point heads (extreme=True)")
+    if device is None:
+        device = next(model.parameters()).device if model is not None else torch.device("cpu")
+    if model is not None:
+        model.eval()
+    heat_keys = [f"hm_{p}" for p in "tlbrc"]
+    batches, results = [], []
+    for batch in _loader(dataset, batch_size, num_workers):
+        if "hm_c" not in batch:
+            raise ValueError("dataset items must hold the extreme-point targets (extreme=True)")
+        batches.append({k: batch[k] for k in ("image", "boxes", "labels", "num_objs", "image_id")})
+        if model is None:
+            keys = heat_keys + [f"{k}_{p}" for k in ("reg", "ind") for p in "tlbr"]
+            maps = scatter_targets({k: batch[k].to(device) for k in keys + ["reg_mask"]})
+        else:
+            out = model(batch["image"].to(device))
+            maps = {k: v.float() for k, v in out.items()}
+            maps.update({k: torch.sigmoid(maps[k]) for k in heat_keys})
+        dets = decode_exdet(
+            maps, K=K, num_dets=num_dets, score_thresh=score_thresh, center_thresh=center_thresh
+        )
+        stride = batch["image"].shape[-1] / maps["hm_c"].shape[-1]
+        results += detections_to_coco(dets, batch["image_id"], stride)
+    num_classes = dataset.num_classes if hasattr(dataset, "num_classes") else maps["hm_c"].shape[1]
+    return ground_truth_to_coco(batches, num_classes), results
+
+
+def evaluate_exdet(model, dataset, **kwargs) -> dict[str, float]:
+    """COCO box mAP of an extreme-point model on ``dataset``: ``evaluate`` for
+    ``CenterNetLite(extreme=True)``. Keyword arguments go to
+    ``collect_exdet_detections``."""
+    gt, results = collect_exdet_detections(model, dataset, **kwargs)
+    return coco_map(gt, results)

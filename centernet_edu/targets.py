@@ -371,6 +371,9 @@ def scatter_targets(targets: dict) -> dict:
     back at its pixel ``ind``, zeros elsewhere; the heatmaps are the targets themselves.
     Decoding the result (``decode_ctdet`` / ``decode_exdet``) recovers the encoded
     objects, and swapping one of its maps in for a model's output is an oracle ablation.
+    A dense map holds one value per pixel: where several objects share a pixel (two
+    centres, or two extreme points of one part, of different classes), the object in
+    the later slot keeps it, as a model can only predict one of them.
 
     Args:
         targets: batched ``encode_ctdet`` output (``hm (B, C, H, W)``, ``wh, reg
@@ -396,12 +399,19 @@ def scatter_targets(targets: dict) -> dict:
         )
     B, _, H, W = hm.shape
     mask = targets["reg_mask"].bool()
+    M = mask.shape[1]
+    later = torch.ones(M, M, dtype=torch.bool, device=mask.device).triu(1)  # [k, j]: j > k
     out = {k: targets[k].clone() for k in heat_keys}
     for key, ind_key in pairs.items():
-        values = targets[key] * mask.unsqueeze(2)
+        ind = targets[ind_key]
+        # Slot k gives way when a later object's slot j writes the same pixel.
+        shared = (ind.unsqueeze(2) == ind.unsqueeze(1)) & later & mask.unsqueeze(1)
+        keep = mask & ~shared.any(2)
+        values = targets[key] * keep.unsqueeze(2)
         dense = values.new_zeros(B, 2, H * W)
-        # Empty slots point at pixel 0 with zero values: adding them changes nothing.
-        index = (targets[ind_key] * mask).unsqueeze(1).expand(B, 2, -1)
+        # Every pixel now has at most one writer; empty slots point at pixel 0 with zero
+        # values, so adding them changes nothing.
+        index = (ind * keep).unsqueeze(1).expand(B, 2, -1)
         dense.scatter_add_(2, index, values.transpose(1, 2))
         out[key] = dense.reshape(B, 2, H, W)
     return out

@@ -28,6 +28,11 @@ __all__ = [
     "centred_boxes",
     "prior_loss",
     "plot_prior_loss",
+    "match_detections",
+    "draw_peaks",
+    "draw_detections",
+    "draw_extreme_points",
+    "draw_extreme_detections",
 ]
 
 CLASS_COLOURS = ("tab:red", "tab:blue", "tab:green", "tab:orange", "tab:purple", "tab:brown")
@@ -247,4 +252,110 @@ def plot_prior_loss(ax, gt: torch.Tensor, marked: float | None = None):
     ax.set_ylabel("loss at initialisation")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3, which="both")
+    return ax
+
+
+def match_detections(boxes, labels, gt_boxes, gt_labels, iou: float = 0.5):
+    """Greedy matching in the given order (sort by score first), as COCO does at one IoU.
+
+    Each detection ``boxes (N, 4)`` of class ``labels (N,)`` takes the unmatched ground-truth
+    box of the same class it overlaps most, if that IoU is at least ``iou``.
+
+    Returns:
+        a list of N integers: the index of the ground-truth box each detection matched,
+        or -1 for a false positive.
+    """
+    b, lab = _numpy(boxes).reshape(-1, 4), _numpy(labels).reshape(-1)
+    g, glab = _numpy(gt_boxes).reshape(-1, 4), _numpy(gt_labels).reshape(-1)
+    free = [True] * len(g)
+    matches = []
+    for box, c in zip(b.tolist(), lab.tolist(), strict=True):
+        best, best_iou = None, 0.0
+        for j, (gbox, gc) in enumerate(zip(g.tolist(), glab.tolist(), strict=True)):
+            overlap = box_iou(box, gbox)
+            if free[j] and int(gc) == int(c) and overlap >= iou and overlap > best_iou:
+                best, best_iou = j, overlap
+        if best is not None:
+            free[best] = False
+        matches.append(-1 if best is None else best)
+    return matches
+
+
+def draw_peaks(ax, heat, xs, ys, scores, threshold: float = 0.3, title: str | None = None):
+    """The heatmap ``(C, H, W)`` (maximum over classes) with its top-K peaks marked.
+
+    ``xs, ys, scores (K,)`` are the peaks' pixels and scores, as ``topk`` returns them: a
+    filled dot for a peak whose score reaches ``threshold``, a hollow one below (none for
+    the near-empty peaks, scores under 0.05, that fill K when the map has few peaks).
+    """
+    show_heatmap(ax, heat, title)
+    x, y, s = _numpy(xs).reshape(-1), _numpy(ys).reshape(-1), _numpy(scores).reshape(-1)
+    x, y, s = x[s >= 0.05], y[s >= 0.05], s[s >= 0.05]
+    keep = s >= threshold
+    ax.scatter(x[~keep], y[~keep], s=18, facecolors="none", edgecolors="tab:cyan", lw=1)
+    ax.scatter(x[keep], y[keep], s=24, color="tab:cyan", edgecolors="white", lw=0.5)
+    return ax
+
+
+def draw_detections(ax, image, dets, threshold: float = 0.3, stride: float = 4.0, gt=None):
+    """An RGB image with the detections scoring at least ``threshold``.
+
+    Args:
+        image: ``(H, W, 3)`` uint8 (``denormalize_image``).
+        dets: ``(K, >= 6)`` x1, y1, x2, y2 (heatmap pixels), score, class.
+        stride: R: heatmap pixels times R are image pixels.
+        gt: optional ``(boxes (N, 4), labels (N,))`` in image pixels, drawn dashed.
+    """
+    ax.imshow(_numpy(image), extent=(0, image.shape[1], image.shape[0], 0))
+    if gt is not None:
+        draw_boxes(ax, gt[0], gt[1], linestyle=":", pixel_centres=False)
+    d = _numpy(dets).reshape(-1, _numpy(dets).shape[-1])
+    d = d[d[:, 4] >= threshold]
+    draw_boxes(ax, d[:, :4] * stride, d[:, 5], pixel_centres=False)
+    for x1, y1, _, _, score, c in d[:, :6].tolist():
+        colour = CLASS_COLOURS[int(c) % len(CLASS_COLOURS)]
+        ax.text(
+            x1 * stride,
+            y1 * stride,
+            f"{score:.2f}",
+            color=colour,
+            fontsize=7,
+            va="bottom",
+            bbox={"facecolor": "white", "alpha": 0.6, "pad": 0.5, "linewidth": 0},
+        )
+    ax.set_xticks([])
+    ax.set_yticks([])
+    return ax
+
+
+EXTREME_MARKERS = {"t": "^", "l": "<", "b": "v", "r": ">"}
+
+
+def draw_extreme_points(ax, points, colour="white", size: float = 40):
+    """Mark extreme points ``(N, 8)`` t, l, b, r (x, y each), one marker shape per part."""
+    p = _numpy(points).reshape(-1, 4, 2)
+    for j, (part, marker) in enumerate(EXTREME_MARKERS.items()):
+        ax.scatter(
+            p[:, j, 0],
+            p[:, j, 1],
+            marker=marker,
+            s=size,
+            color=colour,
+            edgecolors="black",
+            linewidths=0.5,
+            label=part,
+            zorder=3,
+        )
+    return ax
+
+
+def draw_extreme_detections(ax, image, dets, threshold: float = 0.3, stride: float = 4.0, gt=None):
+    """``draw_detections`` for ``decode_exdet`` output ``(K, 14)``: the boxes scoring at
+    least ``threshold``, and the four extreme points that span each of them."""
+    draw_detections(ax, image, dets, threshold, stride, gt)
+    d = _numpy(dets).reshape(-1, _numpy(dets).shape[-1])
+    d = d[d[:, 4] >= threshold]
+    for row in d:
+        colour = CLASS_COLOURS[int(row[5]) % len(CLASS_COLOURS)]
+        draw_extreme_points(ax, row[6:14] * stride, colour=colour, size=30)
     return ax

@@ -17,6 +17,7 @@ from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
 from . import viz
+from .decode import decode_ctdet, decode_exdet, heatmap_nms, topk
 from .heatmap import draw_gaussian, gaussian_radius
 from .losses import focal_loss_terms
 from .targets import encode_ctdet
@@ -28,6 +29,8 @@ __all__ = [
     "offset_explorer",
     "size_explorer",
     "prior_explorer",
+    "decode_explorer",
+    "extreme_explorer",
 ]
 
 
@@ -281,3 +284,135 @@ def prior_explorer(pi: float = 0.1) -> Explorer:
         readout_format=".3g",
     )
     return Explorer({"pi": slider}, draw, summary, figsize=(10, 3.6))
+
+
+# Chapter 8: decoding ----------------------------------------------------------------------
+
+
+def _decode_view(heads, kernel, K):
+    """Peaks and detections of one image's ``heads`` at this kernel and K."""
+    heat = heads["hm"][None]
+    scores, _, _, ys, xs = topk(heatmap_nms(heat, kernel), K)
+    dets = decode_ctdet(heat, heads["wh"][None], heads["reg"][None], K=K, kernel=kernel)[0]
+    return (xs[0], ys[0], scores[0]), dets
+
+
+def decode_explorer(
+    image,
+    heads: dict,
+    gt=None,
+    *,
+    stride: int = 4,
+    threshold: float = 0.3,
+    K: int = 20,
+    kernel: int = 3,
+) -> Explorer:
+    """Score threshold, K and the max-pool window -> the peaks and the boxes they decode to.
+
+    Args:
+        image: ``(H, W, 3)`` uint8, the picture the heads were computed from.
+        heads: one image's head outputs, ``hm (C, h, w)`` probabilities (after the
+            sigmoid), ``wh`` and ``reg (2, h, w)``.
+        gt: optional ``(boxes (N, 4), labels (N,))`` in image pixels: the summary then
+            counts hits at IoU 0.5 and the figure draws them dotted.
+        stride: R, image pixels per heatmap pixel.
+    """
+    C, H, W = heads["hm"].shape
+    heads = {k: v.detach().float().cpu() for k, v in heads.items()}
+
+    def draw(fig, threshold, K, kernel):
+        (xs, ys, scores), dets = _decode_view(heads, kernel, K)
+        ax_heat, ax_img = fig.subplots(1, 2)
+        viz.draw_peaks(ax_heat, heads["hm"], xs, ys, scores, threshold, "heatmap and top-K peaks")
+        viz.draw_detections(ax_img, image, dets, threshold, stride, gt)
+        ax_img.set_title(f"boxes scoring at least {threshold:.2f}", fontsize=10)
+
+    def summary(threshold, K, kernel):
+        (_, _, scores), dets = _decode_view(heads, kernel, K)
+        survivors = int((heatmap_nms(heads["hm"][None], kernel) >= threshold).sum())
+        kept = dets[dets[:, 4] >= threshold]
+        line = (
+            f"{kernel} x {kernel} max-pool: <b>{survivors}</b> pixels of {C * H * W} are peaks "
+            f"scoring at least {threshold:.2f}; top-{K} keeps <b>{len(kept)}</b> of them"
+        )
+        if gt is not None:
+            hits = [m >= 0 for m in viz.match_detections(kept[:, :4] * stride, kept[:, 5], *gt)]
+            line += (
+                f"; <b>{sum(hits)}</b> of {len(gt[1])} objects found at IoU 0.5, "
+                f"<b>{len(hits) - sum(hits)}</b> false positives"
+            )
+        return line
+
+    return Explorer(
+        {
+            "threshold": _slider("score threshold", threshold, 0.05, 0.95, 0.05),
+            "K": _slider("K", K, 1, min(50, H * W), 1, integer=True),
+            "kernel": w.Dropdown(options=[1, 3, 5, 7], value=kernel, description="max-pool"),
+        },
+        draw,
+        summary,
+        figsize=(9, 4.2),
+    )
+
+
+# Chapter 9: extreme points ----------------------------------------------------------------
+
+
+def extreme_explorer(
+    image,
+    heads: dict,
+    gt=None,
+    *,
+    stride: int = 4,
+    K: int = 10,
+    center_thresh: float = 0.1,
+    threshold: float = 0.3,
+) -> Explorer:
+    """K, the centre check and a display threshold -> the boxes ``decode_exdet`` groups.
+
+    Args:
+        image: ``(H, W, 3)`` uint8, the picture the heads were computed from.
+        heads: one image's extreme-point heads, ``hm_t .. hm_c (C, h, w)`` probabilities
+            (after the sigmoid) and ``reg_t .. reg_r (2, h, w)``.
+        gt: optional ``(boxes (N, 4), labels (N,))`` in image pixels, drawn dotted and
+            counted against at IoU 0.5.
+        stride: R, image pixels per heatmap pixel.
+    """
+    heads = {k: v.detach().float().cpu()[None] for k, v in heads.items()}
+    _, H, W = heads["hm_c"].shape[1:]
+
+    def decode(K, center_thresh):
+        dets = decode_exdet(heads, K=K, num_dets=K**4, center_thresh=center_thresh)[0]
+        return dets[dets[:, 4] >= 0]  # the valid groupings, best first
+
+    def draw(fig, K, center_thresh, threshold):
+        ax = fig.subplots(1, 1)
+        viz.draw_extreme_detections(ax, image, decode(K, center_thresh), threshold, stride, gt)
+        ax.set_title(f"groupings scoring at least {threshold:.2f}", fontsize=10)
+
+    def summary(K, center_thresh, threshold):
+        valid = decode(K, center_thresh)
+        shown = valid[valid[:, 4] >= threshold]
+        line = (
+            f"K = {K}: {K**4} quadruples (t, l, b, r); <b>{len(valid)}</b> pass the class, "
+            f"score, geometry and centre (at least {center_thresh:.2f}) checks; "
+            f"<b>{len(shown)}</b> score at least {threshold:.2f}"
+        )
+        if gt is not None:
+            hits = [m >= 0 for m in viz.match_detections(shown[:, :4] * stride, shown[:, 5], *gt)]
+            line += (
+                f"; <b>{sum(hits)}</b> of {len(gt[1])} objects found at IoU 0.5, "
+                f"<b>{len(hits) - sum(hits)}</b> false positives"
+            )
+        return line
+
+    return Explorer(
+        {
+            "K": _slider("K", K, 1, min(16, H * W), 1, integer=True),
+            "center_thresh": _slider("centre threshold", center_thresh, 0.0, 0.9, 0.05),
+            "threshold": _slider("score threshold", threshold, 0.05, 0.95, 0.05),
+        },
+        draw,
+        summary,
+        figsize=(4.8, 4.8),
+    )

@@ -133,3 +133,21 @@ def test_exdet_decode_rejects_bad_input():
     heads["hm_t"] = torch.zeros(1, 3, 12, 12)
     with pytest.raises(ValueError, match=r"hm_t must have shape \(1, 2, 12, 12\) to match heat"):
         decode_exdet(heads, K=2)
+
+
+def test_decode_kernel_sets_the_max_pool_window():
+    # A peak with a weaker neighbour, and a weaker peak two pixels away.
+    heat = torch.zeros(1, 1, 7, 7)
+    heat[0, 0, 3, 2], heat[0, 0, 3, 3], heat[0, 0, 3, 5] = 0.9, 0.6, 0.5
+    wh = torch.ones(1, 2, 7, 7)
+
+    def kept(kernel):
+        det = decode_ctdet(heat, wh, K=4, kernel=kernel)[0]
+        return sorted(round(s, 2) for s in det[:, 4].tolist() if s > 0)
+
+    assert kept(1) == [0.5, 0.6, 0.9]  # no suppression: the neighbour is a detection too
+    assert kept(3) == [0.5, 0.9]
+    assert kept(5) == [0.9]  # the wider window swallows the second object
+    torch.testing.assert_close(decode_ctdet(heat, wh, K=4), decode_ctdet(heat, wh, K=4, kernel=3))
+    with pytest.raises(ValueError, match="kernel must be a positive odd integer, got 4"):
+        decode_ctdet(heat, wh, K=4, kernel=4)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -13,8 +14,10 @@ from centernet_edu.evaluate import (
     ORACLES,
     coco_map,
     collect_detections,
+    collect_exdet_detections,
     detections_to_coco,
     evaluate,
+    evaluate_exdet,
     format_metrics,
     oracle_ablations,
 )
@@ -105,3 +108,46 @@ def test_unknown_oracle_and_missing_model():
         collect_detections(None, ds, ("gt_everything",))
     with pytest.raises(ValueError, match="a model is needed"):
         collect_detections(None, ds, ("gt_hm",))
+
+
+def _exdet_items():
+    """Two images with one object each, given by extreme points t, l, b, r (image pixels)
+    whose rounded heatmap centre is the centre pixel of the target."""
+    from centernet_edu.data import make_item
+
+    points = [
+        [30, 10, 12, 26, 26, 50, 50, 30],
+        [20, 6, 6, 22, 22, 40, 42, 18],
+    ]
+    items = []
+    for k, p in enumerate(points):
+        x, y = p[0::2], p[1::2]
+        box = [min(x), min(y), max(x), max(y)]
+        image = np.zeros((64, 64, 3), dtype=np.uint8)
+        items.append(
+            make_item(image, [box], [k], 2, extreme_points=[p], max_objs=4, extreme=True)
+            | {"image_id": torch.tensor(k + 1)}
+        )
+    return items
+
+
+def test_exdet_evaluation_of_the_true_maps_recovers_the_boxes():
+    items = _exdet_items()
+    gt, results = collect_exdet_detections(None, items, K=2, num_dets=4, batch_size=2)
+    assert len(results) == 2
+    for r in results:
+        (want,) = [a["bbox"] for a in gt["annotations"] if a["image_id"] == r["image_id"]]
+        np.testing.assert_allclose(r["bbox"], want, atol=1e-4)
+    assert evaluate_exdet(None, items, K=2, num_dets=4)["AP"] == pytest.approx(1.0)
+
+
+def test_exdet_evaluation_of_a_model_and_bad_input():
+    items = _exdet_items()
+    torch.manual_seed(0)
+    model = CenterNetLite(2, channels=(8, 8, 16, 16), head_channels=8, extreme=True)
+    metrics = evaluate_exdet(model, items, K=3, num_dets=10)
+    assert set(metrics) == set(METRICS) and metrics["AP50"] < 0.2
+    with pytest.raises(ValueError, match=r"extreme-point heads \(extreme=True\)"):
+        evaluate_exdet(CenterNetLite(2, channels=(8, 8, 16, 16)), items)
+    with pytest.raises(ValueError, match="must hold the extreme-point targets"):
+        evaluate_exdet(None, ShapesDataset(2, 64))

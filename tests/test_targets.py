@@ -236,3 +236,17 @@ def test_scatter_targets_rejects_unbatched_and_unknown():
         scatter_targets(t)
     with pytest.raises(ValueError, match="targets must come from encode_ctdet or encode_exdet"):
         scatter_targets({"heat": t["hm"]})
+
+
+def test_scatter_targets_keeps_one_object_per_shared_pixel():
+    # Two objects of different classes whose centres fall on the same pixel (5, 5), and
+    # a third elsewhere; slot 1 is empty. Sizes must not add up at the shared pixel.
+    boxes = [[3.0, 3.0, 8.0, 8.0], [0.0, 0.0, 0.0, 0.0], [4.0, 4.0, 7.2, 7.4], [10, 2, 14, 6]]
+    t = encode_ctdet(boxes, [0, 0, 1, 2], C, (H, W), max_objs=5)
+    assert t["reg_mask"].tolist() == [1, 0, 1, 1, 0]
+    assert t["ind"][0] == t["ind"][2] == 5 * W + 5
+    perfect = scatter_targets({k: v[None] for k, v in t.items()})
+    torch.testing.assert_close(perfect["wh"][0, :, 5, 5], t["wh"][2])  # the later slot
+    torch.testing.assert_close(perfect["reg"][0, :, 5, 5], t["reg"][2])
+    torch.testing.assert_close(perfect["wh"][0, :, 4, 12], t["wh"][3])
+    assert int((perfect["wh"][0].abs().sum(0) > 0).sum()) == 2

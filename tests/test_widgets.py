@@ -95,3 +95,80 @@ def test_prior_loss_splits_lk_at_a_constant_prediction():
 def test_prior_explorer_reports_the_bias():
     e = widgets.prior_explorer(pi=0.1)
     assert "<b>-2.20</b>" in e.summary.value
+
+
+def _perfect_heads():
+    """One shapes image and the head outputs a perfect model would give for it."""
+    from torch.utils.data import default_collate
+
+    from centernet_edu import ShapesDataset, scatter_targets
+    from centernet_edu.data import denormalize_image
+
+    shapes = ("circle", "square", "triangle")
+    ds = ShapesDataset(1, 64, seed=3, shapes=shapes, size_range=(12, 40), objects=(3, 4))
+    item = ds[0]
+    heads = {k: v[0] for k, v in scatter_targets(default_collate([item])).items()}
+    n = int(item["num_objs"])
+    return denormalize_image(item["image"]), heads, (item["boxes"][:n], item["labels"][:n])
+
+
+def test_decode_explorer_counts_hits_and_false_positives():
+    image, heads, gt = _perfect_heads()
+    n = len(gt[1])
+    e = widgets.decode_explorer(image, heads, gt, threshold=0.3, K=20, kernel=3)
+    assert f"<b>{n}</b> of {n} objects found at IoU 0.5, <b>0</b> false positives" in (
+        e.summary.value
+    )
+    first = bytes(e.image.value)
+    # Without suppression the shoulders of each Gaussian become detections of size 0.
+    e.controls["kernel"].value = 1
+    assert f"<b>{n}</b> of {n} objects found" in e.summary.value
+    assert "<b>0</b> false positives" not in e.summary.value
+    assert bytes(e.image.value) != first
+    e.controls["threshold"].value = 0.95  # only the peaks themselves (1.0) pass
+    assert "<b>0</b> false positives" in e.summary.value
+    e.controls["K"].value = 1
+    assert f"<b>1</b> of {n} objects found" in e.summary.value
+    assert repr(e) == "Explorer(threshold=0.95, K=1, kernel=1)"
+
+
+def test_match_detections_is_greedy_per_class():
+    gt_boxes, gt_labels = [[0, 0, 10, 10], [20, 0, 30, 10]], [0, 1]
+    boxes = [[0, 0, 10, 10], [1, 0, 11, 10], [20, 0, 30, 10], [20, 0, 30, 10]]
+    # The second box overlaps the first object, which is taken; the last one has the
+    # wrong class.
+    assert viz.match_detections(boxes, [0, 0, 1, 0], gt_boxes, gt_labels) == [0, -1, 1, -1]
+    assert viz.match_detections(boxes[:1], [0], gt_boxes, gt_labels, iou=1.01) == [-1]
+    # The better overlap wins when two free objects of the class qualify (IoU 0.905 and
+    # 0.818), whichever comes first.
+    det, near, far = [1, 0, 11, 10], [1.5, 0, 11.5, 10], [0, 0, 10, 10]
+    assert viz.match_detections([det], [0], [near, far], [0, 0]) == [0]
+    assert viz.match_detections([det], [0], [far, near], [0, 0]) == [1]
+
+
+def test_extreme_explorer_shows_what_the_centre_check_rejects():
+    import numpy as np
+    from torch.utils.data import default_collate
+
+    from centernet_edu import scatter_targets
+    from centernet_edu.data import make_item
+
+    # Two objects of one class side by side: the left points of the first and the right
+    # points of the second also span a box (a ghost), whose centre is background.
+    points = np.array([[14, 20, 4, 30, 14, 40, 24, 30], [46, 20, 36, 30, 46, 40, 56, 30]])
+    boxes = np.array([[4, 20, 24, 40], [36, 20, 56, 40]])
+    image = np.zeros((64, 64, 3), dtype=np.uint8)
+    item = make_item(image, boxes, [0, 0], 1, extreme_points=points, max_objs=2, extreme=True)
+    keys = [f"hm_{p}" for p in "tlbrc"] + [f"{k}_{p}" for k in ("reg", "ind") for p in "tlbr"]
+    heads = scatter_targets(default_collate([{k: item[k] for k in keys + ["reg_mask"]}]))
+    heads = {k: v[0] for k, v in heads.items()}
+    gt = (boxes, np.array([0, 0]))
+
+    e = widgets.extreme_explorer(image, heads, gt, K=2, center_thresh=0.1, threshold=0.3)
+    assert "K = 2: 16 quadruples (t, l, b, r); <b>2</b> pass" in e.summary.value
+    assert "<b>2</b> of 2 objects found at IoU 0.5, <b>0</b> false positives" in e.summary.value
+    first = bytes(e.image.value)
+    e.controls["center_thresh"].value = 0.0  # l of one, r of the other, any t and b
+    assert "<b>6</b> pass" in e.summary.value and "<b>4</b> false positives" in e.summary.value
+    assert bytes(e.image.value) != first
+    assert repr(e) == "Explorer(K=2, center_thresh=0.0, threshold=0.3)"
