@@ -54,7 +54,8 @@ def main(argv=None) -> int:
     torch.set_num_threads(args.threads)
     size = (args.image_size, args.image_size)
     # Fresh images for every step: the data set is as long as the schedule needs.
-    train = ShapesDataset(args.steps * args.batch_size, size, seed=TRAIN_SEED)
+    # Targets are encoded per batch by fit (collate_with_targets), not per image.
+    train = ShapesDataset(args.steps * args.batch_size, size, seed=TRAIN_SEED, targets=False)
     held_out = ShapesDataset(args.val_size, size, seed=HELD_OUT_SEED)
     val_items = [held_out[i] for i in range(len(held_out))]  # rendered once
 

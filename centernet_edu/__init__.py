@@ -9,7 +9,7 @@ explorers. The trainer lives in ``centernet_edu.train`` (``fit``, ``TrainConfig`
 from .data import CocoDataset, ShapesDataset, read_coco, write_coco
 from .decode import decode_ctdet, decode_exdet, heatmap_nms, topk
 from .evaluate import coco_map, evaluate, oracle_ablations
-from .heatmap import draw_gaussian, gaussian_2d, gaussian_radius
+from .heatmap import draw_gaussian, gaussian_2d, gaussian_radius, render_gaussians
 from .losses import (
     CenterNetLoss,
     ExtremeNetLoss,
@@ -17,10 +17,11 @@ from .losses import (
     focal_loss,
     focal_loss_terms,
     focal_loss_with_logits,
+    focal_loss_with_logits_fused,
     reg_l1_loss,
 )
 from .model import CenterNetLite
-from .targets import encode_ctdet, encode_exdet, scatter_targets
+from .targets import encode_ctdet, encode_ctdet_batch, encode_exdet, scatter_targets
 
 __version__ = "0.1.0"
 
@@ -28,12 +29,15 @@ __all__ = [
     "gaussian_radius",
     "gaussian_2d",
     "draw_gaussian",
+    "render_gaussians",
     "encode_ctdet",
+    "encode_ctdet_batch",
     "encode_exdet",
     "scatter_targets",
     "clamped_sigmoid",
     "focal_loss",
     "focal_loss_with_logits",
+    "focal_loss_with_logits_fused",
     "focal_loss_terms",
     "reg_l1_loss",
     "CenterNetLoss",

@@ -28,9 +28,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, default_collate
 
-from .targets import encode_ctdet, encode_exdet
+from .targets import encode_ctdet, encode_ctdet_batch, encode_exdet
 
 __all__ = [
     "SHAPES",
@@ -39,6 +39,7 @@ __all__ = [
     "normalize_image",
     "denormalize_image",
     "make_item",
+    "collate_with_targets",
     "ShapesDataset",
     "write_coco",
     "read_coco",
@@ -99,6 +100,7 @@ def make_item(
     max_objs: int = 32,
     stride: int = 4,
     extreme: bool = False,
+    targets: bool = True,
     image_id: int = 0,
 ) -> dict:
     """One training example: the normalised image, its targets, and the raw annotations.
@@ -112,10 +114,13 @@ def make_item(
         max_objs: M, the object slots of the targets and of the padded annotations.
         stride: R, the output stride: targets live on an ``(H / R, W / R)`` map.
         extreme: also return the ``encode_exdet`` targets.
+        targets: return the ``encode_ctdet`` targets; without them ``collate_with_targets``
+            encodes a whole batch of items at once, with the same result.
 
     Returns:
         dict of tensors: ``image (3, H, W) float32``; the ``encode_ctdet`` targets
-        ``hm (C, H/R, W/R)``, ``wh, reg (M, 2)``, ``ind, reg_mask (M,)``; when ``extreme``
+        ``hm (C, H/R, W/R)``, ``wh, reg (M, 2)``, ``ind, reg_mask (M,)`` (unless
+        ``targets`` is False); when ``extreme``
         also ``hm_t .. hm_c``, ``reg_t .. reg_r``, ``ind_t .. ind_r``; and for evaluation
         ``boxes (M, 4)`` and ``extreme_points (M, 8)`` in image pixels (zero padded),
         ``labels (M,)`` (padded with -1), ``num_objs`` and ``image_id`` (int64 scalars).
@@ -130,7 +135,8 @@ def make_item(
         raise ValueError(f"an image holds {n} objects, more than max_objs = {max_objs}")
     out_size = (H // stride, W // stride)
     item = {"image": normalize_image(image)}
-    item.update(encode_ctdet(boxes / stride, labels, num_classes, out_size, max_objs=max_objs))
+    if targets:
+        item.update(encode_ctdet(boxes / stride, labels, num_classes, out_size, max_objs=max_objs))
     pad_boxes = np.zeros((max_objs, 4), dtype=np.float32)
     pad_boxes[:n] = boxes
     pad_labels = np.full(max_objs, -1, dtype=np.int64)
@@ -151,6 +157,31 @@ def make_item(
     item["num_objs"] = torch.tensor(n, dtype=torch.int64)
     item["image_id"] = torch.tensor(int(image_id), dtype=torch.int64)
     return item
+
+
+def collate_with_targets(items: list[dict], num_classes: int, stride: int) -> dict:
+    """Batch items of ``make_item(..., targets=False)`` and add their ``encode_ctdet`` targets.
+
+    The targets of all B images come from one call of ``encode_ctdet_batch`` on the padded
+    ``boxes (B, M, 4)`` (divided by the stride R) and ``labels (B, M)``, instead of one
+    ``encode_ctdet`` per item: the same tensors, ``hm (B, C, H/R, W/R)``, ``wh, reg
+    (B, M, 2)``, ``ind, reg_mask (B, M)``, as collating items that carry their own.
+    Items that do carry them are collated as they are.
+    """
+    batch = default_collate(items)
+    if "hm" not in batch:
+        H, W = batch["image"].shape[-2:]
+        labels = batch["labels"]
+        batch.update(
+            encode_ctdet_batch(
+                batch["boxes"] / stride,
+                labels,
+                num_classes,
+                (H // stride, W // stride),
+                max_objs=labels.shape[1],
+            )
+        )
+    return batch
 
 
 # --------------------------------------------------------------------------- geometry
@@ -335,6 +366,8 @@ class ShapesDataset(Dataset):
         max_objs: M, object slots in the targets.
         stride: R, the output stride of the model.
         extreme: add the ``encode_exdet`` targets to each item.
+        targets: add the ``encode_ctdet`` targets to each item; with False, batch items
+            with ``collate_with_targets`` (``fit`` does), which encodes a batch at once.
 
     Items are dicts of tensors; see ``make_item``.
     """
@@ -354,6 +387,7 @@ class ShapesDataset(Dataset):
         max_objs: int = 32,
         stride: int = 4,
         extreme: bool = False,
+        targets: bool = True,
     ):
         self.length = _check_int("length", length, 0)
         size = (image_size, image_size) if isinstance(image_size, Integral) else image_size
@@ -396,6 +430,7 @@ class ShapesDataset(Dataset):
                 f"objects max {self.objects[1]} exceeds max_objs = {self.max_objs} slots"
             )
         self.extreme = bool(extreme)
+        self.targets = bool(targets)
 
     @property
     def num_classes(self) -> int:
@@ -546,6 +581,7 @@ class ShapesDataset(Dataset):
             max_objs=self.max_objs,
             stride=self.stride,
             extreme=self.extreme,
+            targets=self.targets,
             image_id=index,
         )
 
@@ -805,7 +841,7 @@ class CocoDataset(Dataset):
     Args:
         json_path, image_dir: as ``read_coco``.
         input_size: ``(H, W)`` of the images given to the model, divisible by ``stride``.
-        max_objs, stride, extreme: as ``ShapesDataset``.
+        max_objs, stride, extreme, targets: as ``ShapesDataset``.
     """
 
     def __init__(
@@ -817,6 +853,7 @@ class CocoDataset(Dataset):
         max_objs: int = 32,
         stride: int = 4,
         extreme: bool = False,
+        targets: bool = True,
     ):
         self.coco = read_coco(json_path, image_dir)
         if len(input_size) != 2 or any(int(s) != s or s < 1 for s in input_size):
@@ -829,6 +866,7 @@ class CocoDataset(Dataset):
         self.max_objs = _check_int("max_objs", max_objs, 1)
         self.stride = _check_int("stride", stride, 1)
         self.extreme = bool(extreme)
+        self.targets = bool(targets)
         for img in self.coco.images:
             if len(img.boxes) > self.max_objs:
                 raise ValueError(
@@ -878,5 +916,6 @@ class CocoDataset(Dataset):
             max_objs=self.max_objs,
             stride=self.stride,
             extreme=self.extreme,
+            targets=self.targets,
             image_id=img.id,
         )

@@ -10,6 +10,11 @@ and Y the Gaussian target (alpha = 2, beta = 4, N objects):
 
 L_off and L_size are L1 losses on the offset and size heads, read only at the N object
 centres (``reg_l1_loss``).
+
+``focal_loss_with_logits`` writes L_k in a few lines of tensor algebra, the way the
+book derives it; ``focal_loss_with_logits_fused`` computes the same number and gradient
+with a hand-derived backward pass, a fraction of the time and memory, and is what
+``CenterNetLoss`` and ``ExtremeNetLoss`` use.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.autograd.function import once_differentiable
 
 from .targets import EXTREME_PARTS
 
@@ -24,6 +30,7 @@ __all__ = [
     "clamped_sigmoid",
     "focal_loss",
     "focal_loss_with_logits",
+    "focal_loss_with_logits_fused",
     "focal_loss_terms",
     "gather_feat",
     "reg_l1_loss",
@@ -128,6 +135,124 @@ def focal_loss_with_logits(logits: torch.Tensor, gt: torch.Tensor) -> torch.Tens
     return terms.sum() / gt.eq(1).sum().clamp(min=1)
 
 
+def _neg_logs(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(-log Yhat, -log(1 - Yhat)) for logits x, with Yhat = sigmoid(x), accurate for any x.
+
+    With e = exp(-|x|) in (0, 1] and sp = log1p(e) = softplus(-|x|):
+    -log Yhat = softplus(-x) = sp - min(x, 0) and -log(1 - Yhat) = softplus(x) =
+    max(x, 0) + sp. Each is a sum of two non-negative terms, so nothing cancels; the
+    probabilities are then exp(-softplus), never 1 - (something close to 1).
+    """
+    e = x.abs().neg_().exp_()
+    sp = torch.log1p(e)
+    nlog_q = x.clamp_min(0).add_(sp)
+    return sp.sub_(x.clamp_max(0)), nlog_q
+
+
+def _chunk_size(device: torch.device) -> int:
+    # On a CPU, 2^16 float32 elements (256 KB) per thread and temporary keep a chunk's
+    # dozen temporaries in each core's cache, so each elementwise pass reads and writes
+    # cache, not main memory. A GPU gains nothing from it and would pay a kernel launch
+    # per operation and chunk, so it takes the tensor whole.
+    if device.type == "cpu":
+        return (1 << 16) * torch.get_num_threads()
+    return 1 << 62
+
+
+class _FusedFocalLoss(torch.autograd.Function):
+    """L_k and its gradient, saving only the inputs; see focal_loss_with_logits_fused."""
+
+    @staticmethod
+    def forward(ctx, logits: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
+        dtype = torch.promote_types(logits.dtype, torch.float32)
+        x_all, y_all = logits.contiguous().view(-1), gt.contiguous().view(-1)
+        neg_sum = torch.zeros((), dtype=dtype, device=logits.device)
+        step = _chunk_size(logits.device)
+        positives = []  # the N positives are few: collect them, and handle them apart
+        for start in range(0, x_all.numel(), step):
+            x, y = x_all[start : start + step].to(dtype), y_all[start : start + step].to(dtype)
+            positives.append(y.eq(1).nonzero().squeeze(1) + start)
+            nlog_p, nlog_q = _neg_logs(x)
+            neg_weight = (1 - y).square_().square_()  # (1 - Y)^beta, 0 at the positives
+            # (1 - Y)^4 Yhat^2 (-log(1 - Yhat)), with Yhat^2 = exp(-2 (-log Yhat))
+            neg_sum += nlog_p.mul_(-2).exp_().mul_(nlog_q).mul_(neg_weight).sum()
+        pos = torch.cat(positives) if positives else y_all.new_zeros(0, dtype=torch.int64)
+        nlog_p, nlog_q = _neg_logs(x_all[pos].to(dtype))
+        pos_sum = nlog_q.mul_(-2).exp_().mul_(nlog_p).sum()  # (1 - Yhat)^2 (-log Yhat)
+        num_pos = pos.numel()
+        ctx.scale = 1 / num_pos if num_pos else 1.0
+        ctx.save_for_backward(logits, gt, pos)
+        return (pos_sum + neg_sum) * ctx.scale
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_loss: torch.Tensor):
+        logits, gt, pos = ctx.saved_tensors
+        dtype = torch.promote_types(logits.dtype, torch.float32)
+        coef = grad_loss.to(dtype) * ctx.scale
+        x_all, y_all = logits.contiguous().view(-1), gt.contiguous().view(-1)
+        grad = torch.empty(x_all.shape, dtype=logits.dtype, device=logits.device)
+        step = _chunk_size(logits.device)
+        for x, y, g in zip(x_all.split(step), y_all.split(step), grad.split(step), strict=True):
+            x, y = x.to(dtype), y.to(dtype)
+            nlog_p, nlog_q = _neg_logs(x)
+            p, q = nlog_p.neg_().exp_(), nlog_q.neg().exp_()
+            neg_weight = (1 - y).square_().square_()
+            # d/dx [(1 - Y)^4 Yhat^2 (-log(1 - Yhat))] = (1 - Y)^4 Yhat^2 (2 (1 - Yhat) (-log(1 - Yhat)) + Yhat)
+            d = nlog_q.mul_(q).mul_(2).add_(p).mul_(p.square()).mul_(neg_weight).mul_(coef)
+            g.copy_(d)
+        # d/dx [(1 - Yhat)^2 (-log Yhat)] = -(1 - Yhat)^2 (2 Yhat (-log Yhat) + (1 - Yhat))
+        nlog_p, nlog_q = _neg_logs(x_all[pos].to(dtype))
+        p, q = nlog_p.neg().exp_(), nlog_q.neg_().exp_()
+        d_pos = nlog_p.mul_(p).mul_(2).add_(q).mul_(q.square()).neg_().mul_(coef)
+        grad[pos] = d_pos.to(grad.dtype)
+        return grad.view(logits.shape), None
+
+
+def focal_loss_with_logits_fused(logits: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
+    """``focal_loss_with_logits``, with a hand-derived gradient: less time, less memory.
+
+    Same contract and same numbers (to float32 rounding) as ``focal_loss_with_logits``.
+    Autograd would keep every intermediate of the loss (a dozen tensors the size of the
+    heatmap) for the backward pass; this one saves only x and Y and recomputes what the
+    gradient needs, element by element. On a CPU it walks the heatmap in cache-sized
+    chunks, so each of its elementwise operations reads and writes cache, not memory.
+
+    The gradient. With Yhat = sigmoid(x), dYhat/dx = Yhat (1 - Yhat), so
+    d(-log Yhat)/dx = -(1 - Yhat) and d(-log(1 - Yhat))/dx = Yhat. Per pixel, with
+    alpha = 2 and beta = 4:
+
+    - a positive (Y = 1) contributes (1 - Yhat)^2 (-log Yhat), whose derivative is
+      -(1 - Yhat)^2 [2 Yhat (-log Yhat) + (1 - Yhat)];
+    - any other pixel contributes (1 - Y)^4 Yhat^2 (-log(1 - Yhat)), whose derivative
+      is (1 - Y)^4 Yhat^2 [2 (1 - Yhat) (-log(1 - Yhat)) + Yhat].
+
+    dL_k/dx is that, divided by N (not divided when N = 0, as the loss). The negative
+    term needs no mask: (1 - Y)^4 = 0 at the positives. -log Yhat = softplus(-x) and
+    -log(1 - Yhat) = softplus(x) are computed without cancellation (``_neg_logs``),
+    so loss and gradient stay finite and accurate for any finite x.
+
+    Half-precision inputs are computed in float32 chunk by chunk (never as a float32
+    copy of the whole map); the loss is float32 (float64 for float64 input), the
+    gradient has the dtype of ``logits`` (non-contiguous inputs, such as channels-last
+    maps, are read through one contiguous copy). No gradient flows to ``gt``: when ``gt``
+    requires one, this falls back to ``focal_loss_with_logits``. The backward pass
+    cannot itself be differentiated (no double backward).
+
+    Args:
+        logits: x, ``(B, C, H, W)`` raw heatmap-head outputs (any shape works).
+        gt: Y, same shape, Gaussian targets in [0, 1].
+
+    Returns:
+        scalar L_k.
+    """
+    _check_same_shape("logits", logits, "gt", gt)
+    if gt.requires_grad:
+        return focal_loss_with_logits(logits, gt)
+    with torch.autocast(device_type=logits.device.type, enabled=False):
+        return _FusedFocalLoss.apply(logits, gt)
+
+
 def gather_feat(feat: torch.Tensor, ind: torch.Tensor) -> torch.Tensor:
     """Read a dense map at M flat positions: ``(B, D, H, W)``, ``(B, M)`` -> ``(B, M, D)``.
 
@@ -217,7 +342,7 @@ class CenterNetLoss(nn.Module):
         heads = ("hm", "wh", "reg") if self.off_weight > 0 else ("hm", "wh")
         _check_keys("outputs", outputs, heads)
         _check_keys("batch", batch, heads + ("ind", "reg_mask"))
-        hm_loss = focal_loss_with_logits(outputs["hm"], batch["hm"])
+        hm_loss = focal_loss_with_logits_fused(outputs["hm"], batch["hm"])
         wh_loss = reg_l1_loss(outputs["wh"], batch["reg_mask"], batch["ind"], batch["wh"])
         if self.off_weight > 0:
             off_loss = reg_l1_loss(outputs["reg"], batch["reg_mask"], batch["ind"], batch["reg"])
@@ -251,7 +376,7 @@ class ExtremeNetLoss(nn.Module):
         ind_keys = [f"ind_{p}" for p in EXTREME_PARTS] + ["reg_mask"] if reg_keys else []
         _check_keys("outputs", outputs, hm_keys + reg_keys)
         _check_keys("batch", batch, hm_keys + reg_keys + ind_keys)
-        hm_loss = sum(focal_loss_with_logits(outputs[k], batch[k]) for k in hm_keys)
+        hm_loss = sum(focal_loss_with_logits_fused(outputs[k], batch[k]) for k in hm_keys)
         off_loss = hm_loss.new_zeros(())
         for p in EXTREME_PARTS if self.off_weight > 0 else ():
             off_loss = off_loss + reg_l1_loss(

@@ -11,18 +11,28 @@ For each object with box (x1, y1, x2, y2) in heatmap pixels (image pixels / R):
 
 The per-object slots ``(M, ...)`` hold at most ``max_objs`` objects; slot k belongs to
 the k-th input box, so skipped boxes leave an empty slot, as in the reference code.
+
+``encode_ctdet`` follows the reference one object at a time; ``encode_ctdet_batch`` encodes
+a padded batch in a few tensor operations on the inputs' device, with the same numbers.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 import torch
 
-from .heatmap import draw_gaussian, gaussian_radius
+from .heatmap import draw_gaussian, gaussian_radius, render_gaussians
 
-__all__ = ["encode_ctdet", "encode_exdet", "scatter_targets", "EXTREME_PARTS"]
+__all__ = [
+    "encode_ctdet",
+    "encode_ctdet_batch",
+    "encode_exdet",
+    "scatter_targets",
+    "EXTREME_PARTS",
+]
 
 EXTREME_PARTS = ("t", "l", "b", "r")
 
@@ -134,6 +144,154 @@ def encode_ctdet(boxes, labels, num_classes: int, output_size, max_objs: int = 1
     device = _device_of(boxes, labels)
     out = {"hm": hm, "wh": wh, "reg": reg, "ind": ind, "reg_mask": reg_mask}
     return {key: torch.from_numpy(v).to(device) for key, v in out.items()}
+
+
+@functools.lru_cache(maxsize=16)
+def _radius_table(height: int, width: int, device: str | torch.device = "cpu") -> torch.Tensor:
+    """``table[h, w] = _radius(h, w)`` for every integer box size h < height, w < width.
+
+    Vectorised in numpy float64, then every entry within 1e-6 of an integer is
+    recomputed by the scalar rule itself. Integer sizes often give a radius that is an
+    integer in exact arithmetic (7 for a 15 x 70 box), and there the last bit of the
+    square root decides what ``int`` returns: numpy's ``sqrt`` and the scalar code's
+    ``** 0.5`` may round that bit differently (torch's CPU ``sqrt`` does, and gives 6).
+    Elsewhere the two differ by a few 1e-14 at most, far from changing ``int(r)``.
+    """
+    h, w = np.meshgrid(
+        np.arange(height, dtype=np.float64), np.arange(width, dtype=np.float64), indexing="ij"
+    )
+    r = gaussian_radius(h, w)
+    table = np.maximum(0, r.astype(np.int64))
+    near = np.abs(r - np.round(r)) < 1e-6
+    for i, j in zip(*np.nonzero(near), strict=True):
+        table[i, j] = _radius(int(i), int(j))
+    return torch.from_numpy(table).to(device)
+
+
+def _float32_tensor(name: str, x, device) -> torch.Tensor:
+    if isinstance(x, torch.Tensor):
+        return x.detach().to(device=device, dtype=torch.float32)
+    return torch.from_numpy(_as_numpy(name, x, np.float32)).to(device)
+
+
+def _check_batch_labels(labels, shape: tuple[int, int], num_classes: int, device) -> torch.Tensor:
+    if not isinstance(labels, torch.Tensor):
+        try:
+            labels = torch.as_tensor(np.asarray(labels))
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"labels must be numeric, got {labels!r}") from e
+    if tuple(labels.shape) != shape:
+        raise ValueError(
+            f"labels must have shape {shape} to match the boxes, got {tuple(labels.shape)}"
+        )
+    labels = labels.detach().to(device)
+    if labels.dtype.is_floating_point and not bool((torch.remainder(labels, 1) == 0).all()):
+        raise ValueError(f"labels must be integers, got {labels}")
+    lab = labels.long()
+    bad = (lab != -1) & ((lab < 0) | (lab >= num_classes))
+    if bool(bad.any()):
+        raise ValueError(
+            f"labels must lie in [0, {num_classes}), or be -1 for padding, got "
+            f"{lab[bad].tolist()} (image, box {bad.nonzero().tolist()})"
+        )
+    # A real box after padding: the count of padding rows up to it is already positive.
+    misplaced = (lab >= 0) & ((lab < 0).cumsum(1) > 0)
+    if bool(misplaced.any()):
+        raise ValueError(
+            "padding (label -1) must come after the real boxes of each image, got real "
+            f"boxes after padding at (image, box) {misplaced.nonzero().tolist()}"
+        )
+    return lab
+
+
+def encode_ctdet_batch(boxes, labels, num_classes: int, output_size, max_objs: int = 128) -> dict:
+    """``encode_ctdet`` for a padded batch of images, without a loop over objects.
+
+    Image b holds the boxes ``boxes[b, n]`` whose label is not -1; padding rows (label
+    -1) must follow all real rows of their image, and their coordinates are ignored. Box
+    n goes to slot n, so the result for image b is exactly
+    ``encode_ctdet(boxes[b, :n_b], labels[b, :n_b], ...)`` with n_b its number of real
+    boxes, stacked on a new batch axis: the same clipping, the same skipped (empty)
+    slots, the same radius r = max(0, int(gaussian_radius(ceil(h), ceil(w)))), the same
+    float32 centres p, floored centres p~, offsets p - p~ and sizes, the same heatmap to
+    the last bit. Boxes in rows n >= ``max_objs`` are dropped.
+
+    All objects are encoded together in torch, on the device of the inputs:
+    ``render_gaussians`` draws every Gaussian of the batch at once, and the radius comes
+    from a cached table of ``gaussian_radius`` over all integer box sizes of the map.
+
+    Args:
+        boxes: ``(B, N, 4)`` x1, y1, x2, y2 in heatmap coordinates; any real dtype (cast
+            to float32 first, as ``encode_ctdet`` does).
+        labels: ``(B, N)`` integer classes in ``[0, num_classes)``, -1 for padding.
+        num_classes: C.
+        output_size: ``(H, W)`` of the heatmap.
+        max_objs: M, the number of object slots per image.
+
+    Returns:
+        dict of torch tensors on the device of ``boxes`` (of ``labels`` if ``boxes`` is
+        not a tensor): ``hm (B, C, H, W) float32``, ``wh (B, M, 2) float32``,
+        ``reg (B, M, 2) float32``, ``ind (B, M) int64``, ``reg_mask (B, M) uint8``.
+
+    Raises:
+        ValueError: as ``encode_ctdet`` does (shapes, NaN or infinite coordinates,
+            x2 < x1 or y2 < y1, labels outside ``[0, num_classes)``), for real boxes;
+            and for a real box after padding in its image.
+    """
+    H, W = _check_common(num_classes, output_size, max_objs)
+    device = _device_of(boxes, labels)
+    b = _float32_tensor("boxes", boxes, device)
+    if b.ndim != 3 or b.shape[2] != 4:
+        raise ValueError(f"boxes must have shape (B, N, 4) as x1, y1, x2, y2, got {tuple(b.shape)}")
+    B, N = b.shape[:2]
+    lab = _check_batch_labels(labels, (B, N), num_classes, device)
+    real = lab >= 0
+    nonfinite = real & ~torch.isfinite(b).all(2)
+    if bool(nonfinite.any()):
+        raise ValueError(
+            "boxes must be finite, got NaN or infinity in (image, box) "
+            f"{nonfinite.nonzero().tolist()}"
+        )
+    inverted = real & ((b[..., 2] < b[..., 0]) | (b[..., 3] < b[..., 1]))
+    if bool(inverted.any()):
+        raise ValueError(
+            f"boxes need x1 <= x2 and y1 <= y2, got {b[inverted].tolist()} "
+            f"(image, box {inverted.nonzero().tolist()})"
+        )
+
+    k = min(N, max_objs)
+    b, lab = b[:, :k], lab[:, :k]
+    # float32 throughout, operation for operation as encode_ctdet does it in numpy.
+    x1, x2 = b[..., 0].clamp(0, W - 1), b[..., 2].clamp(0, W - 1)
+    y1, y2 = b[..., 1].clamp(0, H - 1), b[..., 3].clamp(0, H - 1)
+    h, w = y2 - y1, x2 - x1
+    keep = (lab >= 0) & (h > 0) & (w > 0)
+    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+    ix, iy = cx.long(), cy.long()  # truncation = floor, since centres are >= 0
+
+    radius_table = _radius_table(H, W, device)
+    radius = radius_table[
+        torch.ceil(h).long().clamp(0, H - 1), torch.ceil(w).long().clamp(0, W - 1)
+    ]
+    img = torch.arange(B, device=device).unsqueeze(1).expand(B, k)
+    hm = render_gaussians(
+        (B * num_classes, H, W),
+        (img * num_classes + lab)[keep],
+        torch.stack([ix, iy], dim=-1)[keep],
+        radius[keep],
+    ).reshape(B, num_classes, H, W)
+
+    zero = torch.zeros((), dtype=torch.float32, device=device)
+    wh = torch.zeros(B, max_objs, 2, dtype=torch.float32, device=device)
+    reg = torch.zeros(B, max_objs, 2, dtype=torch.float32, device=device)
+    ind = torch.zeros(B, max_objs, dtype=torch.int64, device=device)
+    reg_mask = torch.zeros(B, max_objs, dtype=torch.uint8, device=device)
+    wh[:, :k] = torch.where(keep.unsqueeze(-1), torch.stack([w, h], dim=-1), zero)
+    off = torch.stack([cx - ix.to(torch.float32), cy - iy.to(torch.float32)], dim=-1)
+    reg[:, :k] = torch.where(keep.unsqueeze(-1), off, zero)
+    ind[:, :k] = torch.where(keep, iy * W + ix, 0)
+    reg_mask[:, :k] = keep.to(torch.uint8)
+    return {"hm": hm, "wh": wh, "reg": reg, "ind": ind, "reg_mask": reg_mask}
 
 
 def encode_exdet(

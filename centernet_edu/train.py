@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import math
 import os
@@ -43,6 +44,7 @@ import torch.distributed as dist
 from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler, Sampler
 
+from .data import collate_with_targets
 from .losses import CenterNetLoss, ExtremeNetLoss
 
 __all__ = [
@@ -374,7 +376,9 @@ def fit(
     Args:
         model: outputs ``hm, wh, reg`` (or the extreme-point heads; then the loss is
             ``ExtremeNetLoss`` unless ``loss_fn`` says otherwise). Trained in place.
-        dataset: items as ``make_item`` (``ShapesDataset``, ``CocoDataset``).
+        dataset: items as ``make_item`` (``ShapesDataset``, ``CocoDataset``). When its
+            ``targets`` is False (items without the centre targets), each batch gets them
+            from ``collate_with_targets``, encoded for the whole batch at once.
         config: a ``TrainConfig``; keyword ``overrides`` replace its fields, so
             ``fit(model, data, steps=200, lr=1e-3)`` works too.
         loss_fn: ``(outputs, batch) -> (loss, stats)``; default ``CenterNetLoss`` with
@@ -439,9 +443,16 @@ def fit(
             model, device_ids=[device.index] if device.type == "cuda" else None
         )
     sampler = StepBatchSampler(dataset, config.batch_size, config.seed, rank, world, start)
+    collate = None  # DataLoader's default_collate
+    if not getattr(dataset, "targets", True):
+        # Items without centre targets: encode each batch at once (encode_ctdet_batch).
+        collate = functools.partial(
+            collate_with_targets, num_classes=dataset.num_classes, stride=dataset.stride
+        )
     loader = DataLoader(
         dataset,
         batch_sampler=sampler,
+        collate_fn=collate,
         num_workers=config.num_workers,
         pin_memory=device.type == "cuda",
         persistent_workers=config.num_workers > 0,
@@ -590,11 +601,11 @@ def main(argv: list[str] | None = None) -> int:
     shapes = tuple(args.shapes) if args.shapes else SHAPES
     world = int(os.environ.get("WORLD_SIZE", 1))
     if args.coco:
-        train = CocoDataset(args.coco, input_size=size)
+        train = CocoDataset(args.coco, input_size=size, targets=False)
         val = CocoDataset(args.val_coco, input_size=size) if args.val_coco else None
     else:
         n = args.train_size or args.steps * args.batch_size * world
-        train = ShapesDataset(n, size, seed=args.seed, shapes=shapes)
+        train = ShapesDataset(n, size, seed=args.seed, shapes=shapes, targets=False)
         # A different seed: held-out images that training never sees.
         val_seed = args.seed + 1_000_003
         val = (

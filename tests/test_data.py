@@ -8,12 +8,14 @@ import math
 import numpy as np
 import pytest
 import torch
+from torch.utils.data import default_collate
 
 from centernet_edu.data import (
     SHAPES,
     CocoDataset,
     ShapesDataset,
     _make_shape,
+    collate_with_targets,
     denormalize_image,
     normalize_image,
     read_coco,
@@ -183,6 +185,39 @@ def test_bad_arguments(kwargs, match):
 # --------------------------------------------------------------------------- COCO files
 
 
+def _assert_same_batch(got: dict, want: dict) -> None:
+    assert got.keys() == want.keys()
+    for k in want:
+        assert got[k].dtype == want[k].dtype, k
+        assert torch.equal(got[k], want[k]), k
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {},
+        {"objects": (0, 3)},  # images without objects
+        {"stride": 8, "extreme": True},
+        {"stride": 3, "image_size": (63, 66)},  # a division by R that rounds
+        {"max_objs": 5, "image_size": (48, 96)},
+    ],
+)
+def test_targets_encoded_per_batch_equal_targets_encoded_per_item(kw):
+    with_targets, without = small(**kw), small(targets=False, **kw)
+    items = [with_targets[i] for i in range(64)]
+    bare = [without[i] for i in range(64)]
+    centre = {"hm", "wh", "reg", "ind", "reg_mask"}
+    assert set(items[0]) - set(bare[0]) == centre
+    for i in (0, 7, 63):
+        assert bare[i].keys() <= items[i].keys()
+        for k in bare[i]:
+            assert torch.equal(bare[i][k], items[i][k]), k
+    want = default_collate(items)
+    _assert_same_batch(collate_with_targets(bare, without.num_classes, without.stride), want)
+    # Items that carry their targets are collated as they are.
+    _assert_same_batch(collate_with_targets(items, without.num_classes, without.stride), want)
+
+
 def test_coco_round_trip_preserves_every_box(tmp_path):
     ds = small(length=12, extreme=True)
     path = write_coco(tmp_path, ds.records(), ds.categories)
@@ -211,6 +246,11 @@ def test_coco_dataset_resizes_boxes_with_the_image(tmp_path):
     expected = torch.from_numpy(ds.render(1)["boxes"]) * torch.tensor([2, 0.5, 2, 0.5])
     torch.testing.assert_close(item["boxes"][:n], expected)
     assert item["image"].shape == (3, 32, 128)
+    # The resized boxes give the same targets encoded per batch as per item.
+    items = [CocoDataset(path, input_size=(32, 128))[i] for i in range(2)]
+    bare = CocoDataset(path, input_size=(32, 128), targets=False)
+    got = collate_with_targets([bare[0], bare[1]], bare.num_classes, bare.stride)
+    _assert_same_batch(got, default_collate(items))
 
 
 def _coco_files(tmp_path):

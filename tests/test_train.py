@@ -109,6 +109,14 @@ def test_a_killed_and_resumed_run_ends_where_an_uninterrupted_one_does(tmp_path)
         assert {k: a[k] for k in TERMS} == {k: b[k] for k in TERMS}
 
 
+def test_targets_encoded_per_batch_train_exactly_as_targets_encoded_per_item():
+    per_item = fit(tiny_model(), tiny_data(), tiny_config(steps=6))
+    per_batch = fit(tiny_model(), tiny_data(targets=False), tiny_config(steps=6))
+    _same_weights(per_batch.model, per_item.model)
+    for a, b in zip(per_batch.history, per_item.history, strict=True):
+        assert {k: a[k] for k in TERMS} == {k: b[k] for k in TERMS}
+
+
 def test_resume_of_a_finished_run_changes_nothing(tmp_path):
     ckpt = str(tmp_path / "done.pt")
     first = fit(tiny_model(), tiny_data(), tiny_config(steps=4, checkpoint=ckpt))

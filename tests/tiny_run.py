@@ -19,7 +19,7 @@ from centernet_edu.model import CenterNetLite
 from centernet_edu.train import TrainConfig
 
 
-def tiny_data(length: int = 20) -> ShapesDataset:
+def tiny_data(length: int = 20, **kw) -> ShapesDataset:
     return ShapesDataset(
         length,
         64,
@@ -28,6 +28,7 @@ def tiny_data(length: int = 20) -> ShapesDataset:
         size_range=(6.0, 24.0),
         objects=(1, 3),
         max_objs=4,
+        **kw,
     )
 
 
