@@ -1,0 +1,181 @@
+"""Argument checks shared by the public entry points.
+
+Every check raises a ``ValueError`` that names the argument, says what was expected and
+shows what came; a check that passes returns the value in the form the caller computes
+with (a Python ``int``, a ``(H, W)`` tuple, ...). The public functions call these in a
+few lines at their top; the helpers they call trust their callers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+
+__all__ = [
+    "integer",
+    "positive_int",
+    "nonnegative_int",
+    "odd_positive_int",
+    "int_pair",
+    "number",
+    "choice",
+    "tensor",
+    "same_shape",
+    "probability_target",
+    "has_keys",
+    "nonnegative_finite",
+    "shape_of",
+]
+
+
+def shape_of(x) -> object:
+    """What to show of a bad argument: its shape if it has one, else its type's name."""
+    shape = getattr(x, "shape", None)
+    return tuple(shape) if shape is not None else type(x).__name__
+
+
+def _is_int(value) -> bool:
+    # bool is an int to Python, never to a reader of "an integer".
+    return isinstance(value, Integral) and not isinstance(value, bool)
+
+
+def integer(name: str, value, minimum: int, wanted: str | None = None) -> int:
+    """``value`` as an ``int`` >= ``minimum``; ``wanted`` words the message."""
+    if not _is_int(value) or value < minimum:
+        wanted = wanted or f"an integer >= {minimum}"
+        raise ValueError(f"{name} must be {wanted}, got {value!r}")
+    return int(value)
+
+
+def positive_int(name: str, value) -> int:
+    """``value`` as an ``int`` >= 1."""
+    return integer(name, value, 1, "a positive integer")
+
+
+def nonnegative_int(name: str, value) -> int:
+    """``value`` as an ``int`` >= 0."""
+    return integer(name, value, 0, "a non-negative integer")
+
+
+def odd_positive_int(name: str, value) -> int:
+    """``value`` as an odd ``int`` >= 1 (a window with a centre pixel)."""
+    if not _is_int(value) or value < 1 or value % 2 == 0:
+        raise ValueError(f"{name} must be a positive odd integer, got {value!r}")
+    return int(value)
+
+
+def int_pair(name: str, value, minimum: int = 1, labels: str = "(H, W)") -> tuple[int, int]:
+    """Two integers >= ``minimum``, such as an ``(H, W)`` size, as a tuple of ``int``."""
+    try:
+        ok = len(value) == 2 and all(
+            not isinstance(v, bool) and int(v) == v and v >= minimum for v in value
+        )
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        words = "positive integers" if minimum == 1 else f"integers >= {minimum}"
+        raise ValueError(f"{name} must be two {words} {labels}, got {value!r}")
+    return int(value[0]), int(value[1])
+
+
+def number(
+    name: str,
+    value,
+    low: float = -math.inf,
+    high: float = math.inf,
+    *,
+    open_low: bool = False,
+    open_high: bool = False,
+) -> float:
+    """``value`` as a finite ``float`` in the interval from ``low`` to ``high``.
+
+    The ends are included unless ``open_low`` / ``open_high`` say otherwise; an infinite
+    end means no bound on that side.
+    """
+    ok = isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value)
+    if ok:
+        ok = (value > low if open_low else value >= low) and (
+            value < high if open_high else value <= high
+        )
+    if not ok:
+        if math.isinf(low) and math.isinf(high):
+            wanted = "a finite number"
+        elif math.isinf(high):
+            wanted = f"a finite number {'>' if open_low else '>='} {low:g}"
+        elif math.isinf(low):
+            wanted = f"a finite number {'<' if open_high else '<='} {high:g}"
+        else:
+            left, right = "(" if open_low else "[", ")" if open_high else "]"
+            wanted = f"a number in {left}{low:g}, {high:g}{right}"
+        raise ValueError(f"{name} must be {wanted}, got {value!r}")
+    return float(value)
+
+
+def choice(name: str, value, options: Iterable) -> object:
+    """``value`` itself, when it is one of ``options``."""
+    options = tuple(options)
+    if value not in options:
+        raise ValueError(f"{name} must be one of {options}, got {value!r}")
+    return value
+
+
+def tensor(name: str, x, ndim: int | None = None, dims: str | None = None) -> torch.Tensor:
+    """``x`` itself, when it is a ``torch.Tensor`` with ``ndim`` dimensions.
+
+    ``dims`` names the dimensions in the message, e.g. ``"(B, C, H, W)"``.
+    """
+    if not isinstance(x, torch.Tensor) or (ndim is not None and x.ndim != ndim):
+        wanted = (
+            f"a {dims} tensor" if dims else f"a {ndim}-D torch.Tensor" if ndim else "a torch.Tensor"
+        )
+        raise ValueError(f"{name} must be {wanted}, got {shape_of(x)}")
+    return x
+
+
+def same_shape(a_name: str, a, b_name: str, b) -> None:
+    """Both are tensors of one shape."""
+    tensor(a_name, a)
+    tensor(b_name, b)
+    if a.shape != b.shape:
+        raise ValueError(
+            f"{a_name} and {b_name} must have the same shape, got {tuple(a.shape)} and "
+            f"{tuple(b.shape)}"
+        )
+
+
+def probability_target(name: str, extremes: tuple[float, float]) -> None:
+    """A target's ``(min, max)``, already reduced, lies in [0, 1].
+
+    Takes the two numbers rather than the tensor, so a loss can check its target on a
+    reduction it computes anyway, without another pass over a large heatmap.
+    """
+    low, high = extremes
+    if not (low >= 0 and high <= 1):  # also catches NaN
+        raise ValueError(f"{name} must hold values in [0, 1], got values in [{low:g}, {high:g}]")
+
+
+def has_keys(where: str, d, keys: Iterable[str]) -> None:
+    """``d`` is a mapping that holds every one of ``keys``."""
+    keys = list(keys)
+    if not hasattr(d, "keys"):
+        raise ValueError(f"{where} must be a dict holding {keys}, got {type(d).__name__}")
+    missing = [k for k in keys if k not in d]
+    if missing:
+        raise ValueError(f"{where} must hold {keys}, missing {missing}")
+
+
+def nonnegative_finite(name: str, value) -> None:
+    """A number, or every entry of a numpy array or tensor, is finite and >= 0."""
+    if isinstance(value, torch.Tensor):
+        ok = bool((torch.isfinite(value) & (value >= 0)).all())
+    elif isinstance(value, np.ndarray):
+        ok = bool((np.isfinite(value) & (value >= 0)).all())
+    else:
+        ok = isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value)
+        ok = ok and value >= 0
+    if not ok:
+        raise ValueError(f"{name} must be finite and >= 0, got {value!r}")
