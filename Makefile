@@ -6,7 +6,9 @@ PY := $(VENV)/bin/python
 # never pulls a multi-GB CUDA build onto a machine without a GPU.
 TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.installed
-# The book's chapters; `make test` checks their committed outputs with strict nbval.
+# book/ holds the chapters and their configuration; tools/ the programs that fetch
+# the book's JavaScript and execute its chapters. `make test` checks the chapters'
+# committed outputs with strict nbval.
 NOTEBOOKS := $(wildcard book/*.ipynb)
 
 .PHONY: demo test lint book book-assets notebooks clean
@@ -33,7 +35,7 @@ test: lint
 # require.js, the ipywidgets embed bundle and MathJax from the npm registry, so that
 # the built pages load nothing from a CDN (book/_assets/, ignored by git).
 book-assets: $(STAMP)
-	$(PY) book/fetch_assets.py
+	$(PY) tools/fetch_assets.py
 
 # The HTML book in book/_build/html, from the notebooks as committed; warnings fail it.
 book: book-assets
@@ -41,7 +43,7 @@ book: book-assets
 
 # Re-execute every chapter in place (outputs and widget state); commit the result.
 notebooks: $(STAMP)
-	$(PY) book/execute.py
+	$(PY) tools/execute.py
 
 clean:
 	rm -rf $(VENV) book/_build book/_assets .pytest_cache .hypothesis

@@ -79,7 +79,7 @@ def built_book(tmp_path_factory) -> Path:
     if not (BOOK / "_assets" / "_static" / "vendor" / ".fetched.json").is_file():
         if shutil.which("npm") is None:
             missing("npm (to fetch the book's JavaScript assets)")
-    subprocess.run([sys.executable, str(BOOK / "fetch_assets.py")], check=True)
+    subprocess.run([sys.executable, str(ROOT / "tools" / "fetch_assets.py")], check=True)
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
     out = tmp_path_factory.mktemp("book")
     start = time.perf_counter()

@@ -3,7 +3,7 @@
 The book is built from the notebooks as committed (``execute_notebooks: off``), and
 ``pytest --nbval`` checks that the committed outputs are what the code produces
 today. After changing a chapter or the package, run ``make notebooks`` (or
-``python book/execute.py [notebook ...]``) and commit the result.
+``python tools/execute.py [notebook ...]``) and commit the result.
 
 Each notebook runs top to bottom in a fresh ``python3`` kernel of the Python that
 runs this script (the project's virtual environment), from the ``book/`` folder.
@@ -19,7 +19,8 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-BOOK = Path(__file__).resolve().parent
+ROOT = Path(__file__).resolve().parents[1]
+BOOK = ROOT / "book"
 KERNEL = "python3"
 
 
@@ -49,9 +50,7 @@ def execute(path: Path, timeout: int = 1200) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "notebooks", nargs="*", type=Path, help="default: every chapter"
-    )
+    parser.add_argument("notebooks", nargs="*", type=Path, help="default: every chapter")
     args = parser.parse_args()
     for path in args.notebooks or chapters():
         seconds = execute(path)

@@ -16,7 +16,7 @@ libraries would: they are looked up under ``data-jupyter-widgets-cdn``, which
 add its npm spec to ``WIDGET_MODULES`` below; its ``dist/`` lands in
 ``vendor/npm/<name>@<version>/dist/``, the layout the embed script asks for.
 
-Run ``python book/fetch_assets.py``; it does nothing when the assets are already
+Run ``python tools/fetch_assets.py``; it does nothing when the assets are already
 there for the same versions. ``--force`` fetches again.
 """
 
@@ -31,7 +31,8 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-BOOK = Path(__file__).resolve().parent
+ROOT = Path(__file__).resolve().parents[1]
+BOOK = ROOT / "book"
 VENDOR = BOOK / "_assets" / "_static" / "vendor"
 STAMP = VENDOR / ".fetched.json"
 
@@ -96,17 +97,11 @@ def split_spec(spec: str) -> tuple[str, str]:
 
 def fetch(force: bool = False) -> bool:
     """Fetch the assets unless present; return True when something was fetched."""
-    if (
-        not force
-        and STAMP.is_file()
-        and json.loads(STAMP.read_text()) == want()
-    ):
-        print(f"book assets already in {VENDOR.relative_to(BOOK.parent)}")
+    if not force and STAMP.is_file() and json.loads(STAMP.read_text()) == want():
+        print(f"book assets already in {VENDOR.relative_to(ROOT)}")
         return False
     if shutil.which("npm") is None:
-        sys.exit(
-            "npm is needed to fetch the book's JavaScript assets (apt-get install npm)"
-        )
+        sys.exit("npm is needed to fetch the book's JavaScript assets (apt-get install npm)")
     if VENDOR.exists():
         shutil.rmtree(VENDOR)
     VENDOR.mkdir(parents=True)
@@ -124,17 +119,13 @@ def fetch(force: bool = False) -> bool:
             )
     STAMP.write_text(json.dumps(want(), indent=1) + "\n")
     size = sum(p.stat().st_size for p in VENDOR.rglob("*") if p.is_file())
-    print(
-        f"book assets in {VENDOR.relative_to(BOOK.parent)}: {size / 2**20:.1f} MiB"
-    )
+    print(f"book assets in {VENDOR.relative_to(ROOT)}: {size / 2**20:.1f} MiB")
     return True
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--force", action="store_true", help="fetch even when present"
-    )
+    parser.add_argument("--force", action="store_true", help="fetch even when present")
     fetch(force=parser.parse_args().force)
 
 
