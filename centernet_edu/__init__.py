@@ -1,7 +1,7 @@
 """centernet_edu: the losses of CenterNet ("Objects as Points"), small enough to read.
 
 Modules in reading order: heatmap -> targets -> losses -> decode -> model, data ->
-train, evaluate; ``viz`` and ``widgets`` (the ``book`` extra) draw the book's figures and
+train, evaluate; ``fast`` holds the fast kernels, each equal to its plain form; ``viz`` and ``widgets`` (the ``book`` extra) draw the book's figures and
 explorers. The trainer lives in ``centernet_edu.train`` (``fit``, ``TrainConfig``;
 ``python -m centernet_edu.train`` or ``centernet-edu-train`` on the command line).
 """
@@ -9,7 +9,8 @@ explorers. The trainer lives in ``centernet_edu.train`` (``fit``, ``TrainConfig`
 from .data import CocoDataset, ShapesDataset, read_coco, write_coco
 from .decode import decode_ctdet, decode_exdet, heatmap_nms, topk
 from .evaluate import coco_map, evaluate, oracle_ablations
-from .heatmap import draw_gaussian, gaussian_2d, gaussian_radius, render_gaussians
+from .fast import encode_ctdet_batch, render_gaussians
+from .heatmap import draw_gaussian, gaussian_2d, gaussian_radius
 from .losses import (
     CenterNetLoss,
     ExtremeNetLoss,
@@ -21,7 +22,7 @@ from .losses import (
     reg_l1_loss,
 )
 from .model import CenterNetLite
-from .targets import encode_ctdet, encode_ctdet_batch, encode_exdet, scatter_targets
+from .targets import encode_ctdet, encode_exdet, scatter_targets
 
 __version__ = "0.1.0"
 

@@ -30,7 +30,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, default_collate
 
-from .targets import encode_ctdet, encode_ctdet_batch, encode_exdet
+from .fast import encode_ctdet_batch
+from .targets import encode_ctdet, encode_exdet
 
 __all__ = [
     "SHAPES",

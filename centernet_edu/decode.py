@@ -3,41 +3,54 @@
 No box-level NMS is needed: a 3 x 3 max-pool keeps only pixels that are the largest in
 their neighbourhood (the heatmap's peaks), and the top K peaks over all classes become
 detections. Each peak (x~, y~) of class c and score Yhat reads the offset
-(dx, dy) and size (w, h) predicted at that pixel:
+(dx, dy) (the ``reg`` head) and size (w, h) predicted at that pixel:
 
     box = (x~ + dx - w/2,  y~ + dy - h/2,  x~ + dx + w/2,  y~ + dy + h/2)
 """
 
 from __future__ import annotations
 
-from numbers import Integral
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
 
-from .losses import gather_feat
-from .targets import EXTREME_PARTS
+from . import validate
+from .targets import EXTREME_PARTS, gather_feat
 
-__all__ = ["heatmap_nms", "topk", "decode_ctdet", "decode_exdet"]
+__all__ = ["heatmap_nms", "topk", "decode_ctdet", "decode_exdet", "TopK"]
 
 
-def _check_map(name: str, x, channels: int | None = None, like: torch.Tensor | None = None) -> None:
+class TopK(NamedTuple):
+    """The K best peaks of each image, each field ``(B, K)``."""
+
+    scores: torch.Tensor  # Yhat at the peak
+    inds: torch.Tensor  # flat position y * W + x within the class map (int64)
+    clses: torch.Tensor  # class c (int64)
+    ys: torch.Tensor  # y~, as floats of the map's dtype
+    xs: torch.Tensor  # x~, as floats of the map's dtype
+
+
+def _check_map(name: str, x, channels: int | None = None, like: torch.Tensor | None = None):
     if not isinstance(x, torch.Tensor) or x.ndim != 4:
         raise ValueError(
             f"{name} must be a (B, C, H, W) tensor, got {getattr(x, 'shape', type(x))}"
         )
-    if channels is not None and like is not None:
-        want = (like.shape[0], channels, *like.shape[2:])
+    if not x.is_floating_point():
+        raise ValueError(f"{name} must be a floating-point tensor, got {x.dtype}")
+    if like is None and 0 in x.shape[1:]:
+        raise ValueError(f"{name} must have C, H, W >= 1, got {tuple(x.shape)}")
+    if like is not None:
+        want = (like.shape[0], channels or like.shape[1], *like.shape[2:])
         if tuple(x.shape) != want:
             raise ValueError(f"{name} must have shape {want} to match heat, got {tuple(x.shape)}")
 
 
-def _check_k(name: str, k, limit: int, what: str) -> int:
-    if isinstance(k, bool) or not isinstance(k, Integral) or k < 1:
-        raise ValueError(f"{name} must be a positive integer, got {k!r}")
+def _check_count(name: str, k, limit: int, what: str) -> int:
+    k = validate.positive_int(name, k)
     if k > limit:
         raise ValueError(f"{name} = {k} is larger than {what} ({limit})")
-    return int(k)
+    return k
 
 
 def heatmap_nms(heat: torch.Tensor, kernel: int = 3) -> torch.Tensor:
@@ -45,46 +58,43 @@ def heatmap_nms(heat: torch.Tensor, kernel: int = 3) -> torch.Tensor:
 
     A pixel survives when it equals the maximum of its ``kernel x kernel``
     neighbourhood; equal neighbours (a plateau) all survive, as in the reference.
+    The square's maximum is the maximum over rows of the maximum over columns, so two
+    1-D passes (k + k comparisons a pixel, not k * k) give exactly the same map.
     """
     _check_map("heat", heat)
-    if (
-        isinstance(kernel, bool)
-        or not isinstance(kernel, Integral)
-        or kernel < 1
-        or kernel % 2 == 0
-    ):
-        raise ValueError(f"kernel must be a positive odd integer, got {kernel!r}")
-    hmax = F.max_pool2d(heat, kernel, stride=1, padding=(kernel - 1) // 2)
+    pad = (validate.odd_positive_int("kernel", kernel) - 1) // 2
+    row_max = F.max_pool2d(heat, (1, kernel), stride=1, padding=(0, pad))
+    hmax = F.max_pool2d(row_max, (kernel, 1), stride=1, padding=(pad, 0))
     return heat * (hmax == heat).to(heat.dtype)
 
 
-def topk(scores: torch.Tensor, K: int = 100):
+def topk(scores: torch.Tensor, K: int = 100) -> TopK:
     """The K highest scores of ``(B, C, H, W)`` over all classes and positions.
 
     As in the reference: the top K of each class first, then the top K of those C*K.
 
     Returns:
-        ``(scores, inds, clses, ys, xs)``, each ``(B, K)``: the score, the flat position
-        ``y * W + x`` within the class map, the class (int64), and y, x as floats.
+        ``TopK(scores, inds, clses, ys, xs)``, each ``(B, K)``: the score, the flat
+        position ``y * W + x`` within the class map, the class (int64), and y, x as floats.
     """
     _check_map("scores", scores)
     B, C, H, W = scores.shape
-    K = _check_k("K", K, H * W, f"the map's H*W = {H}*{W}")
+    K = _check_count("K", K, H * W, f"the map's H*W = {H}*{W}")
     cls_scores, cls_inds = torch.topk(scores.reshape(B, C, H * W), K)  # (B, C, K)
     top_scores, top = torch.topk(cls_scores.reshape(B, C * K), K)  # (B, K)
     inds = cls_inds.reshape(B, C * K).gather(1, top)
     clses = torch.div(top, K, rounding_mode="floor")
     ys = torch.div(inds, W, rounding_mode="floor").to(scores.dtype)
     xs = (inds % W).to(scores.dtype)
-    return top_scores, inds, clses, ys, xs
+    return TopK(top_scores, inds, clses, ys, xs)
 
 
-def _centres(xs: torch.Tensor, ys: torch.Tensor, reg: torch.Tensor | None, inds: torch.Tensor):
+def _centres(peaks: TopK, reg: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
     """Sub-pixel positions: the peak plus its predicted offset, or the pixel centre."""
     if reg is None:
-        return xs + 0.5, ys + 0.5
-    off = gather_feat(reg, inds)
-    return xs + off[..., 0], ys + off[..., 1]
+        return peaks.xs + 0.5, peaks.ys + 0.5
+    off = gather_feat(reg, peaks.inds)
+    return peaks.xs + off[..., 0], peaks.ys + off[..., 1]
 
 
 def decode_ctdet(
@@ -107,17 +117,80 @@ def decode_ctdet(
 
     Returns:
         ``(B, K, 6)``: x1, y1, x2, y2 (heatmap pixels), score, class; sorted by score.
+        NaN or infinite sizes or offsets give such boxes: ``evaluate`` refuses them.
     """
     _check_map("heat", heat)
     _check_map("wh", wh, 2, heat)
     if reg is not None:
         _check_map("reg", reg, 2, heat)
-    scores, inds, clses, ys, xs = topk(heatmap_nms(heat, kernel), K)
-    cx, cy = _centres(xs, ys, reg, inds)
-    size = gather_feat(wh, inds)
+    peaks = topk(heatmap_nms(heat, kernel), K)
+    cx, cy = _centres(peaks, reg)
+    size = gather_feat(wh, peaks.inds)
     half_w, half_h = size[..., 0] / 2, size[..., 1] / 2
     boxes = torch.stack([cx - half_w, cy - half_h, cx + half_w, cy + half_h], dim=2)
-    return torch.cat([boxes, scores.unsqueeze(2), clses.to(boxes.dtype).unsqueeze(2)], dim=2)
+    scores, classes = peaks.scores.unsqueeze(2), peaks.clses.to(boxes.dtype).unsqueeze(2)
+    return torch.cat([boxes, scores, classes], dim=2)
+
+
+class _Candidates(NamedTuple):
+    """One extreme-point head's K peaks, each field ``(B, K)``."""
+
+    scores: torch.Tensor
+    clses: torch.Tensor
+    xs: torch.Tensor  # the peak's pixel, int64
+    ys: torch.Tensor
+    fx: torch.Tensor  # the sub-pixel point: pixel plus predicted offset
+    fy: torch.Tensor
+
+
+def _check_exdet_heads(outputs) -> None:
+    validate.has_keys("outputs", outputs, [f"hm_{p}" for p in "tlbrc"])
+    _check_map("hm_c", outputs["hm_c"])
+    for p in EXTREME_PARTS:
+        _check_map(f"hm_{p}", outputs[f"hm_{p}"], None, outputs["hm_c"])
+        if outputs.get(f"reg_{p}") is not None:
+            _check_map(f"reg_{p}", outputs[f"reg_{p}"], 2, outputs["hm_c"])
+
+
+def _candidates(outputs: dict, part: str, K: int) -> _Candidates:
+    peaks = topk(heatmap_nms(outputs[f"hm_{part}"]), K)
+    fx, fy = _centres(peaks, outputs.get(f"reg_{part}"))
+    return _Candidates(peaks.scores, peaks.clses, peaks.xs.long(), peaks.ys.long(), fx, fy)
+
+
+def _grid(part: str, value: torch.Tensor) -> torch.Tensor:
+    """Part ``part``'s K candidates on its own axis of a ``(B, K, K, K, K)`` grid."""
+    shape = [value.shape[0], 1, 1, 1, 1]
+    shape[1 + EXTREME_PARTS.index(part)] = value.shape[1]
+    return value.reshape(shape)
+
+
+def _group_scores(cands: dict, hm_c: torch.Tensor, score_thresh, center_thresh):
+    """The score of each of the K^4 groupings ``(B, K, K, K, K)``, -1 where invalid."""
+    B, C, H, W = hm_c.shape
+    s, c, x, y = (
+        {p: _grid(p, getattr(cands[p], f)) for p in EXTREME_PARTS}
+        for f in ("scores", "clses", "xs", "ys")
+    )
+    valid = (c["t"] == c["l"]) & (c["t"] == c["b"]) & (c["t"] == c["r"])
+    for p in EXTREME_PARTS:
+        valid = valid & (s[p] >= score_thresh)
+    # t is the highest point, b the lowest, l the leftmost, r the rightmost.
+    valid = (
+        valid & (y["t"] <= y["l"]) & (y["t"] <= y["r"]) & (y["b"] >= y["l"]) & (y["b"] >= y["r"])
+    )
+    valid = (
+        valid & (x["l"] <= x["t"]) & (x["l"] <= x["b"]) & (x["r"] >= x["t"]) & (x["r"] >= x["b"])
+    )
+    cx = torch.div(x["l"] + x["r"], 2, rounding_mode="floor")
+    cy = torch.div(y["t"] + y["b"], 2, rounding_mode="floor")
+    flat = ((c["t"] * H + cy) * W + cx).expand(valid.shape)
+    # (B, -1) cannot be inferred for an empty batch: name its 0 columns.
+    center = hm_c.reshape(B, C * H * W).gather(1, flat.reshape(B, -1 if B else 0))
+    center = center.reshape(valid.shape)
+    valid = valid & (center >= center_thresh)
+    score = (s["t"] + s["l"] + s["b"] + s["r"] + 2 * center) / 6
+    return torch.where(valid, score, torch.full_like(score, -1))
 
 
 def decode_exdet(
@@ -147,65 +220,24 @@ def decode_exdet(
         the extreme points t_x, t_y, l_x, l_y, b_x, b_y, r_x, r_y. Rows that are not a
         valid grouping (fewer than num_dets exist) have score -1.
     """
-    missing = [f"hm_{p}" for p in "tlbrc" if f"hm_{p}" not in outputs]
-    if missing:
-        raise ValueError(f"outputs must hold hm_t, hm_l, hm_b, hm_r, hm_c; missing {missing}")
-    hm_c = outputs["hm_c"]
-    _check_map("hm_c", hm_c)
-    B, C, H, W = hm_c.shape
-    for p in EXTREME_PARTS:
-        _check_map(f"hm_{p}", outputs[f"hm_{p}"], C, hm_c)
-        if outputs.get(f"reg_{p}") is not None:
-            _check_map(f"reg_{p}", outputs[f"reg_{p}"], 2, hm_c)
-    K = _check_k("K", K, H * W, f"the map's H*W = {H}*{W}")
-    num_dets = _check_k("num_dets", num_dets, K**4, f"the K^4 = {K**4} groupings")
+    _check_exdet_heads(outputs)
+    B, C, H, W = outputs["hm_c"].shape
+    K = _check_count("K", K, H * W, f"the map's H*W = {H}*{W}")
+    num_dets = _check_count("num_dets", num_dets, K**4, f"the K^4 = {K**4} groupings")
+    score_thresh = validate.number("score_thresh", score_thresh)
+    center_thresh = validate.number("center_thresh", center_thresh)
 
-    peaks = {}
-    for p in EXTREME_PARTS:
-        scores, inds, clses, ys, xs = topk(heatmap_nms(outputs[f"hm_{p}"]), K)
-        fx, fy = _centres(xs, ys, outputs.get(f"reg_{p}"), inds)
-        peaks[p] = (scores, clses, xs.long(), ys.long(), fx, fy)
-
-    def axis(p: str, value: torch.Tensor) -> torch.Tensor:
-        # Put part p's K candidates on its own axis of a (B, K, K, K, K) grid.
-        shape = [B, 1, 1, 1, 1]
-        shape[1 + EXTREME_PARTS.index(p)] = K
-        return value.reshape(shape)
-
-    s = {p: axis(p, peaks[p][0]) for p in EXTREME_PARTS}
-    c = {p: axis(p, peaks[p][1]) for p in EXTREME_PARTS}
-    x = {p: axis(p, peaks[p][2]) for p in EXTREME_PARTS}
-    y = {p: axis(p, peaks[p][3]) for p in EXTREME_PARTS}
-
-    valid = (c["t"] == c["l"]) & (c["t"] == c["b"]) & (c["t"] == c["r"])
-    for p in EXTREME_PARTS:
-        valid = valid & (s[p] >= score_thresh)
-    valid = (
-        valid & (y["t"] <= y["l"]) & (y["t"] <= y["r"]) & (y["b"] >= y["l"]) & (y["b"] >= y["r"])
-    )
-    valid = (
-        valid & (x["l"] <= x["t"]) & (x["l"] <= x["b"]) & (x["r"] >= x["t"]) & (x["r"] >= x["b"])
-    )
-
-    cx = torch.div(x["l"] + x["r"], 2, rounding_mode="floor")
-    cy = torch.div(y["t"] + y["b"], 2, rounding_mode="floor")
-    flat = (c["t"] * H + cy) * W + cx  # broadcasts to (B, K, K, K, K)
-    center = hm_c.reshape(B, -1).gather(1, flat.expand(B, K, K, K, K).reshape(B, -1))
-    center = center.reshape(B, K, K, K, K)
-    valid = valid & (center >= center_thresh)
-    score = (s["t"] + s["l"] + s["b"] + s["r"] + 2 * center) / 6
-    score = torch.where(valid, score, torch.full_like(score, -1))
-
-    best, idx = torch.topk(score.reshape(B, -1), num_dets)
+    cands = {p: _candidates(outputs, p, K) for p in EXTREME_PARTS}
+    score = _group_scores(cands, outputs["hm_c"], score_thresh, center_thresh)
+    best, idx = torch.topk(score.reshape(B, K**4), num_dets)
+    # idx is a flat index into (K, K, K, K): one base-K digit per part, t first.
     pick = {
-        "t": torch.div(idx, K**3, rounding_mode="floor"),
-        "l": torch.div(idx, K**2, rounding_mode="floor") % K,
-        "b": torch.div(idx, K, rounding_mode="floor") % K,
-        "r": idx % K,
+        p: torch.div(idx, K ** (3 - j), rounding_mode="floor") % K
+        for j, p in enumerate(EXTREME_PARTS)
     }
-    fx = {p: peaks[p][4].gather(1, pick[p]) for p in EXTREME_PARTS}
-    fy = {p: peaks[p][5].gather(1, pick[p]) for p in EXTREME_PARTS}
-    cls = peaks["t"][1].gather(1, pick["t"]).to(best.dtype)
+    fx = {p: cands[p].fx.gather(1, pick[p]) for p in EXTREME_PARTS}
+    fy = {p: cands[p].fy.gather(1, pick[p]) for p in EXTREME_PARTS}
+    cls = cands["t"].clses.gather(1, pick["t"]).to(best.dtype)
     cols = [fx["l"], fy["t"], fx["r"], fy["b"], best, cls]
     for p in EXTREME_PARTS:
         cols += [fx[p], fy[p]]

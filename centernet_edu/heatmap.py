@@ -10,37 +10,33 @@ largest shift of a box's corners that still keeps its IoU with the ground truth 
 ``min_overlap``. The Gaussian is cut to a (2r + 1) x (2r + 1) window with
 sigma_p = (2r + 1) / 6, so three sigmas fit inside the window on each side.
 
-``draw_gaussian`` splats one object at a time, as the reference does; ``render_gaussians``
-draws a whole batch of objects in a few tensor operations, with the same numbers.
+``draw_gaussian`` splats one object at a time, as the reference does;
+``fast.render_gaussians`` draws a whole batch of objects at once, with the same numbers.
 """
 
 from __future__ import annotations
 
-import functools
 import math
 from numbers import Real
 
 import numpy as np
 import torch
 
-__all__ = ["gaussian_radius", "gaussian_2d", "draw_gaussian", "render_gaussians"]
+from . import validate
+
+__all__ = ["gaussian_radius", "gaussian_2d", "draw_gaussian"]
 
 _VARIANTS = ("centernet", "corrected")
 
 
-def _is_array(x) -> bool:
-    return isinstance(x, (np.ndarray, torch.Tensor))
-
-
-def _check_size(name: str, value) -> None:
-    if isinstance(value, torch.Tensor):
-        ok = bool((torch.isfinite(value) & (value >= 0)).all())
-    elif isinstance(value, np.ndarray):
-        ok = bool((np.isfinite(value) & (value >= 0)).all())
-    else:
-        ok = isinstance(value, Real) and math.isfinite(value) and value >= 0
-    if not ok:
-        raise ValueError(f"{name} must be finite and >= 0, got {value!r}")
+def _as_float(x):
+    """Array sizes as float64 (numpy) or a floating tensor: products of two uint8 sizes
+    would otherwise wrap around before the square root sees them."""
+    if isinstance(x, np.ndarray) and not np.issubdtype(x.dtype, np.floating):
+        return x.astype(np.float64)
+    if isinstance(x, torch.Tensor) and not x.is_floating_point():
+        return x.to(torch.float64)
+    return x
 
 
 def _sqrt(x):
@@ -84,13 +80,11 @@ def gaussian_radius(height, width, min_overlap: float = 0.7, variant: str = "cen
         r as a float (or an array / tensor for array input). Not rounded: the target
         code uses ``max(0, int(r))``.
     """
-    if variant not in _VARIANTS:
-        raise ValueError(f"variant must be one of {_VARIANTS}, got {variant!r}")
-    _check_size("height", height)
-    _check_size("width", width)
-    if not isinstance(min_overlap, Real) or not 0 < min_overlap < 1:
-        raise ValueError(f"min_overlap must be a number in (0, 1), got {min_overlap!r}")
-    h, w, o = height, width, float(min_overlap)
+    validate.choice("variant", variant, _VARIANTS)
+    validate.nonnegative_finite("height", height)
+    validate.nonnegative_finite("width", width)
+    o = validate.number("min_overlap", min_overlap, 0, 1, open_low=True, open_high=True)
+    h, w = _as_float(height), _as_float(width)
     s = h + w
     hw = h * w
 
@@ -123,16 +117,35 @@ def gaussian_2d(shape: tuple[int, int], sigma: float = 1.0) -> np.ndarray:
     Returns:
         float64 array of ``shape``.
     """
-    if len(shape) != 2 or any(int(n) != n or n < 1 for n in shape):
-        raise ValueError(f"shape must be two positive integers, got {shape!r}")
-    if not isinstance(sigma, Real) or not sigma > 0 or not math.isfinite(sigma):
-        raise ValueError(f"sigma must be a finite number > 0, got {sigma!r}")
-    m, n = [(int(s) - 1) / 2 for s in shape]
+    m, n = [(s - 1) / 2 for s in validate.int_pair("shape", shape, labels="")]
+    validate.number("sigma", sigma, 0, open_low=True)
     y = np.arange(-m, m + 1, dtype=np.float64)[:, None]
     x = np.arange(-n, n + 1, dtype=np.float64)[None, :]
     g = np.exp(-(x * x + y * y) / (2 * sigma * sigma))
     g[g < np.finfo(g.dtype).eps * g.max()] = 0
     return g
+
+
+def _check_draw_args(heatmap, center, radius) -> None:
+    if not isinstance(heatmap, (np.ndarray, torch.Tensor)) or heatmap.ndim != 2:
+        got = validate.shape_of(heatmap)
+        raise ValueError(f"heatmap must be a 2-D numpy array or torch tensor (H, W), got {got}")
+    floating = (
+        heatmap.is_floating_point()
+        if isinstance(heatmap, torch.Tensor)
+        else np.issubdtype(heatmap.dtype, np.floating)
+    )
+    if not floating:  # the Gaussian's values in (0, 1) would be truncated to 0
+        raise ValueError(f"heatmap must have a floating-point dtype, got {heatmap.dtype}")
+    integral = isinstance(radius, Real) and not isinstance(radius, bool)
+    integral = integral and math.isfinite(radius) and int(radius) == radius
+    validate.nonnegative_int("radius", int(radius) if integral else radius)
+    try:
+        ok = len(center) == 2 and all(math.isfinite(float(c)) for c in center)
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ValueError(f"center must be two finite numbers (x, y), got {center!r}")
 
 
 def draw_gaussian(heatmap, center, radius: int, k: float = 1.0):
@@ -154,15 +167,7 @@ def draw_gaussian(heatmap, center, radius: int, k: float = 1.0):
     Returns:
         ``heatmap`` itself.
     """
-    if not _is_array(heatmap) or heatmap.ndim != 2:
-        got = getattr(heatmap, "shape", type(heatmap).__name__)
-        raise ValueError(f"heatmap must be a 2-D numpy array or torch tensor (H, W), got {got}")
-    if isinstance(radius, bool) or not isinstance(radius, Real) or int(radius) != radius:
-        raise ValueError(f"radius must be a non-negative integer, got {radius!r}")
-    if radius < 0:
-        raise ValueError(f"radius must be a non-negative integer, got {radius!r}")
-    if len(center) != 2 or not all(math.isfinite(float(c)) for c in center):
-        raise ValueError(f"center must be two finite numbers (x, y), got {center!r}")
+    _check_draw_args(heatmap, center, radius)
     radius = int(radius)
     x, y = int(center[0]), int(center[1])
     height, width = heatmap.shape
@@ -185,112 +190,3 @@ def draw_gaussian(heatmap, center, radius: int, k: float = 1.0):
     else:
         np.maximum(region, patch, out=region, casting="unsafe")
     return heatmap
-
-
-@functools.lru_cache(maxsize=16)
-def _kernel_table(max_radius: int, device: torch.device) -> torch.Tensor:
-    """The quarter kernels of every radius up to ``max_radius``, from ``gaussian_2d`` itself.
-
-    ``T[r, i, j]`` is the float32 value ``draw_gaussian`` writes at offset (+-j, +-i) from
-    the centre of a Gaussian of radius r (0 where i or j exceeds r). The kernel is
-    symmetric, so a quarter holds all of it. Built in numpy float64 by the very function
-    the one-object path uses, then rounded once to float32, which is what
-    ``draw_gaussian`` stores into a float32 map.
-    """
-    n = max_radius + 1
-    table = np.zeros((n, n, n), dtype=np.float32)
-    for r in range(n):
-        d = 2 * r + 1
-        table[r, : r + 1, : r + 1] = gaussian_2d((d, d), sigma=d / 6)[r:, r:]
-    return torch.from_numpy(table).to(device)
-
-
-def _zeros(n: int, device: torch.device) -> torch.Tensor:
-    """n float32 zeros on ``device``.
-
-    On the CPU, numpy's zeros come from ``calloc``: fresh pages the kernel has already
-    zeroed (and numpy advises as huge pages), which is several times cheaper for a
-    batch of heatmaps (tens of MB) than writing zeros through ``torch.zeros``.
-    """
-    if device.type == "cpu":
-        return torch.from_numpy(np.zeros(n, dtype=np.float32))
-    return torch.zeros(n, dtype=torch.float32, device=device)
-
-
-def render_gaussians(shape, maps: torch.Tensor, centers: torch.Tensor, radii: torch.Tensor):
-    """Draw K Gaussians at once on zero maps: the batched ``draw_gaussian``.
-
-    Objects are grouped by window size: a group of half-width w (1, 3, 7, 15, ...: the
-    sizes double) holds every object with w/2 < r_k <= w, and is drawn as one dense
-    ``(K_w, 2w + 1, 2w + 1)`` block of pixels around the centres, so the loop runs over
-    a handful of groups, never over objects. Each pixel reads its value from a table of
-    the reference kernels, ``T[r, |dy|, |dx|]``, which is 0 outside radius r: the extra
-    border of a window larger than the object's own adds nothing. One
-    ``scatter_reduce(..., "amax")`` per group writes the pixels, so overlapping Gaussians
-    on one map keep the element-wise maximum, and pixels off the map are dropped, which
-    cuts the windows at the borders exactly as ``draw_gaussian`` does.
-
-    Args:
-        shape: ``(num_maps, H, W)`` of the result.
-        maps: ``(K,)`` integer index of the map each Gaussian goes to.
-        centers: ``(K, 2)`` integer pixel (x, y) of each peak, inside the map.
-        radii: ``(K,)`` non-negative integer radii r_k.
-
-    Returns:
-        ``(num_maps, H, W)`` float32 on the device of ``centers``: the same numbers as
-        ``draw_gaussian(hm[maps[k]], centers[k], radii[k])`` applied to a zero float32
-        map for every k, in any order.
-    """
-    if len(shape) != 3 or any(isinstance(s, bool) or int(s) != s or s < 0 for s in shape):
-        raise ValueError(
-            f"shape must be three non-negative integers (num_maps, H, W), got {shape!r}"
-        )
-    num_maps, height, width = (int(s) for s in shape)
-    for name, t, ndim in (("maps", maps, 1), ("centers", centers, 2), ("radii", radii, 1)):
-        if not isinstance(t, torch.Tensor) or t.dtype.is_floating_point or t.ndim != ndim:
-            got = getattr(t, "shape", type(t).__name__)
-            raise ValueError(f"{name} must be a {ndim}-D integer tensor, got {got}")
-    K = len(radii)
-    if maps.shape != (K,) or centers.shape != (K, 2):
-        raise ValueError(
-            f"maps (K,), centers (K, 2) and radii (K,) must agree in K, got "
-            f"{tuple(maps.shape)}, {tuple(centers.shape)} and {tuple(radii.shape)}"
-        )
-    device = centers.device
-    # One spare slot past the end receives every pixel that falls off the map.
-    out = _zeros(num_maps * height * width + 1, device)
-    spare = out.numel() - 1
-    if K == 0:
-        return out[:spare].reshape(num_maps, height, width)
-    maps, radii = (t.to(device=device, dtype=torch.int64) for t in (maps, radii))
-    cx, cy = centers[:, 0].long(), centers[:, 1].long()
-    bad = (radii < 0) | (maps < 0) | (maps >= num_maps)
-    bad |= (cx < 0) | (cx >= width) | (cy < 0) | (cy >= height)
-    if bool(bad.any()):
-        raise ValueError(
-            f"need radii >= 0, maps in [0, {num_maps}) and centres inside the {height} x "
-            f"{width} map, got it wrong for Gaussians {bad.nonzero().flatten().tolist()}"
-        )
-
-    max_radius = int(radii.max())
-    half_widths = [0]
-    while half_widths[-1] < max_radius:
-        half_widths.append(2 * half_widths[-1] + 1)
-    table = _kernel_table(half_widths[-1], device)
-    n = table.shape[0]
-    peak = (maps * height + cy) * width + cx  # flat position of each centre
-    order = torch.argsort(radii)
-    ends = torch.searchsorted(radii[order], torch.tensor(half_widths, device=device), right=True)
-    begin = 0
-    for w, end in zip(half_widths, ends.tolist(), strict=True):
-        if end == begin:
-            continue
-        group = order[begin:end]
-        begin = end
-        d = torch.arange(-w, w + 1, device=device)
-        x, y = cx[group, None] + d, cy[group, None] + d  # (K_w, 2w + 1) each
-        on_map = ((y >= 0) & (y < height))[:, :, None] & ((x >= 0) & (x < width))[:, None, :]
-        target = torch.where(on_map, peak[group, None, None] + d[:, None] * width + d, spare)
-        lookup = radii[group, None, None] * (n * n) + d.abs()[:, None] * n + d.abs()
-        out.scatter_reduce_(0, target.flatten(), table.flatten()[lookup.flatten()], "amax")
-    return out[:spare].reshape(num_maps, height, width)

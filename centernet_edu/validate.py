@@ -22,6 +22,7 @@ __all__ = [
     "odd_positive_int",
     "int_pair",
     "number",
+    "numeric_array",
     "choice",
     "tensor",
     "same_shape",
@@ -78,8 +79,19 @@ def int_pair(name: str, value, minimum: int = 1, labels: str = "(H, W)") -> tupl
         ok = False
     if not ok:
         words = "positive integers" if minimum == 1 else f"integers >= {minimum}"
-        raise ValueError(f"{name} must be two {words} {labels}, got {value!r}")
+        labels = f" {labels}" if labels else ""
+        raise ValueError(f"{name} must be two {words}{labels}, got {value!r}")
     return int(value[0]), int(value[1])
+
+
+def _interval(low: float, high: float, open_low: bool, open_high: bool) -> str:
+    if math.isinf(low) and math.isinf(high):
+        return "a finite number"
+    if math.isinf(high):
+        return f"a finite number {'>' if open_low else '>='} {low:g}"
+    if math.isinf(low):
+        return f"a finite number {'<' if open_high else '<='} {high:g}"
+    return f"a number in {'(' if open_low else '['}{low:g}, {high:g}{')' if open_high else ']'}"
 
 
 def number(
@@ -90,11 +102,12 @@ def number(
     *,
     open_low: bool = False,
     open_high: bool = False,
+    wanted: str | None = None,
 ) -> float:
     """``value`` as a finite ``float`` in the interval from ``low`` to ``high``.
 
     The ends are included unless ``open_low`` / ``open_high`` say otherwise; an infinite
-    end means no bound on that side.
+    end means no bound on that side. ``wanted`` words the message.
     """
     ok = isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value)
     if ok:
@@ -102,17 +115,19 @@ def number(
             value < high if open_high else value <= high
         )
     if not ok:
-        if math.isinf(low) and math.isinf(high):
-            wanted = "a finite number"
-        elif math.isinf(high):
-            wanted = f"a finite number {'>' if open_low else '>='} {low:g}"
-        elif math.isinf(low):
-            wanted = f"a finite number {'<' if open_high else '<='} {high:g}"
-        else:
-            left, right = "(" if open_low else "[", ")" if open_high else "]"
-            wanted = f"a number in {left}{low:g}, {high:g}{right}"
+        wanted = wanted or _interval(low, high, open_low, open_high)
         raise ValueError(f"{name} must be {wanted}, got {value!r}")
     return float(value)
+
+
+def numeric_array(name: str, x, dtype) -> np.ndarray:
+    """``x`` (a tensor, an array or nested lists) as a numpy array of ``dtype``."""
+    if isinstance(x, torch.Tensor):
+        x = x.detach().cpu().numpy()
+    try:
+        return np.asarray(x, dtype=dtype)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{name} must be numeric, got {x!r}") from e
 
 
 def choice(name: str, value, options: Iterable) -> object:
@@ -129,9 +144,9 @@ def tensor(name: str, x, ndim: int | None = None, dims: str | None = None) -> to
     ``dims`` names the dimensions in the message, e.g. ``"(B, C, H, W)"``.
     """
     if not isinstance(x, torch.Tensor) or (ndim is not None and x.ndim != ndim):
-        wanted = (
-            f"a {dims} tensor" if dims else f"a {ndim}-D torch.Tensor" if ndim else "a torch.Tensor"
-        )
+        if dims:
+            raise ValueError(f"{name} must have shape {dims}, got {shape_of(x)}")
+        wanted = f"a {ndim}-D torch.Tensor" if ndim else "a torch.Tensor"
         raise ValueError(f"{name} must be {wanted}, got {shape_of(x)}")
     return x
 

@@ -151,3 +151,59 @@ def test_decode_kernel_sets_the_max_pool_window():
     torch.testing.assert_close(decode_ctdet(heat, wh, K=4), decode_ctdet(heat, wh, K=4, kernel=3))
     with pytest.raises(ValueError, match="kernel must be a positive odd integer, got 4"):
         decode_ctdet(heat, wh, K=4, kernel=4)
+
+
+def square_window_nms(heat, kernel):
+    """The plain form: one kernel x kernel max-pool."""
+    hmax = torch.nn.functional.max_pool2d(heat, kernel, stride=1, padding=(kernel - 1) // 2)
+    return heat * (hmax == heat).to(heat.dtype)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(0, 2**31 - 1),
+    st.sampled_from([1, 3, 5, 7]),
+    st.tuples(st.integers(1, 2), st.integers(1, 3), st.integers(1, 12), st.integers(1, 12)),
+    st.sampled_from([torch.float32, torch.float64, torch.float16, torch.bfloat16]),
+    st.booleans(),
+)
+def test_nms_equals_the_square_max_pool(seed, kernel, shape, dtype, plateaus):
+    g = torch.Generator().manual_seed(seed)
+    heat = torch.rand(shape, generator=g)
+    if plateaus:  # few distinct values: ties and plateaus everywhere
+        heat = (heat * 4).floor() / 4
+    heat = heat.to(dtype)
+    assert torch.equal(heatmap_nms(heat, kernel), square_window_nms(heat, kernel))
+
+
+def test_topk_returns_named_fields():
+    peaks = topk(torch.rand(2, 3, 4, 5), K=6)
+    assert peaks._fields == ("scores", "inds", "clses", "ys", "xs")
+    assert peaks.scores.shape == peaks.xs.shape == (2, 6)
+    torch.testing.assert_close(peaks.inds, (peaks.ys * 5 + peaks.xs).long(), rtol=0, atol=0)
+
+
+@pytest.mark.parametrize(
+    ("heat", "message"),
+    [
+        (
+            torch.zeros(1, 1, 3, 3, dtype=torch.bool),
+            "heat must be a floating-point tensor, got torch.bool",
+        ),
+        (
+            torch.zeros(1, 1, 3, 3, dtype=torch.int64),
+            "heat must be a floating-point tensor, got torch.int64",
+        ),
+        (torch.zeros(1, 1, 0, 3), r"heat must have C, H, W >= 1, got \(1, 1, 0, 3\)"),
+        (torch.zeros(1, 0, 3, 3), r"heat must have C, H, W >= 1, got \(1, 0, 3, 3\)"),
+    ],
+)
+def test_nms_names_bad_maps(heat, message):
+    with pytest.raises(ValueError, match=message):
+        heatmap_nms(heat)
+
+
+def test_empty_batches_decode_to_empty_detections():
+    heads = {f"hm_{p}": torch.zeros(0, 2, 8, 8) for p in "tlbrc"}
+    assert decode_exdet(heads, K=2, num_dets=3).shape == (0, 3, 14)
+    assert decode_ctdet(torch.zeros(0, 2, 8, 8), torch.zeros(0, 2, 8, 8), K=4).shape == (0, 4, 6)

@@ -14,7 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from centernet_edu import draw_gaussian, encode_ctdet, encode_ctdet_batch, render_gaussians
-from centernet_edu.targets import _radius, _radius_table
+from centernet_edu.fast import _radius_table
+from centernet_edu.targets import target_radius as _radius
 
 REFERENCE = json.loads((Path(__file__).parent / "data" / "centernet_reference.json").read_text())
 KEYS = ("hm", "wh", "reg", "ind", "reg_mask")

@@ -1,6 +1,7 @@
 """focal_loss_with_logits_fused: the same loss and gradient as focal_loss_with_logits."""
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -13,10 +14,10 @@ from centernet_edu import (
     ExtremeNetLoss,
     clamped_sigmoid,
     encode_ctdet_batch,
+    fast,
     focal_loss,
     focal_loss_with_logits,
     focal_loss_with_logits_fused,
-    losses,
 )
 
 REFERENCE = json.loads((Path(__file__).parent / "data" / "centernet_reference.json").read_text())
@@ -67,7 +68,7 @@ def test_equals_straightforward(case):
 @pytest.mark.parametrize("chunk", [1000, 1 << 16])
 def test_equals_straightforward_across_chunks(monkeypatch, chunk):
     # 80 000 pixels, walked in chunks of `chunk` and a remainder.
-    monkeypatch.setattr(losses, "_chunk_size", lambda device: chunk)
+    monkeypatch.setattr(fast, "_chunk_size", lambda device: chunk)
     g = torch.Generator().manual_seed(0)
     logits = torch.randn(1, 2, 200, 200, generator=g) * 4 - 2
     gt = torch.rand(1, 2, 200, 200, generator=g) ** 6
@@ -182,3 +183,82 @@ def test_extremenet_loss_uses_fused_focal_loss():
     _, stats = ExtremeNetLoss(off_weight=0)(outputs, batch)
     want = sum(focal_loss_with_logits_fused(outputs[k], batch[k]) for k in outputs)
     assert torch.equal(stats["hm_loss"], want)
+
+
+@pytest.mark.parametrize(("alpha", "beta"), [(2, 4), (3, 2), (1, 1), (0.5, 3.5), (0, 0.5), (4, 8)])
+def test_fused_equals_plain_terms_for_any_alpha_and_beta(alpha, beta):
+    from centernet_edu import focal_loss_terms
+
+    g = torch.Generator().manual_seed(3)
+    logits = torch.randn(2, 3, 9, 7, generator=g, dtype=torch.float64) * 5
+    gt = torch.rand(2, 3, 9, 7, generator=g, dtype=torch.float64) ** 3
+    gt[gt > 0.9] = 1
+
+    def plain(x, y):
+        return focal_loss_terms(x, y, alpha=alpha, beta=beta).sum() / y.eq(1).sum()
+
+    def fused(x, y):
+        return focal_loss_with_logits_fused(x, y, alpha=alpha, beta=beta)
+
+    loss, grad = loss_and_grad(fused, logits, gt)
+    want, want_grad = loss_and_grad(plain, logits, gt)
+    torch.testing.assert_close(loss, want, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(grad, want_grad, rtol=1e-10, atol=1e-12)
+    assert torch.autograd.gradcheck(lambda x: fused(x, gt), (logits.detach().requires_grad_(),))
+
+
+@pytest.mark.parametrize("loss_cls", [CenterNetLoss, ExtremeNetLoss])
+@pytest.mark.parametrize(("alpha", "beta"), [(2, 4), (3, 2)])
+def test_training_losses_use_their_own_alpha_and_beta_in_both_forms(loss_cls, alpha, beta):
+    from centernet_edu import encode_exdet
+
+    if loss_cls is CenterNetLoss:
+        t = encode_ctdet_batch(torch.tensor([[[2.0, 3, 9, 8]]]), torch.tensor([[1]]), 2, (12, 12))
+        heads = ["hm", "wh", "reg"]
+    else:
+        t = encode_exdet([[5, 1, 2, 6, 6, 10, 10, 7]], [1], 2, (12, 12))
+        t = {k: v[None] for k, v in t.items()}
+        heads = [f"hm_{p}" for p in "tlbrc"] + [f"reg_{p}" for p in "tlbr"]
+    g = torch.Generator().manual_seed(5)
+    outputs = {k: torch.randn(1, 2, 12, 12, generator=g) for k in heads}
+    fused = loss_cls(alpha=alpha, beta=beta)
+    plain = loss_cls(alpha=alpha, beta=beta, fused=False)
+    assert fused.fused and not plain.fused
+    _, got = fused(outputs, t)
+    _, want = plain(outputs, t)
+    torch.testing.assert_close(got, want, rtol=2e-6, atol=1e-6)
+    hm = [k for k in heads if k.startswith("hm")]
+    want_hm = sum(focal_loss_with_logits(outputs[k], t[k], alpha, beta) for k in hm)
+    torch.testing.assert_close(got["hm_loss"], want_hm, rtol=2e-6, atol=1e-6)
+    if (alpha, beta) != (2, 4):  # the exponents reach the loss: it differs from the default
+        _, default = loss_cls()(outputs, t)
+        assert abs(float(default["hm_loss"]) - float(got["hm_loss"])) > 1e-3
+
+
+def test_infinite_logits_give_nan_in_both_forms():
+    # A finite loss with a NaN gradient would slip past a trainer's finiteness check.
+    for x in (math.inf, -math.inf, math.nan):
+        for y in (1.0, 0.5, 0.0):
+            logits = torch.tensor([[[[x, 0.3]]]], requires_grad=True)
+            gt = torch.tensor([[[[y, 1.0]]]])
+            assert torch.isnan(focal_loss_with_logits(logits, gt)), (x, y)
+            assert torch.isnan(focal_loss_with_logits_fused(logits, gt)), (x, y)
+
+
+@pytest.mark.parametrize("fn", [focal_loss_with_logits, focal_loss_with_logits_fused])
+@pytest.mark.parametrize("bad", [1.5, -0.25, math.nan])
+def test_targets_outside_zero_one_are_refused(fn, bad):
+    gt = torch.zeros(1, 2, 4, 4)
+    gt[0, 1, 2, 3] = bad
+    with pytest.raises(ValueError, match=r"gt must hold values in \[0, 1\], got values in"):
+        fn(torch.zeros(1, 2, 4, 4), gt)
+
+
+def test_exponents_are_checked():
+    x, gt = torch.zeros(1, 1, 2, 2), torch.zeros(1, 1, 2, 2)
+    with pytest.raises(ValueError, match="beta must be a finite number > 0, got 0"):
+        focal_loss_with_logits_fused(x, gt, beta=0)
+    with pytest.raises(ValueError, match="alpha must be a finite number >= 0, got -1"):
+        CenterNetLoss(alpha=-1)
+    with pytest.raises(ValueError, match="fused must be True or False, got 'yes'"):
+        ExtremeNetLoss(fused="yes")

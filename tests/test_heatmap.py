@@ -161,3 +161,34 @@ def test_draw_gaussian_follows_tensor_dtype():
 def test_draw_gaussian_rejects_bad_input(heatmap, center, radius, message):
     with pytest.raises(ValueError, match=message):
         draw_gaussian(heatmap, center, radius)
+
+
+@pytest.mark.parametrize(
+    "as_array",
+    [
+        lambda v: np.full(3, v, dtype=np.uint8),
+        lambda v: np.full(3, v, dtype=np.int16),
+        lambda v: torch.full((3,), v, dtype=torch.uint8),
+        lambda v: torch.full((3,), v, dtype=torch.int32),
+    ],
+)
+def test_radius_of_small_integer_sizes_does_not_wrap_around(as_array):
+    # 20 * 20 = 400 does not fit in a uint8: the products must be taken in floating point.
+    for variant in ("centernet", "corrected"):
+        r = gaussian_radius(as_array(20), as_array(20), variant=variant)
+        assert np.allclose(
+            np.asarray(r, dtype=np.float64), gaussian_radius(20, 20, variant=variant)
+        )
+
+
+@pytest.mark.parametrize(
+    "heatmap",
+    [
+        np.zeros((5, 5), dtype=np.int64),
+        torch.zeros(5, 5, dtype=torch.bool),
+        torch.zeros(5, 5, dtype=torch.uint8),
+    ],
+)
+def test_draw_gaussian_refuses_maps_that_would_truncate_it(heatmap):
+    with pytest.raises(ValueError, match="heatmap must have a floating-point dtype, got"):
+        draw_gaussian(heatmap, (2, 2), 2)
