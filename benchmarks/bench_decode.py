@@ -1,11 +1,12 @@
-"""Decoding: decode_ctdet at COCO scale, and the share of its two steps.
+"""Decoding: decode_ctdet at COCO scale, the share of its two steps, and heatmap_nms.
 
 Heatmaps of B x 80 classes x 128 x 128 (a 512 x 512 input at stride 4) with 20 objects
 per image on a background of low scores, K = 100 detections per image. decode_ctdet
 keeps the 3 x 3 peaks (heatmap_nms), then takes the top K of each class and the top K
 of those (topk), as the reference does. The straightforward alternative takes one top K
 over all C x H x W scores; the script checks that both find the same detections and
-reports the ratio.
+reports the ratio. heatmap_nms (two 1-D max passes) is compared with the plain 3 x 3
+max-pool it replaces, and checked to give the identical map.
 
     python benchmarks/bench_decode.py [--device cuda] [--threads 1] [--batch 1]
 """
@@ -14,7 +15,7 @@ import torch
 from _timing import compare, describe, parse_args, report
 
 from centernet_edu import decode_ctdet, encode_ctdet_batch, heatmap_nms, topk
-from centernet_edu.losses import gather_feat
+from centernet_edu.targets import gather_feat
 
 
 def make_heads(B: int, C: int, H: int, device: torch.device):
@@ -46,6 +47,12 @@ def decode_single_topk(heat, wh, reg, K: int):
     return torch.cat([boxes, scores.unsqueeze(2), clses.to(heat.dtype).unsqueeze(2)], dim=2)
 
 
+def square_window_nms(heat, kernel: int = 3):
+    """heatmap_nms as one kernel x kernel max-pool: the plain form."""
+    hmax = torch.nn.functional.max_pool2d(heat, kernel, stride=1, padding=(kernel - 1) // 2)
+    return heat * (hmax == heat).to(heat.dtype)
+
+
 def main() -> None:
     args = parse_args(__doc__.splitlines()[0], repeats=11, batch=8, classes=80, size=128, k=100)
     describe(args)
@@ -58,6 +65,19 @@ def main() -> None:
     if not torch.equal(a, b):
         raise SystemExit("the two decoders disagree")
     peaks = heatmap_nms(heat)
+    print(f"  identical nms maps: {torch.equal(peaks, square_window_nms(heat))}")
+    if not torch.equal(peaks, square_window_nms(heat)):
+        raise SystemExit("the two max-pool forms disagree")
+    nms_times = compare(
+        {
+            "3 x 3 max-pool": lambda: square_window_nms(heat),
+            "heatmap_nms": lambda: heatmap_nms(heat),
+        },
+        args.device,
+        args.repeats,
+        args.warmup,
+    )
+    report(nms_times, "3 x 3 max-pool", "heatmap_nms")
     fns = {
         "heatmap_nms": lambda: heatmap_nms(heat),
         "topk (per class, then all)": lambda: topk(peaks, K),

@@ -13,9 +13,9 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import torch
-import torch.nn.functional as F
 
 from . import validate
+from .fast import window_max
 from .targets import EXTREME_PARTS, gather_feat
 
 __all__ = ["heatmap_nms", "topk", "decode_ctdet", "decode_exdet", "TopK"]
@@ -57,15 +57,13 @@ def heatmap_nms(heat: torch.Tensor, kernel: int = 3) -> torch.Tensor:
     """Keep the local maxima of ``heat (B, C, H, W)``, zero elsewhere (a new tensor).
 
     A pixel survives when it equals the maximum of its ``kernel x kernel``
-    neighbourhood; equal neighbours (a plateau) all survive, as in the reference.
-    The square's maximum is the maximum over rows of the maximum over columns, so two
-    1-D passes (k + k comparisons a pixel, not k * k) give exactly the same map.
+    neighbourhood; equal neighbours (a plateau) all survive, as in the reference. The
+    neighbourhood maximum is the reference's 3 x 3 max-pool, computed by
+    ``fast.window_max`` (the same numbers, several times faster on a CPU).
     """
     _check_map("heat", heat)
-    pad = (validate.odd_positive_int("kernel", kernel) - 1) // 2
-    row_max = F.max_pool2d(heat, (1, kernel), stride=1, padding=(0, pad))
-    hmax = F.max_pool2d(row_max, (kernel, 1), stride=1, padding=(pad, 0))
-    return heat * (hmax == heat).to(heat.dtype)
+    hmax = window_max(heat, validate.odd_positive_int("kernel", kernel))
+    return hmax.eq_(heat).mul_(heat)  # 1 where heat is the maximum, times heat
 
 
 def topk(scores: torch.Tensor, K: int = 100) -> TopK:

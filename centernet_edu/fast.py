@@ -9,6 +9,7 @@ fast                                  plain
 ``render_gaussians``                  ``heatmap.draw_gaussian``, one object at a time
 ``encode_ctdet_batch``                ``targets.encode_ctdet``, one image at a time
 ``focal_loss_fused``                  ``losses.focal_loss_terms(...).sum() / N``
+``window_max``                        ``F.max_pool2d(x, k, stride=1, padding=k // 2)``
 ====================================  ==============================================
 
 They trade the reading order of the plain forms for fewer passes over memory: a loop
@@ -20,6 +21,7 @@ square root per object, and a hand-derived gradient that keeps no intermediate m
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 import torch
@@ -29,7 +31,7 @@ from . import validate
 from .heatmap import gaussian_2d, gaussian_radius
 from .targets import check_encode_args, device_of, target_radius
 
-__all__ = ["render_gaussians", "encode_ctdet_batch", "focal_loss_fused"]
+__all__ = ["render_gaussians", "encode_ctdet_batch", "focal_loss_fused", "window_max"]
 
 
 # --------------------------------------------------------------------------- Gaussians
@@ -318,6 +320,14 @@ def _chunk_size(device: torch.device) -> int:
     return 1 << 62
 
 
+def _power_(t: torch.Tensor, exponent: float) -> torch.Tensor:
+    """t^exponent, in place. Factors of 2 in the exponent are squarings, several times
+    cheaper on a CPU than a general power: CenterNet's beta = 4 is two of them."""
+    while exponent > 1 and exponent % 2 == 0:
+        t, exponent = t.square_(), exponent / 2
+    return t if exponent == 1 else t.pow_(exponent)
+
+
 def _minus_logs(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """``(-log p, -log q)`` for logits x, with p = Yhat = sigmoid(x) and q = 1 - p.
 
@@ -343,24 +353,22 @@ class _FocalLossFunction(torch.autograd.Function):
         dtype = torch.promote_types(logits.dtype, torch.float32)
         x_all, y_all = logits.contiguous().view(-1), gt.contiguous().view(-1)
         neg_sum = torch.zeros((), dtype=dtype, device=logits.device)
-        nonfinite = torch.zeros((), dtype=torch.bool, device=logits.device)
-        y_low, y_high = [], []
+        ranges = []  # per chunk: min and max of x and of Y, for the checks at the end
         positives = []  # the N positives are few: collect them, and handle them apart
         step = _chunk_size(logits.device)
         for start in range(0, x_all.numel(), step):
             x, y = x_all[start : start + step].to(dtype), y_all[start : start + step].to(dtype)
             positives.append(y.eq(1).nonzero().squeeze(1) + start)
-            nonfinite |= ~torch.isfinite(x).all()
-            low, high = y.aminmax()
-            y_low.append(low)
-            y_high.append(high)
+            ranges.append(torch.stack([*x.aminmax(), *y.aminmax()]))
             minus_log_p, minus_log_q = _minus_logs(x)
-            neg_weight = (1 - y).pow_(beta)  # (1 - Y)^beta, 0 at the positives
+            neg_weight = _power_(1 - y, beta)  # (1 - Y)^beta, 0 at the positives
             # (1 - Y)^beta p^alpha (-log q), with p^alpha = exp(-alpha (-log p))
             neg_sum += minus_log_p.mul_(-alpha).exp_().mul_(minus_log_q).mul_(neg_weight).sum()
-        if x_all.numel():
-            extremes = torch.stack([torch.stack(y_low).min(), torch.stack(y_high).max()])
-            validate.probability_target("gt", tuple(extremes.tolist()))
+        finite = True
+        if ranges:
+            x_low, x_high, y_low, y_high = torch.stack(ranges).T.tolist()
+            validate.probability_target("gt", (min(y_low), max(y_high)))
+            finite = math.isfinite(min(x_low)) and math.isfinite(max(x_high))  # NaN too
         pos = torch.cat(positives) if positives else y_all.new_zeros(0, dtype=torch.int64)
         minus_log_p, minus_log_q = _minus_logs(x_all[pos].to(dtype))
         # q^alpha (-log p), with q^alpha = exp(-alpha (-log q))
@@ -369,8 +377,8 @@ class _FocalLossFunction(torch.autograd.Function):
         ctx.alpha, ctx.beta = alpha, beta
         ctx.save_for_backward(logits, gt, pos)
         loss = (pos_sum + neg_sum) * ctx.scale
-        # A logit of +-inf gives no finite L_k: say so with NaN, as the plain form does.
-        return torch.where(nonfinite, torch.nan, loss)
+        # A logit of +-inf or NaN has no finite L_k: say so with NaN, as the plain form does.
+        return loss if finite else torch.full_like(loss, math.nan)
 
     @staticmethod
     @once_differentiable
@@ -385,7 +393,7 @@ class _FocalLossFunction(torch.autograd.Function):
         for x, y, g in zip(x_all.split(step), y_all.split(step), grad.split(step), strict=True):
             minus_log_p, minus_log_q = _minus_logs(x.to(dtype))
             p, q = minus_log_p.neg().exp_(), minus_log_q.neg().exp_()
-            neg_weight = (1 - y.to(dtype)).pow_(beta)
+            neg_weight = _power_(1 - y.to(dtype), beta)
             # d/dx [(1 - Y)^beta p^alpha (-log q)] = (1 - Y)^beta p^alpha (alpha q (-log q) + p)
             p_alpha = minus_log_p.mul_(-alpha).exp_()
             d = minus_log_q.mul_(q).mul_(alpha).add_(p).mul_(p_alpha).mul_(neg_weight)
@@ -436,3 +444,30 @@ def focal_loss_fused(logits: torch.Tensor, gt: torch.Tensor, alpha: float, beta:
     """
     with torch.autocast(device_type=logits.device.type, enabled=False):
         return _FocalLossFunction.apply(logits, gt, float(alpha), float(beta))
+
+
+# --------------------------------------------------------------------------- peaks
+
+
+def _max_along(x: torch.Tensor, dim: int, half: int) -> torch.Tensor:
+    """The maximum of each window of 2 half + 1 entries along ``dim`` (a new tensor)."""
+    out = x.clone()
+    n = x.shape[dim]
+    for shift in range(1, min(half, n - 1) + 1):
+        # Each entry meets its neighbours `shift` before and after it, in place.
+        later, earlier = out.narrow(dim, shift, n - shift), out.narrow(dim, 0, n - shift)
+        torch.maximum(later, x.narrow(dim, 0, n - shift), out=later)
+        torch.maximum(earlier, x.narrow(dim, shift, n - shift), out=earlier)
+    return out
+
+
+def window_max(x: torch.Tensor, kernel: int) -> torch.Tensor:
+    """The maximum over each ``kernel x kernel`` window of ``x (B, C, H, W)``, centred.
+
+    Exactly ``F.max_pool2d(x, kernel, stride=1, padding=kernel // 2)`` (off-map pixels
+    never win), computed as the maximum over columns of the maximum over rows: 2(k - 1)
+    elementwise maxima of shifted views instead of k^2 comparisons per pixel, which on
+    a CPU is several times faster than the pooling kernel. ``kernel`` is odd.
+    """
+    half = kernel // 2
+    return _max_along(_max_along(x, 2, half), 3, half)

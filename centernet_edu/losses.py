@@ -20,6 +20,8 @@ with it, and pass it their own alpha and beta, so the two forms cannot disagree.
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -112,7 +114,9 @@ def focal_loss_terms(
         pos = -F.logsigmoid(x) * torch.sigmoid(-x) ** alpha
         neg = -F.logsigmoid(-x) * torch.sigmoid(x) ** alpha * (1 - y) ** beta
         terms = torch.where(y.eq(1), pos, neg)
-        return torch.where(torch.isfinite(x), terms, torch.nan)
+        if not all(map(math.isfinite, torch.stack(x.detach().aminmax()).tolist())):
+            terms = torch.where(torch.isfinite(x), terms, torch.nan)
+        return terms
 
 
 def focal_loss_with_logits(
