@@ -246,8 +246,7 @@ def encode_ctdet_batch(boxes, labels, num_classes: int, output_size, max_objs: i
     p - p~ and sizes, the same heatmap to the last bit. Rows n >= ``max_objs`` are dropped.
 
     All objects are encoded together in torch, on the device of the inputs:
-    ``render_gaussians`` draws every Gaussian of the batch at once, and the radius comes
-    from a cached table of ``target_radius`` over all integer box sizes of the map.
+    ``render_gaussians`` draws every Gaussian at once; radii come from a cached table.
 
     Args:
         boxes: ``(B, N, 4)`` x1, y1, x2, y2 in heatmap coordinates; any real dtype (cast
@@ -290,21 +289,25 @@ def encode_ctdet_batch(boxes, labels, num_classes: int, output_size, max_objs: i
         radius[keep],
     ).reshape(B, num_classes, H, W)
 
-    def slots(values: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-        # (B, k, ...) per-object values into (B, M, ...) slots, zero where nothing is kept.
-        out = torch.zeros(B, max_objs, *values.shape[2:], dtype=dtype, device=device)
-        mask = keep.reshape(B, k, *[1] * (values.ndim - 2))
-        out[:, :k] = torch.where(mask, values, torch.zeros((), dtype=values.dtype, device=device))
-        return out
-
     offset = torch.stack([cx - ix.to(torch.float32), cy - iy.to(torch.float32)], dim=-1)
     return {
         "hm": hm,
-        "wh": slots(torch.stack([w, h], dim=-1), torch.float32),
-        "reg": slots(offset, torch.float32),
-        "ind": slots(iy * W + ix, torch.int64),
-        "reg_mask": slots(keep.to(torch.uint8), torch.uint8),
+        "wh": _slots(torch.stack([w, h], dim=-1), keep, max_objs),
+        "reg": _slots(offset, keep, max_objs),
+        "ind": _slots(iy * W + ix, keep, max_objs),
+        "reg_mask": _slots(keep.to(torch.uint8), keep, max_objs),
     }
+
+
+def _slots(values: torch.Tensor, keep: torch.Tensor, max_objs: int) -> torch.Tensor:
+    """Per-object ``(B, k, ...)`` values in ``(B, M, ...)`` slots, 0 where not kept."""
+    B, k = keep.shape
+    out = values.new_zeros(B, max_objs, *values.shape[2:])
+    mask = keep.reshape(B, k, *[1] * (values.ndim - 2))
+    out[:, :k] = torch.where(
+        mask, values, torch.zeros((), dtype=values.dtype, device=values.device)
+    )
+    return out
 
 
 # --------------------------------------------------------------------------- focal loss

@@ -85,26 +85,31 @@ def gaussian_radius(height, width, min_overlap: float = 0.7, variant: str = "cen
     validate.nonnegative_finite("width", width)
     o = validate.number("min_overlap", min_overlap, 0, 1, open_low=True, open_high=True)
     h, w = _as_float(height), _as_float(width)
-    s = h + w
-    hw = h * w
-
-    if variant == "centernet":
-        # The reference formula, term for term.
-        r1 = (s + _sqrt(s**2 - 4 * hw * (1 - o) / (1 + o))) / 2
-        b2 = 2 * s
-        r2 = (b2 + _sqrt(b2**2 - 16 * (1 - o) * hw)) / 2
-        b3 = -2 * o * s
-        r3 = (b3 + _sqrt(b3**2 - 16 * o * (o - 1) * hw)) / 2
-    else:
-        r1 = (s - _sqrt(s**2 - 4 * hw * (1 - o) / (1 + o))) / 2
-        r2 = (2 * s - _sqrt(4 * s**2 - 16 * (1 - o) * hw)) / 8
-        r3 = (-2 * o * s + _sqrt(4 * o**2 * s**2 + 16 * o * (1 - o) * hw)) / (8 * o)
-
+    roots = _reference_roots if variant == "centernet" else _corrected_roots
+    r1, r2, r3 = roots(h + w, h * w, o)
     if isinstance(r1, torch.Tensor):
         return torch.minimum(torch.minimum(r1, r2), r3)
     if isinstance(r1, np.ndarray):
         return np.minimum(np.minimum(r1, r2), r3)
     return float(min(r1, r2, r3))
+
+
+def _corrected_roots(s, hw, o: float):
+    """The safe root of each case, for s = h + w and hw = h * w (numbers or arrays)."""
+    r1 = (s - _sqrt(s**2 - 4 * hw * (1 - o) / (1 + o))) / 2
+    r2 = (2 * s - _sqrt(4 * s**2 - 16 * (1 - o) * hw)) / 8
+    r3 = (-2 * o * s + _sqrt(4 * o**2 * s**2 + 16 * o * (1 - o) * hw)) / (8 * o)
+    return r1, r2, r3
+
+
+def _reference_roots(s, hw, o: float):
+    """The original code's three terms, term for term: larger roots, and /2 for /(2a)."""
+    r1 = (s + _sqrt(s**2 - 4 * hw * (1 - o) / (1 + o))) / 2
+    b2 = 2 * s
+    r2 = (b2 + _sqrt(b2**2 - 16 * (1 - o) * hw)) / 2
+    b3 = -2 * o * s
+    r3 = (b3 + _sqrt(b3**2 - 16 * o * (o - 1) * hw)) / 2
+    return r1, r2, r3
 
 
 def gaussian_2d(shape: tuple[int, int], sigma: float = 1.0) -> np.ndarray:

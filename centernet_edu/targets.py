@@ -137,6 +137,20 @@ def encode_ctdet(boxes, labels, num_classes: int, output_size, max_objs: int = 1
     return {key: torch.from_numpy(v).to(device) for key, v in out.items()}
 
 
+def _extreme_points(extreme_points) -> np.ndarray:
+    """Checked points as ``(N, 4, 2)``: t, l, b, r, each (x, y)."""
+    p = _objects("extreme_points", extreme_points, 8, "t, l, b, r (x, y each)")
+    pts = p.reshape(-1, 4, 2)
+    inverted = (pts[:, 2, 1] < pts[:, 0, 1]) | (pts[:, 3, 0] < pts[:, 1, 0])
+    if inverted.any():
+        rows = np.flatnonzero(inverted).tolist()
+        raise ValueError(
+            "extreme points need top y <= bottom y and left x <= right x, "
+            f"got {p[inverted].tolist()} (objects {rows})"
+        )
+    return pts
+
+
 def encode_exdet(
     extreme_points, labels, num_classes: int, output_size, max_objs: int = 128
 ) -> dict:
@@ -162,16 +176,8 @@ def encode_exdet(
         ``reg_mask (M,) uint8``.
     """
     H, W = check_encode_args(num_classes, output_size, max_objs)
-    p = _objects("extreme_points", extreme_points, 8, "t, l, b, r (x, y each)")
-    pts = p.reshape(-1, 4, 2)
-    inverted = (pts[:, 2, 1] < pts[:, 0, 1]) | (pts[:, 3, 0] < pts[:, 1, 0])
-    if inverted.any():
-        rows = np.flatnonzero(inverted).tolist()
-        raise ValueError(
-            "extreme points need top y <= bottom y and left x <= right x, "
-            f"got {p[inverted].tolist()} (objects {rows})"
-        )
-    lab = _labels(labels, len(p), num_classes)
+    pts = _extreme_points(extreme_points)
+    lab = _labels(labels, len(pts), num_classes)
 
     out = {f"hm_{part}": np.zeros((num_classes, H, W), dtype=np.float32) for part in "tlbrc"}
     for part in EXTREME_PARTS:
@@ -192,8 +198,8 @@ def encode_exdet(
             draw_gaussian(out[f"hm_{part}"][lab[k]], q_int[j], radius)
             out[f"reg_{part}"][k] = q[j] - q_int[j]
             out[f"ind_{part}"][k] = q_int[j, 1] * W + q_int[j, 0]
-        ct = np.array([(q[3, 0] + q[1, 0]) / 2, (q[0, 1] + q[2, 1]) / 2], dtype=np.float32)
-        draw_gaussian(out["hm_c"][lab[k]], ct.astype(np.int32), radius)
+        centre = np.array([(q[3, 0] + q[1, 0]) / 2, (q[0, 1] + q[2, 1]) / 2], np.float32)
+        draw_gaussian(out["hm_c"][lab[k]], centre.astype(np.int32), radius)
         out["reg_mask"][k] = 1
 
     device = device_of(extreme_points, labels)
