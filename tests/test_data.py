@@ -14,13 +14,13 @@ from centernet_edu.data import (
     SHAPES,
     CocoDataset,
     ShapesDataset,
-    _make_shape,
     collate_with_targets,
     denormalize_image,
     normalize_image,
     read_coco,
     write_coco,
 )
+from centernet_edu.data.shapes import _make_shape
 
 
 def small(**kw) -> ShapesDataset:
