@@ -23,7 +23,7 @@ from .batching import (
     make_item,
     normalize_image,
 )
-from .coco import CocoData, CocoDataset, CocoImage, read_coco, write_coco
+from .coco import CocoData, CocoDataset, CocoImage, ground_truth_to_coco, read_coco, write_coco
 from .shapes import SHAPES, ShapesDataset
 
 __all__ = [
@@ -41,4 +41,5 @@ __all__ = [
     "CocoData",
     "CocoImage",
     "CocoDataset",
+    "ground_truth_to_coco",
 ]

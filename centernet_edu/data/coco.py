@@ -25,7 +25,14 @@ from torch.utils.data import Dataset
 from ..validate import has_keys, int_pair, nonnegative_int, positive_int
 from .batching import _annotations, _item_index, _pack
 
-__all__ = ["write_coco", "read_coco", "CocoData", "CocoImage", "CocoDataset"]
+__all__ = [
+    "write_coco",
+    "read_coco",
+    "CocoData",
+    "CocoImage",
+    "CocoDataset",
+    "ground_truth_to_coco",
+]
 
 # What Pillow raises for a file it cannot decode (a truncated or damaged image).
 _IMAGE_ERRORS = (OSError, SyntaxError, ValueError)
@@ -149,20 +156,51 @@ def _stage_records(records, categories: list[str], stage: Path, folder: Path) ->
         Image.fromarray(image).save(stage / file_name)
         H, W = image.shape[:2]
         images.append({"id": image_id, "file_name": file_name, "width": W, "height": H})
-        for j, ((x1, y1, x2, y2), label) in enumerate(zip(boxes.tolist(), labels, strict=True)):
-            ann = {
-                "id": len(annotations) + 1,
-                "image_id": image_id,
-                "category_id": int(label) + 1,
-                "bbox": [x1, y1, x2 - x1, y2 - y1],
-                "area": (x2 - x1) * (y2 - y1),
-                "iscrowd": 0,
-            }
+        for j, (box, label) in enumerate(zip(boxes.tolist(), labels.tolist(), strict=True)):
+            annotations.append(_annotation(len(annotations) + 1, image_id, label, box))
             if ext is not None:
-                ann["extreme_points"] = ext[j].tolist()
-            annotations.append(ann)
-    categories = [{"id": k + 1, "name": name} for k, name in enumerate(categories)]
-    return {"images": images, "annotations": annotations, "categories": categories}
+                annotations[-1]["extreme_points"] = ext[j].tolist()
+    return {"images": images, "annotations": annotations, "categories": _categories(categories)}
+
+
+def _annotation(ann_id: int, image_id: int, label: int, box) -> dict:
+    """The COCO annotation of a box x1, y1, x2, y2 of class ``label`` (category label + 1)."""
+    x1, y1, x2, y2 = box
+    return {
+        "id": ann_id,
+        "image_id": image_id,
+        "category_id": int(label) + 1,
+        "bbox": [x1, y1, x2 - x1, y2 - y1],
+        "area": (x2 - x1) * (y2 - y1),
+        "iscrowd": 0,
+    }
+
+
+def _categories(names) -> list[dict]:
+    return [{"id": k + 1, "name": str(name)} for k, name in enumerate(names)]
+
+
+def ground_truth_to_coco(batches: Iterable[dict], num_classes: int) -> dict:
+    """A COCO ground-truth dict from batches of items (``boxes``, ``labels``,
+    ``num_objs``, ``image_id``, ``image``); category k + 1 is class k, area is the box
+    area. What ``coco_map`` scores detections against."""
+    num_classes = positive_int("num_classes", num_classes)
+    images, annotations = [], []
+    for batch in batches:
+        has_keys("each batch", batch, ("image", "boxes", "labels", "num_objs", "image_id"))
+        H, W = batch["image"].shape[-2:]
+        for b in range(batch["image"].shape[0]):
+            image_id = int(batch["image_id"][b])
+            images.append({"id": image_id, "width": int(W), "height": int(H)})
+            n = int(batch["num_objs"][b])
+            boxes, labels = batch["boxes"][b, :n].tolist(), batch["labels"][b, :n].tolist()
+            for box, label in zip(boxes, labels, strict=True):
+                annotations.append(_annotation(len(annotations) + 1, image_id, label, box))
+    return {
+        "images": images,
+        "annotations": annotations,
+        "categories": _categories(range(num_classes)),
+    }
 
 
 def _check_record(image_id: int, rec, num_classes: int):
