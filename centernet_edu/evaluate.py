@@ -192,8 +192,8 @@ def _among(value, ids: set) -> bool:
 
 def _entries(where: str, entries, keys: tuple[str, ...]) -> list[dict]:
     """Copies of the dicts of the list ``entries``, each checked to hold ``keys``."""
-    if not isinstance(entries, (list, tuple)):
-        raise ValueError(f"{where} must be a list, got {type(entries).__name__}")
+    if isinstance(entries, (str, bytes, dict)) or not isinstance(entries, Iterable):
+        raise ValueError(f"{where} must be a list of dicts, got {type(entries).__name__}")
     out = []
     for k, entry in enumerate(entries):
         has_keys(f"{where}[{k}]", entry, keys)
@@ -325,11 +325,13 @@ def _device(model, device) -> torch.device:
 
 
 def _check_oracles(oracles, model) -> tuple[str, ...]:
-    if isinstance(oracles, str) or not isinstance(oracles, Iterable):
-        raise ValueError(f"oracles must be a list of names from {list(ORACLES)}, got {oracles!r}")
+    if isinstance(oracles, str) or not isinstance(oracles, Iterable) or not tuple(oracles):
+        raise ValueError(
+            f"oracles must be a non-empty list of names from {list(ORACLES)}, got {oracles!r}"
+        )
     oracles = tuple(oracles)
     unknown = [o for o in oracles if not _among(o, set(ORACLES))]
-    if unknown or not oracles:
+    if unknown:
         raise ValueError(f"unknown oracles {unknown}; expected names from {list(ORACLES)}")
     if model is None and any(set(ORACLES[o]) != {"hm", "wh", "reg"} for o in oracles):
         raise ValueError("a model is needed for every oracle but 'gt_all'")
@@ -357,7 +359,7 @@ def _predict(model, batch: dict, device, num_classes: int | None) -> dict:
     }
 
 
-def _true_maps(batch: dict, num_classes: int, pred: dict, dataset, device) -> dict:
+def _true_maps(batch: dict, num_classes: int | None, pred: dict, dataset, device) -> dict:
     """The ground-truth maps ``hm, wh, reg`` of a batch (``scatter_targets``).
 
     Items without their targets (``targets=False``, what ``fit`` trains on) are encoded
@@ -366,9 +368,10 @@ def _true_maps(batch: dict, num_classes: int, pred: dict, dataset, device) -> di
     if "hm" not in batch:
         H = batch["image"].shape[-2]
         stride = H // pred["hm"].shape[-2] if pred else getattr(dataset, "stride", None)
-        if stride is None:
+        if stride is None or num_classes is None:
             raise ValueError(
-                "dataset items hold no targets ('hm') and dataset has no stride to encode them with"
+                "dataset items hold no targets ('hm') and dataset has no stride and "
+                "num_classes to encode them with"
             )
         batch = batch_with_targets(batch, num_classes, stride)
     truth = scatter_targets(
@@ -413,9 +416,10 @@ def collect_detections(
     for batch in _loader(dataset, batch_size, num_workers):
         has_keys("dataset items", batch, _ITEM_KEYS)
         batches.append({k: batch[k] for k in _ITEM_KEYS})
+        if num_classes is None and "hm" in batch:  # a plain list of items: count their maps
+            num_classes = batch["hm"].shape[1]
         pred = _predict(model, batch, device, num_classes) if needs_model else {}
-        if num_classes is None:  # a plain list of items: the classes of the maps at hand
-            num_classes = (batch if "hm" in batch else pred)["hm"].shape[1]
+        num_classes = num_classes or (pred["hm"].shape[1] if pred else None)
         truth = _true_maps(batch, num_classes, pred, dataset, device) if needs_truth else {}
         stride = batch["image"].shape[-1] / (truth or pred)["hm"].shape[-1]
         for name in oracles:

@@ -109,8 +109,10 @@ def _annotations(where: str, boxes, labels, num_classes: int, extreme_points=Non
 
 
 def _image(image) -> None:
-    if not (isinstance(image, np.ndarray) and image.ndim == 3 and image.shape[2] == 3):
-        raise ValueError(f"image must be an (H, W, 3) array, got {shape_of(image)}")
+    if not isinstance(image, np.ndarray):
+        raise ValueError(f"image must be an (H, W, 3) numpy array, got {type(image).__name__}")
+    if image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"image must be an (H, W, 3) array, got {image.shape}")
     if image.dtype != np.uint8:
         raise ValueError(f"image must be an (H, W, 3) array of uint8, got {image.dtype}")
 

@@ -290,6 +290,8 @@ def _load_json(json_path: Path) -> dict:
         raise ValueError(f"COCO file {json_path} does not exist") from e
     except json.JSONDecodeError as e:
         raise ValueError(f"COCO file {json_path} is not valid JSON: {e}") from e
+    except (OSError, UnicodeDecodeError) as e:
+        raise ValueError(f"COCO file {json_path} cannot be read: {e}") from e
     if not isinstance(doc, dict):
         raise ValueError(f"COCO file {json_path}: expected a JSON object at the top")
     for key in ("images", "annotations", "categories"):
