@@ -305,8 +305,7 @@ def coco_map(ground_truth: dict, results: Sequence[dict]) -> dict[str, float]:
 def _loader(dataset, batch_size: int, num_workers: int) -> DataLoader:
     if not (hasattr(dataset, "__getitem__") and hasattr(dataset, "__len__")):
         raise ValueError(
-            "dataset must be a data set of make_item dicts (ShapesDataset, CocoDataset, a "
-            f"list), got {type(dataset).__name__}"
+            f"dataset must be a data set of make_item dicts, got {type(dataset).__name__}"
         )
     if len(dataset) == 0:
         raise ValueError("dataset holds no images")
@@ -319,17 +318,21 @@ def _device(model, device) -> torch.device:
     if model is not None and not isinstance(model, torch.nn.Module):
         raise ValueError(f"model must be a torch.nn.Module or None, got {type(model).__name__}")
     if device is not None:
-        return torch.device(device)
+        try:
+            return torch.device(device)
+        except (RuntimeError, TypeError) as e:
+            raise ValueError(f"device must name a torch device, got {device!r}") from e
     param = next(model.parameters(), None) if model is not None else None
     return param.device if param is not None else torch.device("cpu")
 
 
 def _check_oracles(oracles, model) -> tuple[str, ...]:
-    if isinstance(oracles, str) or not isinstance(oracles, Iterable) or not tuple(oracles):
+    names = () if isinstance(oracles, str) or not isinstance(oracles, Iterable) else tuple(oracles)
+    if not names:
         raise ValueError(
             f"oracles must be a non-empty list of names from {list(ORACLES)}, got {oracles!r}"
         )
-    oracles = tuple(oracles)
+    oracles = names
     unknown = [o for o in oracles if not _among(o, set(ORACLES))]
     if unknown:
         raise ValueError(f"unknown oracles {unknown}; expected names from {list(ORACLES)}")
@@ -352,11 +355,8 @@ def _predict(model, batch: dict, device, num_classes: int | None) -> dict:
     has_keys("the model's output", out, ("hm", "wh", "reg"))
     if num_classes is not None:
         _check_classes(out["hm"], num_classes)
-    return {
-        "hm": torch.sigmoid(out["hm"].float()),
-        "wh": out["wh"].float(),
-        "reg": out["reg"].float(),
-    }
+    hm, wh, reg = (out[k].float() for k in ("hm", "wh", "reg"))
+    return {"hm": torch.sigmoid(hm), "wh": wh, "reg": reg}
 
 
 def _true_maps(batch: dict, num_classes: int | None, pred: dict, dataset, device) -> dict:

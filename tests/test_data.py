@@ -455,3 +455,14 @@ def test_write_coco_writes_standard_json(tmp_path):
     doc = json.loads(path.read_text(), parse_constant=refuse)
     assert len(doc["images"]) == 3 and len(doc["annotations"]) == 6
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left
+
+
+def test_coco_images_without_objects_give_empty_extreme_targets(tmp_path):
+    ds = small(length=4, objects=(0, 2), extreme=True)
+    empty = [i for i in range(4) if len(ds.render(i)["boxes"]) == 0]
+    assert empty, "the seed should give an image without objects"
+    path = write_coco(tmp_path, ds.records(), ds.categories)
+    back = CocoDataset(path, input_size=(64, 64), extreme=True)
+    x, y = ds[empty[0]], back[empty[0]]
+    for k in x:
+        assert torch.equal(x[k], y[k]), k

@@ -32,8 +32,6 @@ __all__ = [
 MEAN = (0.5, 0.5, 0.5)
 STD = (0.25, 0.25, 0.25)
 
-_CENTRE_TARGETS = ("hm", "wh", "reg", "ind", "reg_mask")
-
 
 # --------------------------------------------------------------------------- checks
 
@@ -87,7 +85,7 @@ def _labels(name: str, labels, n: int, num_classes: int) -> np.ndarray:
     integral = np.issubdtype(a.dtype, np.integer) or (
         np.issubdtype(a.dtype, np.floating) and bool(np.all(np.mod(a, 1) == 0))
     )
-    if n and (a.dtype == bool or not integral):
+    if n and not integral:
         raise ValueError(f"{name} must be integers, got {a.tolist()}")
     a = a.astype(np.int64)
     bad = (a < 0) | (a >= num_classes)

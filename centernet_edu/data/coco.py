@@ -493,6 +493,8 @@ class CocoDataset(Dataset):
         ext = img.extreme_points
         if ext is not None:
             ext = ext * np.tile([sx, sy], 4)
+        elif self.extreme:  # an image without objects (the others were checked on opening)
+            ext = np.zeros((0, 8))
         return _pack(
             np.asarray(pil),
             boxes,
