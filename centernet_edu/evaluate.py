@@ -23,14 +23,22 @@ import contextlib
 import io
 import math
 from collections.abc import Iterable, Sequence
+from numbers import Real
 
+import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
+from .data import batch_with_targets
+from .data.coco import ground_truth_to_coco
 from .decode import decode_ctdet, decode_exdet
 from .targets import scatter_targets
+from .validate import has_keys, nonnegative_int, number, positive_int, tensor
 
 __all__ = [
+    "box_iou",
+    "centred_boxes",
+    "match_detections",
     "ORACLES",
     "METRICS",
     "detections_to_coco",
@@ -57,6 +65,62 @@ ORACLES = {
 
 METRICS = ("AP", "AP50", "AP75", "AP_small", "AP_medium", "AP_large")
 
+# What evaluation reads of every item (``make_item``).
+_ITEM_KEYS = ("image", "boxes", "labels", "num_objs", "image_id")
+
+
+# --------------------------------------------------------------------------- box geometry
+
+
+def _numpy(x) -> np.ndarray:
+    return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
+
+
+def box_iou(a, b) -> float:
+    """IoU of two boxes x1, y1, x2, y2."""
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    area = lambda r: max(0.0, r[2] - r[0]) * max(0.0, r[3] - r[1])  # noqa: E731
+    union = area(a) + area(b) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def centred_boxes(width: float, height: float, dw: float, dh: float):
+    """A ``width x height`` box and one of size ``(width + dw, height + dh)`` (sizes
+    floored at 0), both centred on the origin, as x1, y1, x2, y2."""
+    pw, ph = max(width + dw, 0.0), max(height + dh, 0.0)
+    return (-width / 2, -height / 2, width / 2, height / 2), (-pw / 2, -ph / 2, pw / 2, ph / 2)
+
+
+def match_detections(boxes, labels, gt_boxes, gt_labels, iou: float = 0.5):
+    """Greedy matching in the given order (sort by score first), as COCO does at one IoU.
+
+    Each detection ``boxes (N, 4)`` of class ``labels (N,)`` takes the unmatched ground-truth
+    box of the same class it overlaps most, if that IoU is at least ``iou``.
+
+    Returns:
+        a list of N integers: the index of the ground-truth box each detection matched,
+        or -1 for a false positive.
+    """
+    b, lab = _numpy(boxes).reshape(-1, 4), _numpy(labels).reshape(-1)
+    g, glab = _numpy(gt_boxes).reshape(-1, 4), _numpy(gt_labels).reshape(-1)
+    free = [True] * len(g)
+    matches = []
+    for box, c in zip(b.tolist(), lab.tolist(), strict=True):
+        best, best_iou = None, 0.0
+        for j, (gbox, gc) in enumerate(zip(g.tolist(), glab.tolist(), strict=True)):
+            overlap = box_iou(box, gbox)
+            if free[j] and int(gc) == int(c) and overlap >= iou and overlap > best_iou:
+                best, best_iou = j, overlap
+        if best is not None:
+            free[best] = False
+        matches.append(-1 if best is None else best)
+    return matches
+
+
+# --------------------------------------------------------------------------- COCO entries
+
 
 def detections_to_coco(dets: torch.Tensor, image_ids, stride: float) -> list[dict]:
     """COCO result entries from ``decode_ctdet`` output.
@@ -70,59 +134,126 @@ def detections_to_coco(dets: torch.Tensor, image_ids, stride: float) -> list[dic
         a list of ``{"image_id", "category_id" (class + 1), "bbox" [x, y, w, h] in image
         pixels, "score"}``, leaving out detections with a score of 0 (the empty peaks a
         ground-truth heatmap has everywhere away from its objects).
+
+    A non-finite score, or a non-finite box with a score above 0 (what a diverged model
+    decodes to), is a ``ValueError`` naming the detection, never a silent miss.
     """
-    if not isinstance(dets, torch.Tensor) or dets.ndim != 3 or dets.shape[2] < 6:
-        raise ValueError(f"dets must be a (B, K, 6) tensor, got {getattr(dets, 'shape', dets)}")
-    ids = torch.as_tensor(image_ids).reshape(-1).tolist()
+    tensor("dets", dets, 3, "(B, K, 6)")
+    if dets.shape[2] < 6:
+        raise ValueError(f"dets must have shape (B, K, 6), got {tuple(dets.shape)}")
+    stride = number("stride", stride, 0, open_low=True)
+    try:
+        ids = [int(i) for i in torch.as_tensor(image_ids).reshape(-1).tolist()]
+    except (TypeError, ValueError, RuntimeError) as e:
+        raise ValueError(f"image_ids must be {dets.shape[0]} integers, got {image_ids!r}") from e
     if len(ids) != dets.shape[0]:
         raise ValueError(f"image_ids must hold {dets.shape[0]} ids, got {len(ids)}")
-    d = dets.detach().float().cpu().numpy()
+    d = dets.detach().float().cpu().numpy()[:, :, :6]
+    score = d[:, :, 4]
+    bad = ~np.isfinite(score) | ((score > 0) & ~np.isfinite(d[:, :, :4]).all(axis=2))
+    if bad.any():
+        b, k = (int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(
+            f"detection {k} of image_id {ids[b]} (dets[{b}, {k}]) is not finite: {d[b, k].tolist()}"
+        )
     out = []
     for b, image_id in enumerate(ids):
-        for x1, y1, x2, y2, score, cls in d[b, :, :6]:
-            if not score > 0:
-                continue
-            x1, y1, x2, y2 = (float(v) * stride for v in (x1, y1, x2, y2))
+        for x1, y1, x2, y2, s, cls in d[b][score[b] > 0].tolist():
+            x1, y1, x2, y2 = (v * stride for v in (x1, y1, x2, y2))
             out.append(
                 {
-                    "image_id": int(image_id),
+                    "image_id": image_id,
                     "category_id": int(cls) + 1,
                     "bbox": [x1, y1, x2 - x1, y2 - y1],
-                    "score": float(score),
+                    "score": s,
                 }
             )
     return out
 
 
-def ground_truth_to_coco(batches: Iterable[dict], num_classes: int) -> dict:
-    """A COCO ground-truth dict from batches of items (``boxes``, ``labels``,
-    ``num_objs``, ``image_id``, ``image``); category k + 1 is class k, area is the box
-    area."""
-    images, annotations = [], []
-    for batch in batches:
-        H, W = batch["image"].shape[-2:]
-        for b in range(batch["image"].shape[0]):
-            image_id = int(batch["image_id"][b])
-            images.append({"id": image_id, "width": int(W), "height": int(H)})
-            n = int(batch["num_objs"][b])
-            for (x1, y1, x2, y2), label in zip(
-                batch["boxes"][b, :n].tolist(), batch["labels"][b, :n].tolist(), strict=True
-            ):
-                annotations.append(
-                    {
-                        "id": len(annotations) + 1,
-                        "image_id": image_id,
-                        "category_id": int(label) + 1,
-                        "bbox": [x1, y1, x2 - x1, y2 - y1],
-                        "area": (x2 - x1) * (y2 - y1),
-                        "iscrowd": 0,
-                    }
-                )
-    return {
-        "images": images,
-        "annotations": annotations,
-        "categories": [{"id": k + 1, "name": str(k)} for k in range(num_classes)],
-    }
+# --------------------------------------------------------------------------- COCO mAP
+
+
+def _finite_numbers(value, n: int) -> bool:
+    """Whether ``value`` is a list, tuple or array of ``n`` finite numbers."""
+    return (
+        isinstance(value, (list, tuple, np.ndarray))
+        and len(value) == n
+        and all(isinstance(v, Real) and not isinstance(v, bool) and math.isfinite(v) for v in value)
+    )
+
+
+def _among(value, ids: set) -> bool:
+    try:
+        return value in ids
+    except TypeError:  # unhashable
+        return False
+
+
+def _entries(where: str, entries, keys: tuple[str, ...]) -> list[dict]:
+    """Copies of the dicts of the list ``entries``, each checked to hold ``keys``."""
+    if isinstance(entries, (str, bytes, dict)) or not isinstance(entries, Iterable):
+        raise ValueError(f"{where} must be a list of dicts, got {type(entries).__name__}")
+    out = []
+    for k, entry in enumerate(entries):
+        has_keys(f"{where}[{k}]", entry, keys)
+        out.append(dict(entry))
+    return out
+
+
+def _checked_ground_truth(ground_truth) -> dict:
+    """A copy of ``ground_truth`` for pycocotools, which marks the annotations it scores."""
+    has_keys("ground_truth", ground_truth, ("images", "annotations", "categories"))
+    images = _entries("ground_truth['images']", ground_truth["images"], ("id",))
+    categories = _entries("ground_truth['categories']", ground_truth["categories"], ("id",))
+    image_ids, category_ids = {i["id"] for i in images}, {c["id"] for c in categories}
+    keys = ("id", "image_id", "category_id", "bbox", "area", "iscrowd")
+    annotations = _entries("ground_truth['annotations']", ground_truth["annotations"], keys)
+    for k, a in enumerate(annotations):
+        where = f"ground_truth['annotations'][{k}] (image_id {a['image_id']!r})"
+        if not _among(a["image_id"], image_ids):
+            raise ValueError(f"{where}: image_id is not among the ground truth's images")
+        if not _among(a["category_id"], category_ids):
+            raise ValueError(
+                f"{where}: category_id {a['category_id']!r} is not among the categories "
+                f"{sorted(category_ids)}"
+            )
+        box = a["bbox"]
+        if not _finite_numbers(box, 4) or box[2] < 0 or box[3] < 0:
+            raise ValueError(
+                f"{where}: bbox must be 4 finite numbers [x, y, width, height] with width "
+                f"and height >= 0, got {box!r}"
+            )
+        if not _finite_numbers([a["area"]], 1) or a["area"] < 0:
+            raise ValueError(f"{where}: area must be a finite number >= 0, got {a['area']!r}")
+    return {"images": images, "annotations": annotations, "categories": categories}
+
+
+def _checked_results(results, ground_truth: dict) -> list[dict]:
+    """pycocotools' detections: a checked copy of each result, with its id and area."""
+    image_ids = {img["id"] for img in ground_truth["images"]}
+    category_ids = {c["id"] for c in ground_truth["categories"]}
+    dts = []
+    for k, r in enumerate(
+        _entries("results", results, ("image_id", "category_id", "bbox", "score"))
+    ):
+        if not _among(r["image_id"], image_ids):
+            raise ValueError(f"result {k} names image {r['image_id']!r}, not in the ground truth")
+        where = f"result {k} (image_id {r['image_id']})"
+        if not _among(r["category_id"], category_ids):
+            raise ValueError(
+                f"{where}: category_id {r['category_id']!r} is not among the ground truth's "
+                f"categories {sorted(category_ids)}"
+            )
+        if not _finite_numbers(r["bbox"], 4):
+            raise ValueError(
+                f"{where}: bbox must be 4 finite numbers [x, y, width, height], got {r['bbox']!r}"
+            )
+        if not _finite_numbers([r["score"]], 1):
+            raise ValueError(f"{where}: score must be a finite number, got {r['score']!r}")
+        bbox = [float(v) for v in r["bbox"]]
+        dts.append({**r, "bbox": bbox, "id": k + 1, "area": bbox[2] * bbox[3], "iscrowd": 0})
+    return dts
 
 
 def coco_map(ground_truth: dict, results: Sequence[dict]) -> dict[str, float]:
@@ -136,25 +267,25 @@ def coco_map(ground_truth: dict, results: Sequence[dict]) -> dict[str, float]:
     Returns:
         ``AP, AP50, AP75, AP_small, AP_medium, AP_large`` as floats in [0, 1]; NaN where
         the ground truth has no object (pycocotools' -1).
+
+    Both are checked first, since pycocotools scores what it is given: a missing key, a
+    bbox that is not 4 finite numbers, a non-finite score, or an ``image_id`` or
+    ``category_id`` the ground truth does not have is a ``ValueError`` naming the entry.
+    Neither argument is changed (pycocotools gets copies).
     """
     from pycocotools.coco import COCO
     from pycocotools.cocoeval import COCOeval
 
-    image_ids = {img["id"] for img in ground_truth["images"]}
-    dts = []
-    for k, r in enumerate(results):
-        if r["image_id"] not in image_ids:
-            raise ValueError(f"result {k} names image {r['image_id']}, not in the ground truth")
-        w, h = r["bbox"][2], r["bbox"][3]
-        dts.append({**r, "id": k + 1, "area": w * h, "iscrowd": 0})
+    gt_dataset = _checked_ground_truth(ground_truth)
+    dts = _checked_results(results, gt_dataset)
     with contextlib.redirect_stdout(io.StringIO()):
         gt = COCO()
-        gt.dataset = ground_truth
+        gt.dataset = gt_dataset
         gt.createIndex()
         dt = COCO()
         dt.dataset = {
-            "images": ground_truth["images"],
-            "categories": ground_truth["categories"],
+            "images": gt_dataset["images"],
+            "categories": gt_dataset["categories"],
             "annotations": dts,
         }
         dt.createIndex()
@@ -168,8 +299,90 @@ def coco_map(ground_truth: dict, results: Sequence[dict]) -> dict[str, float]:
     }
 
 
+# --------------------------------------------------------------------------- running a model
+
+
 def _loader(dataset, batch_size: int, num_workers: int) -> DataLoader:
+    if not (hasattr(dataset, "__getitem__") and hasattr(dataset, "__len__")):
+        raise ValueError(
+            f"dataset must be a data set of make_item dicts, got {type(dataset).__name__}"
+        )
+    if len(dataset) == 0:
+        raise ValueError("dataset holds no images")
+    batch_size = positive_int("batch_size", batch_size)
+    num_workers = nonnegative_int("num_workers", num_workers)
     return DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers)
+
+
+def _device(model, device) -> torch.device:
+    if model is not None and not isinstance(model, torch.nn.Module):
+        raise ValueError(f"model must be a torch.nn.Module or None, got {type(model).__name__}")
+    if device is not None:
+        try:
+            return torch.device(device)
+        except (RuntimeError, TypeError) as e:
+            raise ValueError(f"device must name a torch device, got {device!r}") from e
+    param = next(model.parameters(), None) if model is not None else None
+    return param.device if param is not None else torch.device("cpu")
+
+
+def _check_oracles(oracles, model) -> tuple[str, ...]:
+    names = () if isinstance(oracles, str) or not isinstance(oracles, Iterable) else tuple(oracles)
+    if not names:
+        raise ValueError(
+            f"oracles must be a non-empty list of names from {list(ORACLES)}, got {oracles!r}"
+        )
+    oracles = names
+    unknown = [o for o in oracles if not _among(o, set(ORACLES))]
+    if unknown:
+        raise ValueError(f"unknown oracles {unknown}; expected names from {list(ORACLES)}")
+    if model is None and any(set(ORACLES[o]) != {"hm", "wh", "reg"} for o in oracles):
+        raise ValueError("a model is needed for every oracle but 'gt_all'")
+    return oracles
+
+
+def _check_classes(heads: torch.Tensor, num_classes: int) -> None:
+    """The model's heatmap ``(B, C, H, W)`` has one channel per class of the data set."""
+    if heads.shape[1] != num_classes:
+        raise ValueError(
+            f"the model predicts {heads.shape[1]} classes (heatmap channels) but the data set "
+            f"has {num_classes} classes"
+        )
+
+
+def _predict(model, batch: dict, device, num_classes: int | None) -> dict:
+    out = model(batch["image"].to(device))
+    has_keys("the model's output", out, ("hm", "wh", "reg"))
+    if num_classes is not None:
+        _check_classes(out["hm"], num_classes)
+    hm, wh, reg = (out[k].float() for k in ("hm", "wh", "reg"))
+    return {"hm": torch.sigmoid(hm), "wh": wh, "reg": reg}
+
+
+def _true_maps(batch: dict, num_classes: int | None, pred: dict, dataset, device) -> dict:
+    """The ground-truth maps ``hm, wh, reg`` of a batch (``scatter_targets``).
+
+    Items without their targets (``targets=False``, what ``fit`` trains on) are encoded
+    here, at the model's stride when there is a model, else at the data set's.
+    """
+    if "hm" not in batch:
+        H = batch["image"].shape[-2]
+        stride = H // pred["hm"].shape[-2] if pred else getattr(dataset, "stride", None)
+        if stride is None or num_classes is None:
+            raise ValueError(
+                "dataset items hold no targets ('hm') and dataset has no stride and "
+                "num_classes to encode them with"
+            )
+        batch = batch_with_targets(batch, num_classes, stride)
+    truth = scatter_targets(
+        {k: batch[k].to(device) for k in ("hm", "wh", "reg", "ind", "reg_mask")}
+    )
+    if pred and pred["hm"].shape != truth["hm"].shape:
+        raise ValueError(
+            f"the model's heatmap is {tuple(pred['hm'].shape)} but the data set's targets are "
+            f"{tuple(truth['hm'].shape)}"
+        )
+    return truth
 
 
 @torch.no_grad()
@@ -188,35 +401,31 @@ def collect_detections(
     Returns ``(ground_truth, {oracle: results})``: the COCO ground truth of the data set
     and, for each name in ``oracles`` (keys of ``ORACLES``), its COCO results. ``model``
     may be None when only ``"gt_all"`` is asked for. The model is put in eval mode and
-    left there.
+    left there. Items may carry their ``encode_ctdet`` targets or not (``targets=False``);
+    a model whose heatmap has another number of classes than the data set is a
+    ``ValueError``.
     """
-    unknown = [o for o in oracles if o not in ORACLES]
-    if unknown:
-        raise ValueError(f"unknown oracles {unknown}; expected names from {list(ORACLES)}")
+    oracles = _check_oracles(oracles, model)
+    device = _device(model, device)
     needs_model = any(set(ORACLES[o]) != {"hm", "wh", "reg"} for o in oracles)
-    if model is None and needs_model:
-        raise ValueError("a model is needed for every oracle but 'gt_all'")
-    if device is None:
-        device = next(model.parameters()).device if model is not None else torch.device("cpu")
+    needs_truth = any(ORACLES[o] for o in oracles)
     if model is not None:
         model.eval()
+    num_classes = getattr(dataset, "num_classes", None)
     batches, results = [], {o: [] for o in oracles}
     for batch in _loader(dataset, batch_size, num_workers):
-        batches.append({k: batch[k] for k in ("image", "boxes", "labels", "num_objs", "image_id")})
-        gt = scatter_targets(
-            {k: batch[k].to(device) for k in ("hm", "wh", "reg", "ind", "reg_mask")}
-        )
-        pred = {}
-        if needs_model:
-            out = model(batch["image"].to(device))
-            pred = {"hm": torch.sigmoid(out["hm"].float()), "wh": out["wh"].float()}
-            pred["reg"] = out["reg"].float()
-        stride = batch["image"].shape[-1] / gt["hm"].shape[-1]
+        has_keys("dataset items", batch, _ITEM_KEYS)
+        batches.append({k: batch[k] for k in _ITEM_KEYS})
+        if num_classes is None and "hm" in batch:  # a plain list of items: count their maps
+            num_classes = batch["hm"].shape[1]
+        pred = _predict(model, batch, device, num_classes) if needs_model else {}
+        num_classes = num_classes or (pred["hm"].shape[1] if pred else None)
+        truth = _true_maps(batch, num_classes, pred, dataset, device) if needs_truth else {}
+        stride = batch["image"].shape[-1] / (truth or pred)["hm"].shape[-1]
         for name in oracles:
-            maps = {k: gt[k] if k in ORACLES[name] else pred[k] for k in ("hm", "wh", "reg")}
+            maps = {k: truth[k] if k in ORACLES[name] else pred[k] for k in ("hm", "wh", "reg")}
             dets = decode_ctdet(maps["hm"], maps["wh"], maps["reg"], K=K)
             results[name] += detections_to_coco(dets, batch["image_id"], stride)
-    num_classes = dataset.num_classes if hasattr(dataset, "num_classes") else gt["hm"].shape[1]
     return ground_truth_to_coco(batches, num_classes), results
 
 
@@ -226,6 +435,8 @@ def evaluate(model, dataset, **kwargs) -> dict[str, float]:
     Keyword arguments go to ``collect_detections`` (``K``, ``batch_size``, ``device``,
     ``num_workers``). Returns ``AP, AP50, AP75, AP_small, AP_medium, AP_large``.
     """
+    if model is None:
+        raise ValueError("model must be a torch.nn.Module, got None")
     gt, results = collect_detections(model, dataset, ("model",), **kwargs)
     return coco_map(gt, results["model"])
 
@@ -241,6 +452,7 @@ def oracle_ablations(
     ``gt_all`` is the perfect prediction and scores 1.0 when every object has its own
     centre pixel.
     """
+    oracles = _check_oracles(oracles, model)
     gt, results = collect_detections(model, dataset, oracles, **kwargs)
     return {name: coco_map(gt, results[name]) for name in oracles}
 
@@ -280,10 +492,9 @@ def collect_exdet_detections(
         ``(ground_truth, results)``: the COCO ground truth of the boxes and the COCO
         results of the grouped boxes (invalid groupings, score -1, are left out).
     """
+    device = _device(model, device)
     if model is not None and not getattr(model, "extreme", False):
         raise ValueError("model must predict the extreme-point heads (extreme=True)")
-    if device is None:
-        device = next(model.parameters()).device if model is not None else torch.device("cpu")
     if model is not None:
         model.eval()
     heat_keys = [f"hm_{p}" for p in "tlbrc"]
@@ -291,7 +502,8 @@ def collect_exdet_detections(
     for batch in _loader(dataset, batch_size, num_workers):
         if "hm_c" not in batch:
             raise ValueError("dataset items must hold the extreme-point targets (extreme=True)")
-        batches.append({k: batch[k] for k in ("image", "boxes", "labels", "num_objs", "image_id")})
+        has_keys("dataset items", batch, _ITEM_KEYS)
+        batches.append({k: batch[k] for k in _ITEM_KEYS})
         if model is None:
             keys = heat_keys + [f"{k}_{p}" for k in ("reg", "ind") for p in "tlbr"]
             maps = scatter_targets({k: batch[k].to(device) for k in keys + ["reg_mask"]})
@@ -299,6 +511,7 @@ def collect_exdet_detections(
             out = model(batch["image"].to(device))
             maps = {k: v.float() for k, v in out.items()}
             maps.update({k: torch.sigmoid(maps[k]) for k in heat_keys})
+            _check_classes(maps["hm_c"], getattr(dataset, "num_classes", batch["hm_c"].shape[1]))
         dets = decode_exdet(
             maps, K=K, num_dets=num_dets, score_thresh=score_thresh, center_thresh=center_thresh
         )

@@ -2,7 +2,8 @@
 
 Every function draws on Axes it is given and returns them, so the same drawing serves
 a static figure in the book and the live explorers of ``centernet_edu.widgets``.
-Needs matplotlib (the ``book`` extra).
+Needs matplotlib (the ``book`` extra). What the figures compute comes from the modules
+that compute it (box overlaps and matching from ``centernet_edu.evaluate``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import numpy as np
 import torch
 from matplotlib.patches import Rectangle
 
+from .evaluate import box_iou, centred_boxes
 from .heatmap import gaussian_radius
 from .losses import focal_loss_terms
 
@@ -24,11 +26,8 @@ __all__ = [
     "plot_focal_curves",
     "draw_quantisation",
     "draw_size_error",
-    "box_iou",
-    "centred_boxes",
     "prior_loss",
     "plot_prior_loss",
-    "match_detections",
     "draw_peaks",
     "draw_detections",
     "draw_extreme_points",
@@ -192,23 +191,6 @@ def draw_quantisation(ax, x: float, y: float, stride: int = 4):
     return ax
 
 
-def box_iou(a, b) -> float:
-    """IoU of two boxes x1, y1, x2, y2."""
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    area = lambda r: max(0.0, r[2] - r[0]) * max(0.0, r[3] - r[1])  # noqa: E731
-    union = area(a) + area(b) - inter
-    return inter / union if union > 0 else 0.0
-
-
-def centred_boxes(width: float, height: float, dw: float, dh: float):
-    """A ``width x height`` box and one of size ``(width + dw, height + dh)`` (sizes
-    floored at 0), both centred on the origin, as x1, y1, x2, y2."""
-    pw, ph = max(width + dw, 0.0), max(height + dh, 0.0)
-    return (-width / 2, -height / 2, width / 2, height / 2), (-pw / 2, -ph / 2, pw / 2, ph / 2)
-
-
 def draw_size_error(ax, width: float, height: float, dw: float, dh: float):
     """A ground-truth box and a prediction at the same centre with size error (dw, dh)."""
     gt, pred = centred_boxes(width, height, dw, dh)
@@ -253,32 +235,6 @@ def plot_prior_loss(ax, gt: torch.Tensor, marked: float | None = None):
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3, which="both")
     return ax
-
-
-def match_detections(boxes, labels, gt_boxes, gt_labels, iou: float = 0.5):
-    """Greedy matching in the given order (sort by score first), as COCO does at one IoU.
-
-    Each detection ``boxes (N, 4)`` of class ``labels (N,)`` takes the unmatched ground-truth
-    box of the same class it overlaps most, if that IoU is at least ``iou``.
-
-    Returns:
-        a list of N integers: the index of the ground-truth box each detection matched,
-        or -1 for a false positive.
-    """
-    b, lab = _numpy(boxes).reshape(-1, 4), _numpy(labels).reshape(-1)
-    g, glab = _numpy(gt_boxes).reshape(-1, 4), _numpy(gt_labels).reshape(-1)
-    free = [True] * len(g)
-    matches = []
-    for box, c in zip(b.tolist(), lab.tolist(), strict=True):
-        best, best_iou = None, 0.0
-        for j, (gbox, gc) in enumerate(zip(g.tolist(), glab.tolist(), strict=True)):
-            overlap = box_iou(box, gbox)
-            if free[j] and int(gc) == int(c) and overlap >= iou and overlap > best_iou:
-                best, best_iou = j, overlap
-        if best is not None:
-            free[best] = False
-        matches.append(-1 if best is None else best)
-    return matches
 
 
 def draw_peaks(ax, heat, xs, ys, scores, threshold: float = 0.3, title: str | None = None):

@@ -17,7 +17,9 @@ from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
 from . import viz
+from .data import ShapesDataset
 from .decode import decode_ctdet, decode_exdet, heatmap_nms, topk
+from .evaluate import box_iou, centred_boxes, match_detections
 from .heatmap import draw_gaussian, gaussian_radius
 from .losses import focal_loss_terms
 from .targets import encode_ctdet
@@ -216,7 +218,7 @@ def _size_draw(fig, width, height, dw, dh):
 
 def _size_summary(width, height, dw, dh):
     l1 = abs(dw) + abs(dh)
-    iou = viz.box_iou(*viz.centred_boxes(width, height, dw, dh))
+    iou = box_iou(*centred_boxes(width, height, dw, dh))
     return (
         f"L1 on (w, h): <b>{l1:.2f}</b> px, weighted by 0.1: <b>{0.1 * l1:.3f}</b>; "
         f"IoU with the ground truth {iou:.3f}"
@@ -243,8 +245,6 @@ def size_explorer(width: float = 20.0, height: float = 12.0, dw: float = 3.0, dh
 
 def _prior_targets(seed: int = 0) -> torch.Tensor:
     """The heatmap targets of a batch of 8 synthetic images, ``(8, C, H, W)``."""
-    from .data import ShapesDataset  # the data module is heavier; load it on first use
-
     data = ShapesDataset(length=8, seed=seed)
     return torch.stack([data[i]["hm"] for i in range(len(data))])
 
@@ -336,7 +336,7 @@ def decode_explorer(
             f"scoring at least {threshold:.2f}; top-{K} keeps <b>{len(kept)}</b> of them"
         )
         if gt is not None:
-            hits = [m >= 0 for m in viz.match_detections(kept[:, :4] * stride, kept[:, 5], *gt)]
+            hits = [m >= 0 for m in match_detections(kept[:, :4] * stride, kept[:, 5], *gt)]
             line += (
                 f"; <b>{sum(hits)}</b> of {len(gt[1])} objects found at IoU 0.5, "
                 f"<b>{len(hits) - sum(hits)}</b> false positives"
@@ -399,7 +399,7 @@ def extreme_explorer(
             f"<b>{len(shown)}</b> score at least {threshold:.2f}"
         )
         if gt is not None:
-            hits = [m >= 0 for m in viz.match_detections(shown[:, :4] * stride, shown[:, 5], *gt)]
+            hits = [m >= 0 for m in match_detections(shown[:, :4] * stride, shown[:, 5], *gt)]
             line += (
                 f"; <b>{sum(hits)}</b> of {len(gt[1])} objects found at IoU 0.5, "
                 f"<b>{len(hits) - sum(hits)}</b> false positives"

@@ -14,13 +14,13 @@ from centernet_edu.data import (
     SHAPES,
     CocoDataset,
     ShapesDataset,
-    _make_shape,
     collate_with_targets,
     denormalize_image,
     normalize_image,
     read_coco,
     write_coco,
 )
+from centernet_edu.data.shapes import _make_shape
 
 
 def small(**kw) -> ShapesDataset:
@@ -317,3 +317,152 @@ def test_crowd_annotations_are_left_out(tmp_path):
     path.write_text(json.dumps(doc))
     coco = read_coco(path)
     assert coco.images[0].annotation_ids == [2]
+
+
+# --------------------------------------------------------------------------- damaged images
+
+
+def _truncate(path, keep: float = 0.5) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * keep)])
+
+
+def test_a_truncated_image_is_named_when_the_data_set_is_opened(tmp_path):
+    path, _ = _coco_files(tmp_path)
+    _truncate(tmp_path / "images" / "000001.png")
+    with pytest.raises(ValueError, match=r"image 1: file '.*000001\.png' cannot be read"):
+        read_coco(path)
+    with pytest.raises(ValueError, match=r"image 1: file '.*000001\.png' cannot be read"):
+        CocoDataset(path, input_size=(64, 64))
+
+
+def test_an_image_damaged_after_opening_is_named_when_loaded(tmp_path):
+    path, _ = _coco_files(tmp_path)
+    ds = CocoDataset(path, input_size=(64, 64))
+    ds[1]
+    _truncate(tmp_path / "images" / "000001.png", keep=0.9)
+    with pytest.raises(ValueError, match=r"image 1: cannot load '.*000001\.png'"):
+        ds[1]
+    (tmp_path / "images" / "000002.png").unlink()
+    with pytest.raises(ValueError, match=r"image 2: cannot load '.*000002\.png'"):
+        ds[2]
+    assert ds[0]["image"].shape == (3, 64, 64)  # the others still load
+
+
+def test_an_image_of_another_size_than_the_json_says_is_refused(tmp_path):
+    from PIL import Image
+
+    path, _ = _coco_files(tmp_path)
+    Image.new("RGB", (32, 48)).save(tmp_path / "images" / "000002.png")
+    with pytest.raises(ValueError, match="image 2: file is 32 x 48, the COCO file says 64 x 64"):
+        read_coco(path)
+
+
+# --------------------------------------------------------------------------- writing COCO files
+
+
+def _records(n: int = 3, **change):
+    """``n`` records of a small shapes set; ``change`` maps ``r<id>`` to a record update."""
+    ds = small(length=n, objects=(2, 2), extreme=True)
+    out = []
+    for image_id, rec in ds.records():
+        out.append((image_id, rec | change.get(f"r{image_id}", {})))
+    return out, ds.categories
+
+
+def _files(folder) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        (
+            {"r2": {"boxes": np.array([[4, 4, 2, 9], [1, 1, 5, 5]], np.float32)}},
+            r"image 2: boxes need x1 <= x2",
+        ),
+        (
+            {"r1": {"boxes": np.array([[4, 4, 8, np.nan], [1, 1, 5, 5]])}},
+            r"image 1: boxes must be finite, got NaN or infinity in rows \[0\]",
+        ),
+        (
+            {"r1": {"extreme_points": np.full((2, 8), np.inf)}},
+            r"image 1: extreme_points must be finite",
+        ),
+        ({"r2": {"labels": np.array([0, 9])}}, r"image 2: labels must lie in \[0, 5\), got \[9\]"),
+        ({"r2": {"labels": np.array([0])}}, r"image 2: labels must have shape \(2,\)"),
+        (
+            {"r1": {"image": np.zeros((64, 64, 3), np.float32)}},
+            r"image 1: expected an \(H, W, 3\) uint8 array",
+        ),
+    ],
+)
+def test_write_coco_refuses_a_bad_record_and_leaves_nothing_behind(tmp_path, change, match):
+    records, categories = _records(**change)
+    root = tmp_path / "new" / "set"
+    with pytest.raises(ValueError, match=match):
+        write_coco(root, records, categories)
+    assert _files(tmp_path) == []  # not even the folders it created
+    (tmp_path / "mine.txt").write_text("keep")
+    with pytest.raises(ValueError, match=match):
+        write_coco(tmp_path, records, categories)
+    assert _files(tmp_path) == ["mine.txt"]
+
+
+def test_write_coco_refuses_duplicate_image_ids(tmp_path):
+    records, categories = _records()
+    records[2] = (0, records[2][1])
+    with pytest.raises(ValueError, match="image 0: duplicate id"):
+        write_coco(tmp_path, records, categories)
+    assert _files(tmp_path) == []
+
+
+def test_write_coco_leaves_nothing_when_the_records_fail_midway(tmp_path):
+    records, categories = _records()
+
+    def broken():
+        yield from records[:2]
+        raise RuntimeError("the generator failed")
+
+    with pytest.raises(RuntimeError, match="the generator failed"):
+        write_coco(tmp_path / "set", broken(), categories)
+    assert _files(tmp_path) == []
+
+
+def test_write_coco_never_overwrites(tmp_path):
+    records, categories = _records()
+    path = write_coco(tmp_path, records, categories)
+    before = {name: (tmp_path / name).read_bytes() for name in _files(tmp_path) if "." in name}
+    with pytest.raises(FileExistsError, match="annotations.json already exists"):
+        write_coco(tmp_path, records, categories)
+    # Another JSON file into the same image folder: the image names collide.
+    with pytest.raises(FileExistsError, match=r"image 0: .*000000\.png already exists"):
+        write_coco(tmp_path, records, categories, json_name="again.json")
+    after = {name: (tmp_path / name).read_bytes() for name in _files(tmp_path) if "." in name}
+    assert after == before
+    # A second data set beside the first, in its own image folder, is fine.
+    val = write_coco(tmp_path, records[:1], categories, json_name="val.json", image_dir="val")
+    assert len(read_coco(val).images) == 1 and len(read_coco(path).images) == 3
+
+
+def test_write_coco_writes_standard_json(tmp_path):
+    records, categories = _records()
+    path = write_coco(tmp_path, records, categories)
+
+    def refuse(name):
+        raise AssertionError(f"non-standard JSON constant {name}")
+
+    doc = json.loads(path.read_text(), parse_constant=refuse)
+    assert len(doc["images"]) == 3 and len(doc["annotations"]) == 6
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left
+
+
+def test_coco_images_without_objects_give_empty_extreme_targets(tmp_path):
+    ds = small(length=4, objects=(0, 2), extreme=True)
+    empty = [i for i in range(4) if len(ds.render(i)["boxes"]) == 0]
+    assert empty, "the seed should give an image without objects"
+    path = write_coco(tmp_path, ds.records(), ds.categories)
+    back = CocoDataset(path, input_size=(64, 64), extreme=True)
+    x, y = ds[empty[0]], back[empty[0]]
+    for k in x:
+        assert torch.equal(x[k], y[k]), k

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
@@ -151,3 +152,121 @@ def test_exdet_evaluation_of_a_model_and_bad_input():
         evaluate_exdet(CenterNetLite(2, channels=(8, 8, 16, 16)), items)
     with pytest.raises(ValueError, match="must hold the extreme-point targets"):
         evaluate_exdet(None, ShapesDataset(2, 64))
+
+
+# --------------------------------------------------------------------------- what is scored
+
+
+def test_a_nan_detection_raises_in_coco_map():
+    gt = _gt([[10, 10, 10, 10]])
+    nan_box = {"image_id": 7, "category_id": 1, "bbox": [math.nan] * 4, "score": 0.9}
+    with pytest.raises(ValueError, match=r"result 0 \(image_id 7\): bbox must be 4 finite"):
+        coco_map(gt, [nan_box])
+    hit = {"image_id": 7, "category_id": 1, "bbox": [10, 10, 10, 10]}
+    for score in (math.nan, math.inf):
+        with pytest.raises(ValueError, match=r"result 1 \(image_id 7\): score must be a finite"):
+            coco_map(gt, [hit | {"score": 0.5}, hit | {"score": score}])
+    inf_box = hit | {"score": 0.5, "bbox": [10, 10, math.inf, 10]}
+    with pytest.raises(ValueError, match=r"result 0 \(image_id 7\): bbox must be 4 finite"):
+        coco_map(gt, [inf_box])
+
+
+def test_an_unknown_category_is_an_error_not_a_miss():
+    gt = _gt([[10, 10, 10, 10]])
+    det = {"image_id": 7, "category_id": 2, "bbox": [10, 10, 10, 10], "score": 0.9}
+    with pytest.raises(
+        ValueError, match=r"result 0 \(image_id 7\): category_id 2 is not among .* \[1\]"
+    ):
+        coco_map(gt, [det])
+
+
+def test_coco_map_leaves_its_arguments_as_they_were():
+    gt = _gt([[10, 10, 10, 10], [50, 50, 10, 10]])
+    dets = [{"image_id": 7, "category_id": 1, "bbox": [12, 10, 10, 10], "score": 0.9}]
+    gt_before, dets_before = copy.deepcopy(gt), copy.deepcopy(dets)
+    first = coco_map(gt, dets)
+    assert gt == gt_before and dets == dets_before
+    assert coco_map(gt, dets) == pytest.approx(first, nan_ok=True)  # the same numbers again
+
+
+@pytest.mark.parametrize(
+    ("break_it", "match"),
+    [
+        (lambda gt, r: gt.pop("categories"), r"ground_truth must hold .* missing \['categories'\]"),
+        (
+            lambda gt, r: gt["annotations"][0].pop("area"),
+            r"ground_truth\['annotations'\]\[0\] must hold .* missing \['area'\]",
+        ),
+        (
+            lambda gt, r: gt["annotations"][0].update(bbox=[1, 2, math.nan, 4]),
+            r"ground_truth\['annotations'\]\[0\] \(image_id 7\): bbox must be 4 finite",
+        ),
+        (
+            lambda gt, r: gt["annotations"][0].update(image_id=8),
+            r"ground_truth\['annotations'\]\[0\] \(image_id 8\): image_id is not among",
+        ),
+        (lambda gt, r: gt["images"][0].pop("id"), r"ground_truth\['images'\]\[0\] must hold"),
+        (lambda gt, r: r[0].pop("score"), r"results\[0\] must hold .* missing \['score'\]"),
+        (lambda gt, r: r[0].update(image_id=3), r"result 0 names image 3, not in the ground truth"),
+    ],
+)
+def test_missing_or_broken_coco_entries_are_named(break_it, match):
+    gt = _gt([[10, 10, 10, 10]])
+    results = [{"image_id": 7, "category_id": 1, "bbox": [10, 10, 10, 10], "score": 0.9}]
+    break_it(gt, results)
+    with pytest.raises(ValueError, match=match):
+        coco_map(gt, results)
+
+
+class _NaNSize(torch.nn.Module):
+    """A diverged model: a confident heatmap peak, and NaN sizes everywhere."""
+
+    def __init__(self, num_classes: int):
+        super().__init__()
+        self.num_classes = num_classes
+        self.scale = torch.nn.Parameter(torch.ones(()))
+
+    def forward(self, images):
+        B, _, H, W = images.shape
+        hm = torch.full((B, self.num_classes, H // 4, W // 4), -5.0) * self.scale
+        hm[:, 0, 3, 3] = 5.0
+        wh = torch.full((B, 2, H // 4, W // 4), math.nan)
+        return {"hm": hm, "wh": wh, "reg": torch.zeros(B, 2, H // 4, W // 4)}
+
+
+def test_evaluate_names_a_nan_detection_of_a_diverged_model():
+    ds = ShapesDataset(3, 64, seed=2, shapes=("circle", "square"), size_range=(6, 24))
+    with pytest.raises(
+        ValueError, match=r"detection 0 of image_id 0 \(dets\[0, 0\]\) is not finite"
+    ):
+        evaluate(_NaNSize(2), ds, batch_size=2)
+
+
+def test_a_model_with_other_classes_than_the_data_set_is_refused():
+    ds = ShapesDataset(4, 64, seed=1)  # 5 classes
+    model = CenterNetLite(3, channels=(8, 8, 16, 16), head_channels=8)
+    match = "the model predicts 3 classes .* but the data set has 5 classes"
+    with pytest.raises(ValueError, match=match):
+        evaluate(model, ds, batch_size=2)
+    with pytest.raises(ValueError, match=match):
+        oracle_ablations(model, ds, ("gt_hm",), batch_size=2)
+
+
+def test_evaluation_works_on_items_without_targets():
+    kw = dict(length=6, image_size=64, seed=4, shapes=("circle", "square"), size_range=(6, 24))
+    with_targets, without = ShapesDataset(**kw), ShapesDataset(targets=False, **kw)
+    assert "hm" not in without[0]
+    torch.manual_seed(0)
+    model = CenterNetLite(2, channels=(8, 8, 16, 16), head_channels=8)
+    want = oracle_ablations(model, with_targets, batch_size=4)
+    got = oracle_ablations(model, without, batch_size=4)
+    assert got.keys() == want.keys()
+    for name in want:
+        assert got[name] == pytest.approx(want[name], nan_ok=True), name
+    assert evaluate(model, without, batch_size=4) == pytest.approx(want["model"], nan_ok=True)
+    assert oracle_ablations(None, without, ("gt_all",))["gt_all"]["AP"] == 1.0
+    # A plain list of such items has no stride to encode its targets at, but a model does.
+    items = [without[i] for i in range(len(without))]
+    with pytest.raises(ValueError, match=r"no targets \('hm'\) and dataset has no stride"):
+        collect_detections(None, items, ("gt_all",))
+    assert evaluate(model, items, batch_size=4) == pytest.approx(want["model"], nan_ok=True)

@@ -8,6 +8,7 @@ pytest.importorskip("ipywidgets")
 from matplotlib.figure import Figure  # noqa: E402
 
 from centernet_edu import gaussian_radius, viz, widgets  # noqa: E402
+from centernet_edu.evaluate import box_iou, match_detections  # noqa: E402
 
 PNG = b"\x89PNG\r\n\x1a\n"
 EXPLORERS = [
@@ -51,9 +52,9 @@ def test_offset_explorer_reports_the_quantisation_error():
 
 
 def test_box_iou():
-    assert viz.box_iou((0, 0, 2, 2), (1, 0, 3, 2)) == pytest.approx(1 / 3)
-    assert viz.box_iou((0, 0, 1, 1), (2, 2, 3, 3)) == 0.0
-    assert viz.box_iou((0, 0, 0, 0), (0, 0, 0, 0)) == 0.0
+    assert box_iou((0, 0, 2, 2), (1, 0, 3, 2)) == pytest.approx(1 / 3)
+    assert box_iou((0, 0, 1, 1), (2, 2, 3, 3)) == 0.0
+    assert box_iou((0, 0, 0, 0), (0, 0, 0, 0)) == 0.0
 
 
 @pytest.mark.parametrize("h, w, o", [(10, 10, 0.7), (40, 8, 0.5), (3, 90, 0.9)])
@@ -137,13 +138,13 @@ def test_match_detections_is_greedy_per_class():
     boxes = [[0, 0, 10, 10], [1, 0, 11, 10], [20, 0, 30, 10], [20, 0, 30, 10]]
     # The second box overlaps the first object, which is taken; the last one has the
     # wrong class.
-    assert viz.match_detections(boxes, [0, 0, 1, 0], gt_boxes, gt_labels) == [0, -1, 1, -1]
-    assert viz.match_detections(boxes[:1], [0], gt_boxes, gt_labels, iou=1.01) == [-1]
+    assert match_detections(boxes, [0, 0, 1, 0], gt_boxes, gt_labels) == [0, -1, 1, -1]
+    assert match_detections(boxes[:1], [0], gt_boxes, gt_labels, iou=1.01) == [-1]
     # The better overlap wins when two free objects of the class qualify (IoU 0.905 and
     # 0.818), whichever comes first.
     det, near, far = [1, 0, 11, 10], [1.5, 0, 11.5, 10], [0, 0, 10, 10]
-    assert viz.match_detections([det], [0], [near, far], [0, 0]) == [0]
-    assert viz.match_detections([det], [0], [far, near], [0, 0]) == [1]
+    assert match_detections([det], [0], [near, far], [0, 0]) == [0]
+    assert match_detections([det], [0], [far, near], [0, 0]) == [1]
 
 
 def test_extreme_explorer_shows_what_the_centre_check_rejects():

@@ -1,0 +1,509 @@
+"""COCO files: write a data set, read and check one, train on one.
+
+A COCO detection data set is one JSON file (``images``, ``annotations``, ``categories``)
+and a folder of images. ``write_coco`` writes one (from ``ShapesDataset.records()`` or
+your own arrays), ``read_coco`` reads and checks one, and ``CocoDataset`` serves its
+images as the items of ``make_item``. COCO boxes are ``[x, y, width, height]``; inside
+the package boxes are x1, y1, x2, y2 in image pixels.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from numbers import Real
+from pathlib import Path
+
+import numpy as np
+from torch.utils.data import Dataset
+
+from ..validate import has_keys, int_pair, nonnegative_int, positive_int
+from .batching import _annotations, _item_index, _pack
+
+__all__ = [
+    "write_coco",
+    "read_coco",
+    "CocoData",
+    "CocoImage",
+    "CocoDataset",
+    "ground_truth_to_coco",
+]
+
+# What Pillow raises for a file it cannot decode (a truncated or damaged image).
+_IMAGE_ERRORS = (OSError, SyntaxError, ValueError)
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_numbers(v, n: int) -> bool:
+    """Whether ``v`` is a JSON list of ``n`` finite numbers."""
+    return (
+        isinstance(v, list)
+        and len(v) == n
+        and all(isinstance(x, Real) and not isinstance(x, bool) and math.isfinite(x) for x in v)
+    )
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def write_coco(
+    root,
+    records: Iterable[tuple[int, dict]],
+    categories: Sequence[str],
+    *,
+    json_name: str = "annotations.json",
+    image_dir: str = "images",
+) -> Path:
+    """Write a data set in the COCO format: ``root/<json_name>`` and PNGs in ``root/<image_dir>``.
+
+    Args:
+        root: the folder (created if missing).
+        records: ``(image_id, record)`` pairs, image ids distinct integers >= 0; each
+            record holds ``image (H, W, 3) uint8``, ``boxes (N, 4)`` x1, y1, x2, y2 in image
+            pixels (finite, x1 <= x2, y1 <= y2), ``labels (N,)`` in ``[0, len(categories))``
+            and optionally ``extreme_points (N, 8)`` (``ShapesDataset.records()`` yields
+            exactly these).
+        categories: class names; class k gets COCO category id k + 1.
+
+    COCO boxes are ``[x, y, width, height]``; ``area`` is the box area. Extreme points,
+    when given, go to a non-standard ``extreme_points`` field of each annotation
+    (t_x, t_y, l_x, l_y, b_x, b_y, r_x, r_y).
+
+    All or nothing: every record is checked as its image is written into a hidden staging
+    folder inside ``root``; only when all have passed do the images move into place, and
+    the JSON file comes last. A bad record raises ``ValueError`` naming the image and
+    leaves no file behind (nor ``root`` itself when this call created it). Nothing is
+    overwritten: an existing JSON file or image file of the same name is a
+    ``FileExistsError``.
+
+    Returns:
+        the path of the JSON file.
+    """
+    categories = _category_names(categories)
+    for name, value in (("json_name", json_name), ("image_dir", image_dir)):
+        if not isinstance(value, str) or not value:
+            raise ValueError(f"{name} must be a non-empty string, got {value!r}")
+    root = Path(root)
+    path, folder = root / json_name, root / image_dir
+    if path.exists():
+        raise FileExistsError(f"{path} already exists; remove it or choose another json_name")
+    created = [_make_dirs(root)]
+    stage = Path(tempfile.mkdtemp(prefix=".write_coco-", dir=root))
+    moved: list[Path] = []
+    try:
+        doc = _stage_records(records, categories, stage, folder)
+        text = json.dumps(doc, allow_nan=False)
+        created.append(_make_dirs(folder))
+        for img in doc["images"]:
+            moved.append(folder / img["file_name"])
+            os.replace(stage / img["file_name"], moved[-1])
+        (stage / "coco.json").write_text(text)
+        os.replace(stage / "coco.json", path)
+    except BaseException:
+        _remove(moved, created)
+        raise
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    return path
+
+
+def _remove(files: list[Path], folders: list[Path | None]) -> None:
+    """Undo a failed ``write_coco``: the files it moved, then the folders it created."""
+    for f in files:
+        f.unlink(missing_ok=True)
+    for top in reversed(folders):
+        if top is not None:
+            shutil.rmtree(top, ignore_errors=True)
+
+
+def _category_names(categories) -> list[str]:
+    if isinstance(categories, str) or not isinstance(categories, Sequence) or not categories:
+        raise ValueError(f"categories must be a non-empty list of names, got {categories!r}")
+    return [str(c) for c in categories]
+
+
+def _make_dirs(folder: Path) -> Path | None:
+    """Create ``folder`` and its missing parents; the topmost folder created, or None."""
+    missing = [p for p in (folder, *folder.parents) if not p.exists()]
+    folder.mkdir(parents=True, exist_ok=True)
+    return missing[-1] if missing else None
+
+
+def _stage_records(records, categories: list[str], stage: Path, folder: Path) -> dict:
+    """Check each record, save its PNG into ``stage``, and build the COCO document."""
+    from PIL import Image
+
+    images, annotations, seen = [], [], set()
+    for k, pair in enumerate(records):
+        if not (isinstance(pair, Sequence) and len(pair) == 2):
+            raise ValueError(f"records[{k}] must be an (image_id, record) pair, got {pair!r}")
+        image_id = nonnegative_int(f"records[{k}] image_id", pair[0])
+        if image_id in seen:
+            raise ValueError(f"image {image_id}: duplicate id")
+        seen.add(image_id)
+        image, boxes, labels, ext = _check_record(image_id, pair[1], len(categories))
+        file_name = f"{image_id:06d}.png"
+        if (folder / file_name).exists():
+            raise FileExistsError(f"image {image_id}: {folder / file_name} already exists")
+        Image.fromarray(image).save(stage / file_name)
+        H, W = image.shape[:2]
+        images.append({"id": image_id, "file_name": file_name, "width": W, "height": H})
+        for j, (box, label) in enumerate(zip(boxes.tolist(), labels.tolist(), strict=True)):
+            annotations.append(_annotation(len(annotations) + 1, image_id, label, box))
+            if ext is not None:
+                annotations[-1]["extreme_points"] = ext[j].tolist()
+    return {"images": images, "annotations": annotations, "categories": _categories(categories)}
+
+
+def _annotation(ann_id: int, image_id: int, label: int, box) -> dict:
+    """The COCO annotation of a box x1, y1, x2, y2 of class ``label`` (category label + 1)."""
+    x1, y1, x2, y2 = box
+    return {
+        "id": ann_id,
+        "image_id": image_id,
+        "category_id": int(label) + 1,
+        "bbox": [x1, y1, x2 - x1, y2 - y1],
+        "area": (x2 - x1) * (y2 - y1),
+        "iscrowd": 0,
+    }
+
+
+def _categories(names) -> list[dict]:
+    return [{"id": k + 1, "name": str(name)} for k, name in enumerate(names)]
+
+
+def ground_truth_to_coco(batches: Iterable[dict], num_classes: int) -> dict:
+    """A COCO ground-truth dict from batches of items (``boxes``, ``labels``,
+    ``num_objs``, ``image_id``, ``image``); category k + 1 is class k, area is the box
+    area. What ``coco_map`` scores detections against."""
+    num_classes = positive_int("num_classes", num_classes)
+    images, annotations = [], []
+    for batch in batches:
+        has_keys("each batch", batch, ("image", "boxes", "labels", "num_objs", "image_id"))
+        H, W = batch["image"].shape[-2:]
+        for b in range(batch["image"].shape[0]):
+            image_id = int(batch["image_id"][b])
+            images.append({"id": image_id, "width": int(W), "height": int(H)})
+            n = int(batch["num_objs"][b])
+            boxes, labels = batch["boxes"][b, :n].tolist(), batch["labels"][b, :n].tolist()
+            for box, label in zip(boxes, labels, strict=True):
+                annotations.append(_annotation(len(annotations) + 1, image_id, label, box))
+    return {
+        "images": images,
+        "annotations": annotations,
+        "categories": _categories(range(num_classes)),
+    }
+
+
+def _check_record(image_id: int, rec, num_classes: int):
+    """``(image, boxes, labels, extreme_points or None)`` of a checked record."""
+    where = f"image {image_id}"
+    has_keys(where, rec, ("image", "boxes", "labels"))
+    image = np.asarray(rec["image"])
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(
+            f"{where}: expected an (H, W, 3) uint8 array, got {image.dtype} {image.shape}"
+        )
+    ext = rec.get("extreme_points")
+    return (image, *_annotations(f"{where}: ", rec["boxes"], rec["labels"], num_classes, ext))
+
+
+# --------------------------------------------------------------------------- reading
+
+
+@dataclass
+class CocoImage:
+    """One image of a COCO file, with its annotations in ``CocoData.categories`` order.
+
+    ``boxes (N, 4)`` are x1, y1, x2, y2 in image pixels, ``labels (N,)`` the index of each
+    annotation's category in ``CocoData.category_ids``, ``extreme_points`` ``(N, 8)`` or
+    None when not every annotation has them.
+    """
+
+    id: int
+    path: Path
+    width: int
+    height: int
+    boxes: np.ndarray
+    labels: np.ndarray
+    annotation_ids: list[int]
+    extreme_points: np.ndarray | None
+
+
+@dataclass
+class CocoData:
+    """A validated COCO file: its images (in file order) and categories (sorted by id)."""
+
+    images: list[CocoImage]
+    category_ids: list[int]
+    categories: list[str]
+
+
+def read_coco(json_path, image_dir=None) -> CocoData:
+    """Read and check a COCO detection file and the images it names.
+
+    Args:
+        json_path: the COCO JSON file.
+        image_dir: the folder of the images; by default ``images/`` next to the JSON
+            file if it exists, else the JSON file's own folder.
+
+    Crowd annotations (``iscrowd: 1``) are left out. Every problem raises a
+    ``ValueError`` naming the image or annotation at fault: a missing field, a bbox that
+    is not 4 finite numbers, a negative width or height, an unknown ``image_id`` or
+    ``category_id``, a duplicate id, an image file that does not exist, cannot be
+    decoded (a truncated or damaged file) or has another size than the JSON says.
+
+    Each image file is opened and verified here (Pillow's ``verify``: its header and, for
+    PNG, every chunk's checksum, without decoding the pixels), so a damaged file stops a
+    run before it starts rather than in the middle of training. Damage that only decoding
+    finds (a truncated JPEG) is named, with the file, when ``CocoDataset`` loads it.
+    """
+    json_path = Path(json_path)
+    doc = _load_json(json_path)
+    if image_dir is None:
+        image_dir = json_path.parent / "images"
+        if not image_dir.is_dir():
+            image_dir = json_path.parent
+    cats = _read_categories(doc["categories"])
+    images = _read_images(doc["images"], Path(image_dir))
+    _read_annotations(doc["annotations"], images, cats)
+    category_ids = sorted(cats)
+    label_of = {cid: k for k, cid in enumerate(category_ids)}
+    out = [_coco_image(iid, entry, label_of) for iid, entry in images.items()]
+    return CocoData(
+        images=out, category_ids=category_ids, categories=[cats[c] for c in category_ids]
+    )
+
+
+def _load_json(json_path: Path) -> dict:
+    try:
+        doc = json.loads(json_path.read_text())
+    except FileNotFoundError as e:
+        raise ValueError(f"COCO file {json_path} does not exist") from e
+    except json.JSONDecodeError as e:
+        raise ValueError(f"COCO file {json_path} is not valid JSON: {e}") from e
+    except (OSError, UnicodeDecodeError) as e:
+        raise ValueError(f"COCO file {json_path} cannot be read: {e}") from e
+    if not isinstance(doc, dict):
+        raise ValueError(f"COCO file {json_path}: expected a JSON object at the top")
+    for key in ("images", "annotations", "categories"):
+        if not isinstance(doc.get(key), list):
+            raise ValueError(f"COCO file {json_path}: expected a list under '{key}'")
+    return doc
+
+
+def _read_categories(categories: list) -> dict[int, str]:
+    cats = {}
+    for cat in categories:
+        if not isinstance(cat, dict) or not _is_int(cat.get("id")):
+            raise ValueError(f"category {cat!r}: expected an object with an integer 'id'")
+        if cat["id"] in cats:
+            raise ValueError(f"category {cat['id']}: duplicate id")
+        cats[cat["id"]] = str(cat.get("name", cat["id"]))
+    return cats
+
+
+def _read_images(entries: list, image_dir: Path) -> dict[int, dict]:
+    images: dict[int, dict] = {}
+    for k, img in enumerate(entries):
+        if not isinstance(img, dict) or not _is_int(img.get("id")):
+            raise ValueError(f"images[{k}]: expected an object with an integer 'id', got {img!r}")
+        iid = img["id"]
+        if iid in images:
+            raise ValueError(f"image {iid}: duplicate id")
+        for field in ("file_name", "width", "height"):
+            if field not in img:
+                raise ValueError(f"image {iid}: missing field '{field}'")
+        if not isinstance(img["file_name"], str) or not img["file_name"]:
+            raise ValueError(f"image {iid}: 'file_name' must be a non-empty string")
+        for field in ("width", "height"):
+            if not _is_int(img[field]) or img[field] < 1:
+                raise ValueError(
+                    f"image {iid}: '{field}' must be a positive integer, got {img[field]!r}"
+                )
+        path = image_dir / img["file_name"]
+        if not path.is_file():
+            raise ValueError(f"image {iid}: file '{img['file_name']}' not found in {image_dir}")
+        _check_image_file(iid, path, img["width"], img["height"])
+        images[iid] = {"info": img, "path": path, "anns": []}
+    return images
+
+
+def _check_image_file(iid: int, path: Path, width: int, height: int) -> None:
+    """The file decodes as an image (header and checksums) of ``width x height``."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as f:
+            size = f.size
+            f.verify()
+    except _IMAGE_ERRORS as e:
+        raise ValueError(f"image {iid}: file '{path}' cannot be read as an image: {e}") from e
+    if size != (width, height):
+        raise ValueError(
+            f"image {iid}: file is {size[0]} x {size[1]}, the COCO file says {width} x {height}"
+        )
+
+
+def _read_annotations(entries: list, images: dict[int, dict], cats: dict[int, str]) -> None:
+    seen = set()
+    for k, ann in enumerate(entries):
+        if not isinstance(ann, dict) or not _is_int(ann.get("id")):
+            raise ValueError(
+                f"annotations[{k}]: expected an object with an integer 'id', got {ann!r}"
+            )
+        aid = ann["id"]
+        if aid in seen:
+            raise ValueError(f"annotation {aid}: duplicate id")
+        seen.add(aid)
+        for field in ("image_id", "category_id", "bbox"):
+            if field not in ann:
+                raise ValueError(f"annotation {aid}: missing field '{field}'")
+        if ann["image_id"] not in images:
+            raise ValueError(f"annotation {aid}: unknown image_id {ann['image_id']!r}")
+        if ann["category_id"] not in cats:
+            raise ValueError(f"annotation {aid}: unknown category_id {ann['category_id']!r}")
+        where = f"annotation {aid} (image {ann['image_id']})"
+        bbox = ann["bbox"]
+        if not _is_numbers(bbox, 4):
+            raise ValueError(
+                f"{where}: bbox must be 4 finite numbers [x, y, width, height], got {bbox!r}"
+            )
+        if bbox[2] < 0 or bbox[3] < 0:
+            raise ValueError(
+                f"{where}: bbox has a negative size (width {bbox[2]}, height {bbox[3]})"
+            )
+        ext = ann.get("extreme_points")
+        if ext is not None and not _is_numbers(ext, 8):
+            raise ValueError(f"{where}: extreme_points must be 8 finite numbers, got {ext!r}")
+        if not ann.get("iscrowd", 0):
+            images[ann["image_id"]]["anns"].append(ann)
+
+
+def _coco_image(iid: int, entry: dict, label_of: dict[int, int]) -> CocoImage:
+    anns, info = entry["anns"], entry["info"]
+    boxes = np.array(
+        [[b[0], b[1], b[0] + b[2], b[1] + b[3]] for b in (a["bbox"] for a in anns)],
+        dtype=np.float64,
+    ).reshape(-1, 4)
+    labels = np.array([label_of[a["category_id"]] for a in anns], dtype=np.int64)
+    has_ext = bool(anns) and all(a.get("extreme_points") is not None for a in anns)
+    ext = np.array([a["extreme_points"] for a in anns], dtype=np.float64) if has_ext else None
+    return CocoImage(
+        id=iid,
+        path=entry["path"],
+        width=info["width"],
+        height=info["height"],
+        boxes=boxes,
+        labels=labels,
+        annotation_ids=[a["id"] for a in anns],
+        extreme_points=ext,
+    )
+
+
+# --------------------------------------------------------------------------- training
+
+
+class CocoDataset(Dataset):
+    """Train or evaluate on a COCO-format data set (``read_coco``).
+
+    Images are loaded with Pillow as RGB and resized to ``input_size`` when they differ
+    (boxes and extreme points scaled with them), so every item has the shape the model
+    expects. Items are the dicts of ``make_item``, with boxes in ``input_size`` pixels.
+
+    Every image file is checked when the data set is opened (``read_coco``); a file that
+    fails to load later (damage only decoding finds, or a file changed since) raises a
+    ``ValueError`` naming the image and its file.
+
+    Args:
+        json_path, image_dir: as ``read_coco``.
+        input_size: ``(H, W)`` of the images given to the model, divisible by ``stride``.
+        max_objs, stride, extreme, targets: as ``ShapesDataset``.
+    """
+
+    def __init__(
+        self,
+        json_path,
+        image_dir=None,
+        *,
+        input_size: tuple[int, int] = (128, 128),
+        max_objs: int = 32,
+        stride: int = 4,
+        extreme: bool = False,
+        targets: bool = True,
+    ):
+        self.input_size = int_pair("input_size", input_size)
+        self.max_objs = positive_int("max_objs", max_objs)
+        self.stride = positive_int("stride", stride)
+        if self.input_size[0] % self.stride or self.input_size[1] % self.stride:
+            raise ValueError(
+                f"input_size must be divisible by the stride {self.stride}, got {self.input_size}"
+            )
+        self.extreme = bool(extreme)
+        self.targets = bool(targets)
+        self.coco = read_coco(json_path, image_dir)
+        for img in self.coco.images:
+            if len(img.boxes) > self.max_objs:
+                raise ValueError(
+                    f"image {img.id}: {len(img.boxes)} annotations, more than max_objs = {self.max_objs}"
+                )
+            if self.extreme and len(img.boxes) and img.extreme_points is None:
+                raise ValueError(
+                    f"image {img.id}: extreme=True but its annotations lack extreme_points"
+                )
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.coco.category_ids)
+
+    @property
+    def categories(self) -> list[str]:
+        return list(self.coco.categories)
+
+    def __len__(self) -> int:
+        return len(self.coco.images)
+
+    def __getitem__(self, index) -> dict:
+        from PIL import Image
+
+        img = self.coco.images[_item_index(index, len(self))]
+        try:
+            with Image.open(img.path) as f:
+                pil = f.convert("RGB")
+        except _IMAGE_ERRORS as e:
+            raise ValueError(f"image {img.id}: cannot load '{img.path}': {e}") from e
+        if pil.size != (img.width, img.height):
+            raise ValueError(
+                f"image {img.id}: file is {pil.size[0]} x {pil.size[1]}, the COCO file says "
+                f"{img.width} x {img.height}"
+            )
+        H, W = self.input_size
+        sx, sy = W / img.width, H / img.height
+        if (sx, sy) != (1.0, 1.0):
+            pil = pil.resize((W, H), Image.BILINEAR)
+        boxes = img.boxes * [sx, sy, sx, sy]
+        ext = img.extreme_points
+        if ext is not None:
+            ext = ext * np.tile([sx, sy], 4)
+        elif self.extreme:  # an image without objects (the others were checked on opening)
+            ext = np.zeros((0, 8))
+        return _pack(
+            np.asarray(pil),
+            boxes,
+            img.labels,
+            self.num_classes,
+            extreme_points=ext,
+            max_objs=self.max_objs,
+            stride=self.stride,
+            extreme=self.extreme,
+            targets=self.targets,
+            image_id=img.id,
+        )
