@@ -244,9 +244,8 @@ def encode_ctdet_batch(boxes, labels, num_classes: int, output_size, max_objs: i
     boxes, stacked on a new batch axis: the same clipping, the same skipped (empty)
     slots, the same radius, the same float32 centres p, floored centres p~, offsets
     p - p~ and sizes, the same heatmap to the last bit. Rows n >= ``max_objs`` are dropped.
-
-    All objects are encoded together in torch, on the device of the inputs:
     ``render_gaussians`` draws every Gaussian at once; radii come from a cached table.
+    Bad input raises as in ``encode_ctdet``, and so does a real box after padding.
 
     Args:
         boxes: ``(B, N, 4)`` x1, y1, x2, y2 in heatmap coordinates; any real dtype (cast
@@ -260,10 +259,6 @@ def encode_ctdet_batch(boxes, labels, num_classes: int, output_size, max_objs: i
         dict of torch tensors on the device of ``boxes`` (of ``labels`` if ``boxes`` is
         not a tensor): ``hm (B, C, H, W) float32``, ``wh (B, M, 2) float32``,
         ``reg (B, M, 2) float32`` (offsets), ``ind (B, M) int64``, ``reg_mask (B, M) uint8``.
-
-    Raises:
-        ValueError: as ``encode_ctdet`` does, for real boxes; and for a real box after
-            padding in its image.
     """
     H, W = check_encode_args(num_classes, output_size, max_objs)
     device = device_of(boxes, labels)
