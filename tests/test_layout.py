@@ -1,0 +1,92 @@
+"""The package reads as the book does: small functions, modules that fit one idea, and
+imports that only point back to earlier ideas."""
+
+import ast
+import importlib
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+import centernet_edu
+
+PACKAGE = Path(centernet_edu.__file__).parent
+README = (PACKAGE.parent / "README.md").read_text()
+
+# Reading order: a module may import only the ones before it.
+ORDER = [
+    "validate",
+    "heatmap",
+    "targets",
+    "fast",
+    "losses",
+    "decode",
+    "model",
+    "data.geometry",
+    "data.batching",
+    "data.shapes",
+    "data.coco",
+    "data",
+    "evaluate",
+    "checkpoint",
+    "train",
+    "viz",
+    "widgets",
+    "exercises",
+    "demo",
+]
+MODULES = sorted(
+    str(p.relative_to(PACKAGE).with_suffix("")).replace("/", ".").removesuffix(".__init__")
+    for p in PACKAGE.rglob("*.py")
+)
+MODULES = [m for m in MODULES if m != "__init__"]
+
+
+def source(module: str) -> str:
+    path = PACKAGE / (module.replace(".", "/") + ".py")
+    return (path if path.exists() else path.with_suffix("") / "__init__.py").read_text()
+
+
+def test_every_module_has_a_place_in_the_reading_order():
+    assert sorted(set(MODULES) - set(ORDER)) == []
+
+
+def imported_modules(module: str) -> set[str]:
+    """The package's modules that ``module`` imports (relative imports, at any depth)."""
+    is_package = (PACKAGE / module.replace(".", "/")).is_dir()
+    package = "centernet_edu." + (module if is_package else module.rpartition(".")[0])
+    found = set()
+    for node in ast.walk(ast.parse(source(module))):
+        if not (isinstance(node, ast.ImportFrom) and node.level):
+            continue
+        base = importlib.util.resolve_name(
+            "." * node.level + (node.module or ""), package.strip(".")
+        )
+        base = base.removeprefix("centernet_edu").strip(".")
+        for alias in node.names if node.module is None else [None]:
+            name = f"{base}.{alias.name}".strip(".") if alias else base
+            found.add(name if name in MODULES else base)
+    return found - {module, ""}
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_modules_import_only_earlier_ideas(module):
+    later = [m for m in imported_modules(module) if ORDER.index(m) >= ORDER.index(module)]
+    assert later == [], f"{module} imports {later}, which come after it"
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_modules_and_functions_stay_small(module):
+    text = source(module)
+    assert sum(1 for line in text.splitlines() if line.strip()) <= 450
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            assert node.end_lineno - node.lineno + 1 <= 60, f"{module}.{node.name}"
+
+
+def test_the_readme_lists_every_public_name():
+    names = set(centernet_edu.__all__)
+    for module in ("heatmap", "targets", "fast", "losses", "decode", "model", "data", "evaluate"):
+        names |= set(getattr(importlib.import_module(f"centernet_edu.{module}"), "__all__", []))
+    missing = sorted(n for n in names if f"`{n}`" not in README)
+    assert missing == []
