@@ -56,34 +56,6 @@ def device_of(*xs) -> torch.device:
     return next((x.device for x in xs if isinstance(x, torch.Tensor)), torch.device("cpu"))
 
 
-def _objects(name: str, x, columns: int, layout: str) -> np.ndarray:
-    """``x`` as a finite float32 ``(N, columns)`` array."""
-    a = validate.numeric_array(name, x, np.float32)
-    if a.ndim != 2 or a.shape[1] != columns:
-        raise ValueError(f"{name} must have shape (N, {columns}) as {layout}, got {a.shape}")
-    if not np.isfinite(a).all():
-        rows = np.flatnonzero(~np.isfinite(a).all(axis=1)).tolist()
-        what = "boxes" if name == "boxes" else "objects"
-        raise ValueError(f"{name} must be finite, got NaN or infinity in {what} {rows}")
-    return a
-
-
-def _labels(labels, n: int, num_classes: int) -> np.ndarray:
-    raw = labels.detach().cpu().numpy() if isinstance(labels, torch.Tensor) else np.asarray(labels)
-    if raw.shape != (n,):
-        raise ValueError(f"labels must have shape ({n},) to match the objects, got {raw.shape}")
-    if n and not (np.issubdtype(raw.dtype, np.integer) or np.all(np.mod(raw, 1) == 0)):
-        raise ValueError(f"labels must be integers, got {raw}")
-    lab = raw.astype(np.int64)
-    bad = (lab < 0) | (lab >= num_classes)
-    if bad.any():
-        raise ValueError(
-            f"labels must lie in [0, {num_classes}), got {lab[bad].tolist()} "
-            f"(objects {np.flatnonzero(bad).tolist()})"
-        )
-    return lab
-
-
 def encode_ctdet(boxes, labels, num_classes: int, output_size, max_objs: int = 128) -> dict:
     """CenterNet targets for one image.
 
@@ -102,14 +74,8 @@ def encode_ctdet(boxes, labels, num_classes: int, output_size, max_objs: int = 1
         offsets p - p~, ``ind (M,) int64``, ``reg_mask (M,) uint8``.
     """
     H, W = check_encode_args(num_classes, output_size, max_objs)
-    b = _objects("boxes", boxes, 4, "x1, y1, x2, y2")
-    inverted = (b[:, 2] < b[:, 0]) | (b[:, 3] < b[:, 1])
-    if inverted.any():
-        rows = np.flatnonzero(inverted).tolist()
-        raise ValueError(
-            f"boxes need x1 <= x2 and y1 <= y2, got {b[inverted].tolist()} (boxes {rows})"
-        )
-    lab = _labels(labels, len(b), num_classes)
+    b = validate.boxes("boxes", boxes)
+    lab = validate.class_labels("labels", labels, len(b), num_classes)
 
     hm = np.zeros((num_classes, H, W), dtype=np.float32)
     wh = np.zeros((max_objs, 2), dtype=np.float32)
@@ -139,7 +105,9 @@ def encode_ctdet(boxes, labels, num_classes: int, output_size, max_objs: int = 1
 
 def _extreme_points(extreme_points) -> np.ndarray:
     """Checked points as ``(N, 4, 2)``: t, l, b, r, each (x, y)."""
-    p = _objects("extreme_points", extreme_points, 8, "t, l, b, r (x, y each)")
+    p = validate.object_rows(
+        "extreme_points", extreme_points, 8, "t, l, b, r (x, y each)", what="objects"
+    )
     pts = p.reshape(-1, 4, 2)
     inverted = (pts[:, 2, 1] < pts[:, 0, 1]) | (pts[:, 3, 0] < pts[:, 1, 0])
     if inverted.any():
@@ -177,7 +145,7 @@ def encode_exdet(
     """
     H, W = check_encode_args(num_classes, output_size, max_objs)
     pts = _extreme_points(extreme_points)
-    lab = _labels(labels, len(pts), num_classes)
+    lab = validate.class_labels("labels", labels, len(pts), num_classes)
 
     out = {f"hm_{part}": np.zeros((num_classes, H, W), dtype=np.float32) for part in "tlbrc"}
     for part in EXTREME_PARTS:

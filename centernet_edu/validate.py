@@ -23,6 +23,9 @@ __all__ = [
     "int_pair",
     "number",
     "numeric_array",
+    "object_rows",
+    "boxes",
+    "class_labels",
     "choice",
     "tensor",
     "same_shape",
@@ -128,6 +131,60 @@ def numeric_array(name: str, x, dtype) -> np.ndarray:
         return np.asarray(x, dtype=dtype)
     except (TypeError, ValueError) as e:
         raise ValueError(f"{name} must be numeric, got {x!r}") from e
+
+
+def object_rows(
+    name: str, x, columns: int, layout: str, n: int | None = None, dtype=np.float32, what="rows"
+) -> np.ndarray:
+    """``x`` as a finite ``(N, columns)`` array of ``dtype``, one row per object.
+
+    ``layout`` names the columns in the message (``"x1, y1, x2, y2"``); with ``n`` there
+    must be exactly ``n`` rows; an empty ``x`` is ``(0, columns)``; ``what`` names the rows
+    in the message (``"boxes"``).
+    """
+    a = numeric_array(name, x, dtype)
+    if a.size == 0:
+        a = a.reshape(0, columns)
+    if a.ndim != 2 or a.shape[1] != columns or (n is not None and len(a) != n):
+        rows = "N" if n is None else n
+        raise ValueError(f"{name} must have shape ({rows}, {columns}) as {layout}, got {a.shape}")
+    bad = ~np.isfinite(a).all(axis=1)
+    if bad.any():
+        raise ValueError(
+            f"{name} must be finite, got NaN or infinity in {what} {np.flatnonzero(bad).tolist()}"
+        )
+    return a
+
+
+def boxes(name: str, x, dtype=np.float32) -> np.ndarray:
+    """``x`` as a finite ``(N, 4)`` array of boxes x1, y1, x2, y2 with x1 <= x2, y1 <= y2."""
+    b = object_rows(name, x, 4, "x1, y1, x2, y2", dtype=dtype, what="boxes")
+    inverted = (b[:, 2] < b[:, 0]) | (b[:, 3] < b[:, 1])
+    if inverted.any():
+        raise ValueError(
+            f"{name} need x1 <= x2 and y1 <= y2, got {b[inverted].tolist()} "
+            f"(boxes {np.flatnonzero(inverted).tolist()})"
+        )
+    return b
+
+
+def class_labels(name: str, labels, n: int, num_classes: int) -> np.ndarray:
+    """``labels`` as ``(n,) int64`` classes in ``[0, num_classes)``, one per object."""
+    raw = labels.detach().cpu().numpy() if isinstance(labels, torch.Tensor) else np.asarray(labels)
+    if raw.size == 0:
+        raw = raw.reshape(0)
+    if raw.shape != (n,):
+        raise ValueError(f"{name} must have shape ({n},) to match the objects, got {raw.shape}")
+    if n and not (np.issubdtype(raw.dtype, np.integer) or np.all(np.mod(raw, 1) == 0)):
+        raise ValueError(f"{name} must be integers, got {raw.tolist()}")
+    lab = raw.astype(np.int64)
+    bad = (lab < 0) | (lab >= num_classes)
+    if bad.any():
+        raise ValueError(
+            f"{name} must lie in [0, {num_classes}), got {lab[bad].tolist()} "
+            f"(objects {np.flatnonzero(bad).tolist()})"
+        )
+    return lab
 
 
 def choice(name: str, value, options: Iterable) -> object:

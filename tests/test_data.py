@@ -383,7 +383,7 @@ def _files(folder) -> list[str]:
         ),
         (
             {"r1": {"boxes": np.array([[4, 4, 8, np.nan], [1, 1, 5, 5]])}},
-            r"image 1: boxes must be finite, got NaN or infinity in rows \[0\]",
+            r"image 1: boxes must be finite, got NaN or infinity in boxes \[0\]",
         ),
         (
             {"r1": {"extreme_points": np.full((2, 8), np.inf)}},

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch.utils.data import default_collate
 
+from .. import validate
 from ..fast import encode_ctdet_batch
 from ..targets import encode_ctdet, encode_exdet
 from ..validate import has_keys, integer, positive_int, shape_of
@@ -37,73 +38,16 @@ STD = (0.25, 0.25, 0.25)
 # --------------------------------------------------------------------------- checks
 
 
-def _numpy(x) -> np.ndarray:
-    return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
-
-
-def _finite_rows(name: str, x, width: int, n: int | None = None) -> np.ndarray:
-    """``x`` as a ``(N, width) float64`` array of finite numbers; ``[]`` is ``(0, width)``.
-
-    With ``n`` the array must hold exactly ``n`` rows (one per object).
-    """
-    try:
-        a = np.asarray(_numpy(x), dtype=np.float64)
-    except (TypeError, ValueError) as e:
-        raise ValueError(f"{name} must be a numeric (N, {width}) array, got {x!r}") from e
-    if a.size == 0:
-        a = a.reshape(0, width)
-    if a.ndim != 2 or a.shape[1] != width or (n is not None and len(a) != n):
-        rows = "N" if n is None else n
-        raise ValueError(f"{name} must have shape ({rows}, {width}), got {a.shape}")
-    bad = ~np.isfinite(a).all(axis=1)
-    if bad.any():
-        raise ValueError(f"{name} must be finite, got NaN or infinity in rows {_rows(bad)}")
-    return a
-
-
-def _rows(mask: np.ndarray) -> list[int]:
-    return np.flatnonzero(mask).tolist()
-
-
-def _boxes(name: str, boxes) -> np.ndarray:
-    """``(N, 4)`` finite boxes x1, y1, x2, y2 with x1 <= x2 and y1 <= y2."""
-    b = _finite_rows(name, boxes, 4)
-    inverted = (b[:, 2] < b[:, 0]) | (b[:, 3] < b[:, 1])
-    if inverted.any():
-        raise ValueError(
-            f"{name} need x1 <= x2 and y1 <= y2, got {b[inverted].tolist()} (rows {_rows(inverted)})"
-        )
-    return b
-
-
-def _labels(name: str, labels, n: int, num_classes: int) -> np.ndarray:
-    """``(n,) int64`` classes in ``[0, num_classes)``, one per box."""
-    a = _numpy(labels)
-    if a.size == 0:
-        a = a.reshape(0)
-    if a.shape != (n,):
-        raise ValueError(f"{name} must have shape ({n},), one per box, got {a.shape}")
-    integral = np.issubdtype(a.dtype, np.integer) or (
-        np.issubdtype(a.dtype, np.floating) and bool(np.all(np.mod(a, 1) == 0))
-    )
-    if n and not integral:
-        raise ValueError(f"{name} must be integers, got {a.tolist()}")
-    a = a.astype(np.int64)
-    bad = (a < 0) | (a >= num_classes)
-    if bad.any():
-        raise ValueError(
-            f"{name} must lie in [0, {num_classes}), got {a[bad].tolist()} (rows {_rows(bad)})"
-        )
-    return a
-
-
 def _annotations(where: str, boxes, labels, num_classes: int, extreme_points=None):
     """The checked ``boxes (N, 4)``, ``labels (N,)`` and ``extreme_points (N, 8)`` (or None)
     of one image; ``where`` starts the messages (``"image 3: "``)."""
-    boxes = _boxes(f"{where}boxes", boxes)
-    labels = _labels(f"{where}labels", labels, len(boxes), num_classes)
+    boxes = validate.boxes(f"{where}boxes", boxes, np.float64)
+    labels = validate.class_labels(f"{where}labels", labels, len(boxes), num_classes)
     if extreme_points is not None:
-        extreme_points = _finite_rows(f"{where}extreme_points", extreme_points, 8, len(boxes))
+        layout = "t, l, b, r (x, y each)"
+        extreme_points = validate.object_rows(
+            f"{where}extreme_points", extreme_points, 8, layout, len(boxes), np.float64
+        )
     return boxes, labels, extreme_points
 
 
