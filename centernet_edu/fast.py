@@ -393,7 +393,7 @@ class _FocalLossFunction(torch.autograd.Function):
             p, q = minus_log_p.neg().exp_(), minus_log_q.neg().exp_()
             neg_weight = _power_(1 - y.to(dtype), beta)
             # d/dx [(1 - Y)^beta p^alpha (-log q)] = (1 - Y)^beta p^alpha (alpha q (-log q) + p)
-            p_alpha = minus_log_p.mul_(-alpha).exp_()
+            p_alpha = _power_(minus_log_p.copy_(p), alpha)
             d = minus_log_q.mul_(q).mul_(alpha).add_(p).mul_(p_alpha).mul_(neg_weight)
             g.copy_(d.mul_(coef))
         # d/dx [q^alpha (-log p)] = -q^alpha (alpha p (-log p) + q)
