@@ -40,3 +40,17 @@ def test_benchmark_runs(script, args, expect):
     assert out.returncode == 0, out.stderr
     assert expect in out.stdout
     assert "time ratio" in out.stdout
+
+
+def test_training_profile_runs_and_accounts_for_every_phase():
+    out = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "profile_train.py"), "--steps", "2", "--batch-size", "2"]
+        + ["--image-size", "64", "--val-size", "4", "--threads", "1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    for phase in ("render", "collate + targets", "forward", "loss", "backward", "optimizer"):
+        assert f"| {phase} |" in out.stdout
+    assert "scoring 4 held-out images" in out.stdout
