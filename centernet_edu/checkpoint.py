@@ -93,6 +93,8 @@ def save_checkpoint(path, state: dict) -> None:
     The file is a plain ``torch.save`` dict with a ``digest`` of the content added; it is
     written to a temporary file next to ``path``, flushed to disk and renamed over it.
     """
+    if not isinstance(state, dict):
+        raise ValueError(f"state must be a dict, got {type(state).__name__}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {**state, "format": CHECKPOINT_FORMAT}
@@ -119,6 +121,8 @@ def load_checkpoint(path, map_location="cpu") -> dict:
             digest (corrupted).
     """
     path = Path(path)
+    if path.is_dir():
+        raise CheckpointError(f"checkpoint {path} is a folder, not a checkpoint file")
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist")
     try:
@@ -171,6 +175,9 @@ def check_writable(path) -> None:
     try:
         if path.is_dir():
             raise IsADirectoryError(f"{path} is a folder")
+        for folder in path.parents:
+            if folder.exists() and not folder.is_dir():
+                raise NotADirectoryError(f"{folder} is a file, not a folder")
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
         os.close(fd)

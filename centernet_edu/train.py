@@ -244,18 +244,18 @@ def _data_setup(dataset, world: int) -> dict:
 
 
 def _prepare_checkpoint(config: TrainConfig, rank: int) -> Path | None:
-    """Before any work: refuse to replace an existing checkpoint unless resuming or told
-    to overwrite, make sure the path can be written, clear a killed write's leftovers."""
+    """Before any work: make sure the path can be written, refuse to replace a checkpoint
+    there unless resuming or told to overwrite, clear a killed write's leftovers."""
     if config.checkpoint is None:
         return None
     path = Path(config.checkpoint)
+    check_writable(path)
     if path.exists() and not (config.resume or config.overwrite):
         try:
             step = int(load_checkpoint(path)["step"])
         except (CheckpointError, KeyError, TypeError):
             step = None
         raise CheckpointExistsError(path, step, config.steps)
-    check_writable(path)
     if rank == 0:
         remove_stale_temporaries(path)
     return path
