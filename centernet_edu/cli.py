@@ -101,8 +101,8 @@ class CliConfig:
         256, "held-out shapes images; 0 skips evaluation", nonnegative_int, group="data"
     )
     shapes: tuple[str, ...] = setting(
-        SHAPES, f"kinds of shape, the classes: {', '.join(SHAPES)}", _shape_names, group="data", nargs="+",
-        choices=SHAPES, type=str, metavar="SHAPE",
+        SHAPES, f"kinds of shape, the classes: {', '.join(SHAPES)}", _shape_names,
+        group="data", nargs="+", choices=SHAPES, type=str, metavar="SHAPE",
     )  # fmt: skip
     channels: tuple[int, int, int, int] = setting(
         _MODEL["channels"], "widths of the model's four stages", _channels, group="model",
@@ -243,6 +243,10 @@ def _data(s: CliConfig, config: TrainConfig):
     return train, ShapesDataset(s.val_size, size, seed=val_seed, **kw) if s.val_size else None
 
 
+def _distributed() -> bool:
+    return dist.is_available() and dist.is_initialized()
+
+
 def _train_and_evaluate(s: CliConfig, config: TrainConfig) -> None:
     from .evaluate import evaluate, format_metrics
 
@@ -252,7 +256,7 @@ def _train_and_evaluate(s: CliConfig, config: TrainConfig) -> None:
     torch.manual_seed(config.seed)
     model = CenterNetLite(train.num_classes, s.channels, s.head_channels)
     result = fit(model, train, config)
-    if not dist.is_initialized() or dist.get_rank() == 0:
+    if not _distributed() or dist.get_rank() == 0:
         last = result.history[-1] if result.history else {}
         print(
             f"trained {result.step} steps in {last.get('time', 0.0):.1f} s; final loss "
@@ -263,7 +267,7 @@ def _train_and_evaluate(s: CliConfig, config: TrainConfig) -> None:
             K = min(100, (s.image_size // CenterNetLite.stride) ** 2)
             metrics = evaluate(result.model, val, K=K)
             print(f"held-out ({len(val)} images): {format_metrics(metrics)}")
-    if dist.is_initialized():
+    if _distributed():
         dist.barrier()
 
 
@@ -290,5 +294,5 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{PROG}: error: {_explain(e)}", file=sys.stderr)
         return 1
     finally:
-        if dist.is_initialized():
+        if _distributed():
             dist.destroy_process_group()

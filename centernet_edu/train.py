@@ -316,7 +316,9 @@ def _check_same_run(state: dict, run: _Run) -> dict[str, list]:
     fixed |= _compare(state.get("model_config") or {}, model_config(run.model) or {})
     if fixed:
         raise ResumeMismatchError(run.checkpoint, fixed)
-    return {k: list(v) for k, v in changed.items() if k in free and k != "resume"}
+    return {
+        k: list(v) for k, v in changed.items() if k in free and k not in ("resume", "overwrite")
+    }
 
 
 def _resume(run: _Run) -> None:

@@ -125,28 +125,20 @@ def _state_tensors(run: _Run) -> list[tuple[str, torch.Tensor]]:
     return [(k, v) for k, v in named if torch.is_tensor(v) and v.is_floating_point()]
 
 
-def train_step(run: _Run, batch: dict) -> dict:
-    """One optimizer step on ``batch``; return its record: the loss terms (floats, the
-    mean over processes), ``step``, ``lr`` and ``time``.
-
-    Every loss term and the largest gradient entry are checked together, before the
-    update: a NaN or an infinity raises ``NonFiniteLossError`` or
-    ``NonFiniteGradientError`` with the update not applied. Under fp16 an overflow of the
-    scaled gradient is normal: the gradient scaler skips that update and lowers its scale.
-    After the update, ``NonFiniteStateError`` if any weight or optimizer state is not
-    finite.
-    """
-    step, config = run.step + 1, run.config
+def _losses(run: _Run, batch: dict) -> tuple[torch.Tensor, dict]:
+    """The forward pass (under autocast) and the loss with its terms."""
     batch = _to_device(batch, run.device)
     with torch.autocast(run.device.type, dtype=run.amp_dtype, enabled=run.amp_dtype is not None):
         outputs = run.net(batch["image"])
     # The losses run in float32 whatever the autocast dtype of the heads.
-    loss, stats = run.loss_fn({k: v.float() for k, v in outputs.items()}, batch)
-    run.optimizer.zero_grad(set_to_none=True)
-    run.scaler.scale(loss).backward()
-    run.scaler.unscale_(run.optimizer)  # the true gradients (nothing to do without fp16)
-    grads = [p.grad for p in run.model.parameters() if p.grad is not None]
+    return run.loss_fn({k: v.float() for k, v in outputs.items()}, batch)
+
+
+def _check_before_update(run: _Run, step: int, stats: dict) -> dict[str, float]:
+    """Every loss term (the mean over processes) and the largest gradient entry, in one
+    transfer from the device; raise if one is not finite. Return the terms as floats."""
     terms = [k for k in stats if k != "loss"] + ["loss"]
+    grads = [p.grad for p in run.model.parameters() if p.grad is not None]
     checked = torch.stack([stats[k].detach().float() for k in terms] + [
         get_total_norm(grads, math.inf).to(run.device)])  # fmt: skip
     if run.world > 1:  # the mean loss over processes (the gradients are the same on all)
@@ -155,20 +147,42 @@ def train_step(run: _Run, batch: dict) -> dict:
     *values, largest = checked.tolist()
     for term, value in zip(terms, values, strict=True):
         if not math.isfinite(value):
-            raise NonFiniteLossError(step, term, value, config.steps)
+            raise NonFiniteLossError(step, term, value, run.config.steps)
+    # Under fp16 an overflow of the scaled gradient is normal: the scaler skips the update.
     if not math.isfinite(largest) and not run.scaler.is_enabled():
         named = [(k, p.grad) for k, p in run.model.named_parameters() if p.grad is not None]
-        raise NonFiniteGradientError(step, _first_non_finite(named)[0], largest, values[-1], config.steps)  # fmt: skip
+        where = _first_non_finite(named)[0]
+        raise NonFiniteGradientError(step, where, largest, values[-1], run.config.steps)
+    return dict(zip(terms, values, strict=True))
 
-    if config.grad_clip is not None:
-        nn.utils.clip_grad_norm_(run.model.parameters(), config.grad_clip)
+
+def _check_after_update(run: _Run, step: int) -> None:
+    """Raise if a weight, a buffer or the optimizer state is not finite: the update (or the
+    forward pass, for the BatchNorm statistics) can overflow where the gradient did not."""
+    state = _state_tensors(run)
+    if not torch.isfinite(get_total_norm([v for _, v in state], math.inf)):
+        raise NonFiniteStateError(step, *_first_non_finite(state), run.config.steps)
+
+
+def train_step(run: _Run, batch: dict) -> dict:
+    """One optimizer step on ``batch``; return its record: the loss terms (floats, the
+    mean over processes), ``step``, ``lr`` and ``time``.
+
+    Forward, loss and backward; then every loss term and the gradient are checked before
+    the update (``NonFiniteLossError``, ``NonFiniteGradientError``: the update is not
+    applied), and the weights and optimizer state after it (``NonFiniteStateError``).
+    """
+    step = run.step + 1
+    loss, stats = _losses(run, batch)
+    run.optimizer.zero_grad(set_to_none=True)
+    run.scaler.scale(loss).backward()
+    run.scaler.unscale_(run.optimizer)  # the true gradients (nothing to do without fp16)
+    record = _check_before_update(run, step, stats)
+    if run.config.grad_clip is not None:
+        nn.utils.clip_grad_norm_(run.model.parameters(), run.config.grad_clip)
     run.scaler.step(run.optimizer)  # under fp16, skipped if the scaled gradient overflowed
     run.scaler.update()
     lr = run.optimizer.param_groups[0]["lr"]
     run.scheduler.step()
-    state = _state_tensors(run)
-    if not torch.isfinite(get_total_norm([v for _, v in state], math.inf)):
-        raise NonFiniteStateError(step, *_first_non_finite(state), config.steps)
-    record = dict(zip(terms, values, strict=True))
-    record.update(step=step, lr=lr, time=time.perf_counter() - run.t0)
-    return record
+    _check_after_update(run, step)
+    return {**record, "step": step, "lr": lr, "time": time.perf_counter() - run.t0}
