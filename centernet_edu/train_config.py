@@ -77,9 +77,12 @@ class TrainConfig:
     """Everything that shapes a run; each field carries its help text (``--help`` of the
     command line shows the same) and its check. Plain values, so they go into checkpoints.
 
-    A resumed run must keep every field but those marked ``free_on_resume`` (the length
-    of the schedule, where and how it runs); its checkpoint lists what changed, and when,
-    under ``resumes``.
+    On resume, a setting that shapes the numbers (``lr``, ``weight_decay``, the schedule's
+    shape, ``grad_clip``, ``seed``, ``batch_size``, the loss weights) must be what the
+    checkpoint recorded: a different value is refused (``ResumeMismatchError`` names each),
+    so the recorded config always describes what ran. Those marked ``free_on_resume`` (the
+    length of the schedule, where and how the run goes) may change; the checkpoint records
+    each change, with the step it took effect, under ``resumes``.
     """
 
     steps: int = setting(800, "total optimizer steps of the schedule", positive_int, free_on_resume=True)  # fmt: skip
