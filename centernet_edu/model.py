@@ -21,6 +21,7 @@ prior-probability initialisation of RetinaNet, with the value of the reference c
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from numbers import Integral
 
 import torch
@@ -28,10 +29,44 @@ import torch.nn.functional as F
 from torch import nn
 
 from .targets import EXTREME_PARTS
+from .validate import positive_int, tensor
 
-__all__ = ["CenterNetLite", "HM_PRIOR_BIAS", "conv_bn_relu"]
+__all__ = ["CenterNetLite", "CenterNetLiteConfig", "HM_PRIOR_BIAS", "conv_bn_relu"]
 
 HM_PRIOR_BIAS = -2.19
+
+
+@dataclass(frozen=True)
+class CenterNetLiteConfig:
+    """The shape of a ``CenterNetLite``: plain values, so checkpoints store them
+    (``dataclasses.asdict``) and ``load_model`` rebuilds the model from them."""
+
+    num_classes: int  # C, the heatmap channels: one per class
+    channels: tuple[int, int, int, int] = (16, 32, 64, 96)  # stage widths at stride 2, 4, 8, 16
+    head_channels: int = 32  # width of each head's hidden layer
+    extreme: bool = False  # the ExtremeNet heads (hm_t .. hm_c, reg_t .. reg_r), not hm, wh, reg
+
+    def __post_init__(self):
+        # Frozen: the checked values are set once, here, in the form the model computes with.
+        set_field = object.__setattr__
+        set_field(self, "num_classes", positive_int("num_classes", self.num_classes))
+        set_field(self, "channels", _four_positive_ints("channels", self.channels))
+        set_field(self, "head_channels", positive_int("head_channels", self.head_channels))
+        if not isinstance(self.extreme, bool):
+            raise ValueError(f"extreme must be True or False, got {self.extreme!r}")
+
+
+def _four_positive_ints(name: str, value) -> tuple[int, int, int, int]:
+    # A general n-tuple check (int_pair covers two) that belongs in validate.py.
+    try:
+        ok = len(value) == 4 and all(
+            isinstance(v, Integral) and not isinstance(v, bool) and v >= 1 for v in value
+        )
+    except TypeError:
+        ok = False
+    if not ok:
+        raise ValueError(f"{name} must be four positive integers, got {value!r}")
+    return tuple(int(v) for v in value)
 
 
 def conv_bn_relu(c_in: int, c_out: int, stride: int = 1) -> nn.Sequential:
@@ -62,6 +97,9 @@ class CenterNetLite(nn.Module):
         extreme: predict the ExtremeNet heads instead (``hm_t, hm_l, hm_b, hm_r, hm_c``
             with C channels, ``reg_t .. reg_r`` with 2), for ``ExtremeNetLoss``.
 
+    The arguments are kept, checked, as ``model.config`` (a ``CenterNetLiteConfig``), so
+    ``CenterNetLite(**dataclasses.asdict(model.config))`` builds the same architecture.
+
     Outputs (all ``(B, ., H/4, W/4)``, float): ``hm`` raw logits of Yhat (apply a sigmoid
     for probabilities), ``wh`` the size (w, h) and ``reg`` the offset (dx, dy), both in
     heatmap pixels. H and W must be multiples of 16, the deepest stride.
@@ -78,31 +116,8 @@ class CenterNetLite(nn.Module):
         extreme: bool = False,
     ):
         super().__init__()
-        if (
-            isinstance(num_classes, bool)
-            or not isinstance(num_classes, Integral)
-            or num_classes < 1
-        ):
-            raise ValueError(f"num_classes must be a positive integer, got {num_classes!r}")
-        if len(channels) != 4 or any(
-            isinstance(c, bool) or not isinstance(c, Integral) or c < 1 for c in channels
-        ):
-            raise ValueError(f"channels must be four positive integers, got {channels!r}")
-        if (
-            isinstance(head_channels, bool)
-            or not isinstance(head_channels, Integral)
-            or head_channels < 1
-        ):
-            raise ValueError(f"head_channels must be a positive integer, got {head_channels!r}")
-        self.config = {
-            "num_classes": int(num_classes),
-            "channels": tuple(int(c) for c in channels),
-            "head_channels": int(head_channels),
-            "extreme": bool(extreme),
-        }
-        self.num_classes = int(num_classes)
-        self.extreme = bool(extreme)
-        c0, c1, c2, c3 = channels
+        self.config = CenterNetLiteConfig(num_classes, channels, head_channels, extreme)
+        c0, c1, c2, c3 = self.config.channels
         self.stem = conv_bn_relu(3, c0, stride=2)
         self.stage1 = nn.Sequential(conv_bn_relu(c0, c1, stride=2), conv_bn_relu(c1, c1))
         self.stage2 = nn.Sequential(conv_bn_relu(c1, c2, stride=2), conv_bn_relu(c2, c2))
@@ -113,9 +128,9 @@ class CenterNetLite(nn.Module):
         self.lateral2 = nn.Conv2d(c2, c1, 1)
         self.fuse1 = conv_bn_relu(c1, c1)
 
-        C, hc = self.num_classes, int(head_channels)
+        C, hc = self.config.num_classes, self.config.head_channels
         heads = {}
-        if self.extreme:
+        if self.config.extreme:
             for part in "tlbrc":
                 heads[f"hm_{part}"] = _head(c1, hc, C, bias=HM_PRIOR_BIAS)
             for part in EXTREME_PARTS:
@@ -126,11 +141,20 @@ class CenterNetLite(nn.Module):
             heads["reg"] = _head(c1, hc, 2)
         self.heads = nn.ModuleDict(heads)
 
+    @property
+    def num_classes(self) -> int:
+        """C, ``config.num_classes``."""
+        return self.config.num_classes
+
+    @property
+    def extreme(self) -> bool:
+        """Whether the heads are ExtremeNet's, ``config.extreme``."""
+        return self.config.extreme
+
     def _check(self, images) -> None:
-        if not isinstance(images, torch.Tensor) or images.ndim != 4 or images.shape[1] != 3:
-            raise ValueError(
-                f"images must be a (B, 3, H, W) tensor, got {getattr(images, 'shape', type(images))}"
-            )
+        tensor("images", images, 4, "(B, 3, H, W)")
+        if images.shape[1] != 3:
+            raise ValueError(f"images must be a (B, 3, H, W) tensor, got {tuple(images.shape)}")
         H, W = images.shape[2:]
         d = self.size_divisor
         if H % d or W % d:

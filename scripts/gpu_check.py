@@ -5,10 +5,10 @@
 
 Prints the device, the autocast dtype, training steps per second (after a short warm-up),
 the peak GPU memory, and the COCO mAP on held-out images (a seed never used in
-training). The full schedule is that of the CPU benchmark (``benchmarks/train_shapes.py``:
-800 steps of 32 images), so the mAP compares with ``benchmarks/README.md``. Without CUDA
-the script falls back to the CPU with a tiny schedule (``--max-steps``, 20 by default
-there) so that it can be checked anywhere.
+training). The run is the CPU benchmark's (``benchmarks/shapes_schedule.py``, shared with
+``benchmarks/train_shapes.py``: 800 steps of 32 images), so the mAP compares with
+``benchmarks/README.md``. Without CUDA the script falls back to the CPU with a tiny
+schedule (``--max-steps``, 20 by default there) so that it can be checked anywhere.
 """
 
 from __future__ import annotations
@@ -18,59 +18,53 @@ import os
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 import torch
 
-from centernet_edu.data import ShapesDataset
-from centernet_edu.evaluate import evaluate, format_metrics
-from centernet_edu.model import CenterNetLite
-from centernet_edu.train import TrainConfig, autocast_dtype, fit
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import shapes_schedule  # noqa: E402
+
+from centernet_edu.evaluate import evaluate, format_metrics  # noqa: E402
+from centernet_edu.train import autocast_dtype, fit  # noqa: E402
+from centernet_edu.train_config import AMP_MODES  # noqa: E402
+
+
+def _arguments(argv) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    shapes_schedule.add_arguments(p, workers=None)
+    p.add_argument("--max-steps", type=int, default=None, help="stop the schedule early")
+    p.add_argument("--amp", choices=AMP_MODES, default="auto")
+    return p.parse_args(argv)
+
+
+def _steps_per_second(history: list[dict]) -> tuple[float, int]:
+    """Steps per second after the first ones (start-up and autotuning), and how many
+    were left out."""
+    skip = min(len(history) - 1, 10)
+    timed = history[-1]["time"] - history[skip - 1]["time"] if skip > 0 else history[-1]["time"]
+    return ((len(history) - skip) / timed if timed > 0 else float("nan")), skip
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--steps", type=int, default=800, help="the full schedule")
-    p.add_argument("--max-steps", type=int, default=None, help="stop the schedule early")
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--lr", type=float, default=2e-3)
-    p.add_argument("--image-size", type=int, default=128)
-    p.add_argument("--val-size", type=int, default=300)
-    p.add_argument("--amp", choices=["auto", "bf16", "fp16", "off"], default="auto")
-    p.add_argument("--workers", type=int, default=None)
-    p.add_argument("--seed", type=int, default=0)
-    args = p.parse_args(argv)
-
+    args = _arguments(argv)
     cuda = torch.cuda.is_available()
-    steps = args.steps
-    if args.max_steps is not None:
-        steps = min(steps, args.max_steps)
-    val_size = args.val_size
+    steps = min(args.steps, args.max_steps or args.steps)
     if not cuda:
         print("CUDA is not available: CPU fallback with a tiny schedule")
         steps = min(steps, args.max_steps or 20)
-        val_size = min(val_size, 16)
-    workers = args.workers
-    if workers is None:
-        workers = min(8, max(0, (os.cpu_count() or 1) - 1)) if cuda else 0
-
-    size = (args.image_size, args.image_size)
-    train = ShapesDataset(steps * args.batch_size, size, seed=args.seed)
-    val = ShapesDataset(val_size, size, seed=args.seed + 1_000_003)
-    torch.manual_seed(args.seed)
-    model = CenterNetLite(train.num_classes)
-    warmup = min(50, max(1, steps // 10))  # the CPU benchmark's schedule when steps = 800
+        args.val_size = min(args.val_size, 16)
+    if args.workers is None:
+        args.workers = min(8, max(0, (os.cpu_count() or 1) - 1)) if cuda else 0
+    train, held_out, model = shapes_schedule.build(args, steps)
     with tempfile.TemporaryDirectory() as tmp:
-        config = TrainConfig(
-            steps=steps,
-            batch_size=args.batch_size,
-            lr=args.lr,
-            warmup_steps=warmup,
+        config = shapes_schedule.config(
+            args,
+            steps,
             amp=args.amp,
-            num_workers=workers,
             checkpoint=os.path.join(tmp, "checkpoint.pt"),
             checkpoint_every=max(1, steps // 4),
             progress=sys.stderr.isatty(),
-            seed=args.seed,
         )
         if cuda:
             torch.cuda.reset_peak_memory_stats()
@@ -79,11 +73,8 @@ def main(argv=None) -> int:
         wall = time.perf_counter() - t0
 
     hist = result.history
-    skip = min(len(hist) - 1, 10)  # the first steps include start-up and autotuning
-    timed = hist[-1]["time"] - hist[skip - 1]["time"] if skip > 0 else hist[-1]["time"]
-    rate = (len(hist) - skip) / timed if timed > 0 else float("nan")
-    device = torch.device("cuda" if cuda else "cpu")
-    dtype = autocast_dtype(args.amp, device)
+    rate, skip = _steps_per_second(hist)
+    dtype = autocast_dtype(args.amp, torch.device("cuda" if cuda else "cpu"))
     name = torch.cuda.get_device_name() if cuda else "cpu"
     print(f"device: {name}; autocast: {str(dtype).replace('torch.', '') if dtype else 'off'}")
     print(f"steps: {len(hist)} x batch {args.batch_size} in {wall:.1f} s")
@@ -94,8 +85,8 @@ def main(argv=None) -> int:
         print("peak GPU memory: n/a (CPU)")
     last = hist[-1]
     print("final losses: " + "  ".join(f"{k} {last[k]:.4f}" for k in last if k.endswith("loss")))
-    metrics = evaluate(result.model, val, batch_size=64, num_workers=workers)
-    print(f"held-out mAP ({len(val)} images): {format_metrics(metrics)}")
+    metrics = evaluate(result.model, held_out, batch_size=64, num_workers=args.workers)
+    print(f"held-out mAP ({len(held_out)} images): {format_metrics(metrics)}")
     return 0
 
 

@@ -87,3 +87,31 @@ def test_bfloat16_autocast_on_cpu():
         out = model(torch.randn(1, 3, 32, 32))
     assert out["hm"].dtype == torch.bfloat16
     assert all(torch.isfinite(v.float()).all() for v in out.values())
+
+
+def test_the_configuration_is_a_dataclass_of_plain_values():
+    import dataclasses
+
+    from centernet_edu.model import CenterNetLiteConfig
+
+    model = tiny(extreme=True)
+    assert model.config == CenterNetLiteConfig(3, (8, 8, 16, 16), 8, True)
+    plain = dataclasses.asdict(model.config)
+    assert plain == {"num_classes": 3, "channels": (8, 8, 16, 16), "head_channels": 8, "extreme": True}  # fmt: skip
+    rebuilt = CenterNetLite(**plain)
+    assert rebuilt.config == model.config
+    assert rebuilt.state_dict().keys() == model.state_dict().keys()
+    assert model.num_classes == 3 and model.extreme is True  # read from the configuration
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        model.config.num_classes = 4
+
+
+def test_the_configuration_keeps_values_in_the_form_the_model_uses():
+    import numpy as np
+
+    from centernet_edu.model import CenterNetLiteConfig
+
+    config = CenterNetLiteConfig(np.int64(2), [8, 8, 16, 16], np.int32(4))
+    assert config.channels == (8, 8, 16, 16) and type(config.num_classes) is int
+    assert type(config.head_channels) is int and config.extreme is False
+    assert CenterNetLiteConfig(2).channels == (16, 32, 64, 96)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
+import re
+import signal
 import subprocess
 import sys
 import zipfile
@@ -16,8 +19,13 @@ from torch.utils.data import default_collate
 
 from centernet_edu.train import (
     CheckpointError,
+    CheckpointExistsError,
+    NonFiniteGradientError,
     NonFiniteLossError,
+    NonFiniteStateError,
+    ResumeMismatchError,
     TrainConfig,
+    TrainingInterrupted,
     fit,
     load_checkpoint,
     load_model,
@@ -328,3 +336,270 @@ def test_gpu_check_script_runs_its_cpu_fallback():
     assert proc.returncode == 0, proc.stdout + proc.stderr
     for line in ("CPU fallback", "steps/s:", "peak GPU memory: n/a", "held-out mAP"):
         assert line in proc.stdout, proc.stdout
+
+
+def test_train_shapes_benchmark_runs_at_a_toy_size(tmp_path):
+    out = tmp_path / "curve.json"
+    cmd = [sys.executable, str(ROOT / "benchmarks" / "train_shapes.py"), "--steps", "2"]
+    cmd += ["--eval-every", "1", "--val-size", "2", "--image-size", "64", "--batch-size", "2"]
+    cmd += ["--workers", "0", "--threads", "1", "--out", str(out)]
+    proc = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "| gt_all | 1.000 | 1.000 | 1.000 |" in proc.stdout
+    summary = json.loads(out.read_text())
+    assert [p["step"] for p in summary["curve"]] == [1, 2]
+
+
+# --------------------------------------------------------------------------- reliability
+
+
+def _all_finite(state) -> list[str]:
+    """The paths of every tensor in a nest of dicts and lists that holds a NaN or an inf."""
+    bad = []
+
+    def walk(obj, path):
+        if isinstance(obj, dict):
+            for k, v in obj.items():
+                walk(v, f"{path}/{k}")
+        elif isinstance(obj, (list, tuple)):
+            for i, v in enumerate(obj):
+                walk(v, f"{path}/{i}")
+        elif torch.is_tensor(obj) and obj.is_floating_point() and not torch.isfinite(obj).all():
+            bad.append(path)
+
+    walk(state, "")
+    return bad
+
+
+def test_an_existing_checkpoint_is_never_replaced_without_being_asked(tmp_path):
+    ckpt = tmp_path / "run.pt"
+    fit(tiny_model(), tiny_data(), tiny_config(steps=3, checkpoint=str(ckpt)))
+    before = ckpt.read_bytes()
+    with pytest.raises(CheckpointExistsError, match=r"run\.pt already exists \(step 3 of 6\).*resume=True.*overwrite=True"):  # fmt: skip
+        fit(tiny_model(), tiny_data(), tiny_config(steps=6, checkpoint=str(ckpt)))
+    assert ckpt.read_bytes() == before
+    again = fit(tiny_model(seed=7), tiny_data(), tiny_config(steps=2, checkpoint=str(ckpt), overwrite=True))  # fmt: skip
+    state = load_checkpoint(ckpt)
+    assert state["step"] == 2 and state["config"]["overwrite"] is True
+    _same_weights(again.model, load_model(ckpt))
+
+
+class InfiniteGradient(torch.autograd.Function):
+    """The identity forward; an infinite gradient backward."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return torch.full_like(grad, math.inf)
+
+
+class GradientPoisoned(nn.Module):
+    """A finite loss whose gradient is infinite at the ``at``-th call."""
+
+    def __init__(self, model, at):
+        super().__init__()
+        self.model, self.at, self.calls = model, at, 0
+
+    def forward(self, x):
+        self.calls += 1
+        out = self.model(x)
+        if self.calls == self.at:
+            out["hm"] = InfiniteGradient.apply(out["hm"])
+        return out
+
+
+def test_a_huge_learning_rate_gives_finite_losses_and_non_finite_gradients(tmp_path):
+    ckpt = tmp_path / "huge.pt"
+    seen = []
+    config = tiny_config(lr=1e10, warmup_steps=0, grad_clip=None, checkpoint=str(ckpt), checkpoint_every=1)  # fmt: skip
+    with pytest.raises(NonFiniteGradientError, match=r"gradient of the loss became nan at step 2 of 12 \(first in '[\w.]+'\) while every loss term was finite.*not applied") as e:  # fmt: skip
+        fit(tiny_model(), tiny_data(), config, callback=lambda step, s: seen.append(step))
+    assert isinstance(e.value, NonFiniteLossError) and e.value.term == "loss"
+    assert seen == [1]
+    state = load_checkpoint(ckpt)
+    assert state["step"] == 1 and _all_finite(state) == []
+
+
+def test_no_kept_checkpoint_holds_a_non_finite_value(tmp_path):
+    # lr 1e6: finite gradients, but step 2 overflows a BatchNorm running variance.
+    ckpt = tmp_path / "state.pt"
+    config = tiny_config(lr=1e6, warmup_steps=0, checkpoint=str(ckpt), checkpoint_every=1)
+    with pytest.raises(NonFiniteStateError, match=r"after step 2 of 12 the buffer '[\w.]+running_var' holds inf.*step was applied.*no checkpoint was written") as e:  # fmt: skip
+        fit(tiny_model(), tiny_data(), config)
+    assert "running_var" in e.value.where
+    state = load_checkpoint(ckpt)
+    assert state["step"] == 1 and _all_finite(state) == []
+
+
+class Boosted(nn.Module):
+    """A parameter whose gradient (about 1e23) is finite, but whose square is not."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model, self.boost = model, nn.Parameter(torch.zeros(()))
+
+    def forward(self, x):
+        out = self.model(x)
+        out["wh"] = out["wh"] + self.boost * 1e24
+        return out
+
+
+def test_an_overflowing_optimizer_state_stops_the_run_before_any_checkpoint(tmp_path):
+    ckpt = tmp_path / "adam.pt"
+    model = Boosted(tiny_model())
+    with pytest.raises(NonFiniteStateError, match="optimizer exp_avg_sq of 'boost' holds inf"):
+        fit(model, tiny_data(), tiny_config(grad_clip=None, checkpoint=str(ckpt)))
+    assert not ckpt.exists()
+
+
+def test_the_gradient_check_stops_a_float32_run(tmp_path):
+    ckpt = tmp_path / "g.pt"
+    model = GradientPoisoned(tiny_model(), at=3)
+    with pytest.raises(NonFiniteGradientError, match=r"became (nan|inf) at step 3 of 12") as e:
+        fit(model, tiny_data(), tiny_config(checkpoint=str(ckpt), checkpoint_every=1))
+    assert e.value.parameter.startswith("model.")
+    state = load_checkpoint(ckpt)
+    assert state["step"] == 2
+    for k, v in model.model.named_parameters():  # the update of step 3 was not applied
+        assert torch.equal(v, state["model"]["model." + k])
+
+
+@pytest.mark.filterwarnings("ignore:Detected call of `lr_scheduler.step\\(\\)` before")
+def test_under_fp16_the_scaler_skips_an_overflowing_step_without_stopping(monkeypatch, tmp_path):
+    import centernet_edu.train as train
+
+    # float16 autocast and its gradient scaler, on the CPU.
+    monkeypatch.setattr(train, "autocast_dtype", lambda amp, device: torch.float16)
+    model = GradientPoisoned(tiny_model(), at=3)
+    weights = {}
+
+    def keep(step, stats):
+        weights[step] = [p.detach().clone() for p in model.parameters()]
+
+    ckpt = tmp_path / "fp16.pt"
+    result = fit(model, tiny_data(), tiny_config(steps=4, checkpoint=str(ckpt)), callback=keep)
+    assert result.step == 4
+    assert all(torch.equal(a, b) for a, b in zip(weights[2], weights[3], strict=True))
+    assert not all(torch.equal(a, b) for a, b in zip(weights[3], weights[4], strict=True))
+    state = load_checkpoint(ckpt)
+    assert state["scaler"]["scale"] < 2.0**16  # halved at each skipped step
+    assert _all_finite(state) == []
+
+
+def test_resume_refuses_other_settings_naming_each(tmp_path):
+    ckpt = str(tmp_path / "lr.pt")
+    fit(tiny_model(), tiny_data(), tiny_config(steps=3, checkpoint=ckpt))
+    with pytest.raises(ResumeMismatchError, match=r"lr was 0\.003, now 0\.01; weight_decay was 0\.0001, now 0\.5") as e:  # fmt: skip
+        fit(tiny_model(), tiny_data(), tiny_config(steps=6, lr=0.01, weight_decay=0.5, checkpoint=ckpt, resume=True))  # fmt: skip
+    assert e.value.differences == {"lr": (0.003, 0.01), "weight_decay": (1e-4, 0.5)}
+    assert load_checkpoint(ckpt)["config"]["lr"] == 0.003  # untouched
+
+
+def test_resume_records_what_it_changed_and_when(tmp_path):
+    ckpt = str(tmp_path / "more.pt")
+    fit(tiny_model(), tiny_data(), tiny_config(steps=3, checkpoint=ckpt))
+    fit(tiny_model(), tiny_data(), tiny_config(steps=5, checkpoint_every=2, checkpoint=ckpt, resume=True))  # fmt: skip
+    state = load_checkpoint(ckpt)
+    assert state["step"] == 5 and state["config"]["steps"] == 5
+    assert state["config"]["checkpoint_every"] == 2 and state["config"]["resume"] is True
+    assert state["resumes"] == [{"step": 3, "changed": {"steps": [3, 5], "checkpoint_every": [3, 2]}}]  # fmt: skip
+
+
+def test_resume_names_a_different_model_or_data_instead_of_a_size_mismatch(tmp_path):
+    from centernet_edu.model import CenterNetLite
+
+    ckpt = str(tmp_path / "shape.pt")
+    fit(tiny_model(), tiny_data(), tiny_config(steps=3, checkpoint=ckpt))
+    wider = CenterNetLite(2, channels=(8, 8, 16, 32), head_channels=16)
+    with pytest.raises(ResumeMismatchError, match=r"channels was \(8, 8, 16, 16\), now \(8, 8, 16, 32\); head_channels was 8, now 16"):  # fmt: skip
+        fit(wider, tiny_data(), tiny_config(steps=6, checkpoint=ckpt, resume=True))
+    from centernet_edu.data import ShapesDataset
+
+    bigger = ShapesDataset(20, 96, shapes=("circle", "square"), size_range=(6.0, 24.0))
+    with pytest.raises(ResumeMismatchError, match=r"image_size was \[64, 64\], now \[96, 96\]"):
+        fit(tiny_model(), bigger, tiny_config(steps=6, checkpoint=ckpt, resume=True))
+    others = ShapesDataset(20, 64, shapes=("circle", "diamond"), size_range=(6.0, 24.0))
+    with pytest.raises(ResumeMismatchError, match=r"categories was \['circle', 'square'\]"):
+        fit(tiny_model(), others, tiny_config(steps=6, checkpoint=ckpt, resume=True))
+
+
+def test_an_impossible_checkpoint_path_is_found_before_the_first_step(tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    steps = []
+    with pytest.raises(CheckpointError, match=r"a_file/run/c\.pt cannot be written"):
+        fit(tiny_model(), tiny_data(), tiny_config(checkpoint=str(blocker / "run" / "c.pt")), callback=lambda s, _: steps.append(s))  # fmt: skip
+    assert steps == []
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_a_read_only_folder_is_found_before_the_first_step(tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        with pytest.raises(CheckpointError, match="cannot be written.*Permission denied"):
+            fit(tiny_model(), tiny_data(), tiny_config(checkpoint=str(folder / "c.pt")))
+    finally:
+        folder.chmod(0o700)
+
+
+def test_ctrl_c_saves_the_current_step_and_the_run_resumes_exactly(tmp_path):
+    steps = 8
+    reference = fit(tiny_model(), tiny_data(), tiny_config(steps=steps))
+    ckpt = tmp_path / "ctrl_c.pt"
+
+    def press_ctrl_c(step, stats):
+        if step == 5:  # checkpoints fall on steps 3 and 6: step 5 is saved only by Ctrl-C
+            os.kill(os.getpid(), signal.SIGINT)
+
+    with pytest.raises(TrainingInterrupted, match="after step 5 of 8.*resume=True") as e:
+        fit(tiny_model(), tiny_data(), tiny_config(steps=steps, checkpoint=str(ckpt)), callback=press_ctrl_c)  # fmt: skip
+    assert isinstance(e.value, KeyboardInterrupt) and e.value.result.step == 5
+    assert load_checkpoint(ckpt)["step"] == 5
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
+    resumed = fit(tiny_model(seed=3), tiny_data(), tiny_config(steps=steps, checkpoint=str(ckpt), resume=True))  # fmt: skip
+    _same_weights(resumed.model, reference.model)
+
+
+def test_a_write_killed_midway_leaves_a_temporary_file_the_next_run_removes(tmp_path):
+    ckpt = tmp_path / "killed.pt"
+    fit(tiny_model(), tiny_data(), tiny_config(steps=3, checkpoint=str(ckpt)))
+    before = ckpt.read_bytes()
+    script = (
+        "import os, signal, sys, torch\n"
+        "from centernet_edu.train import save_checkpoint\n"
+        "def half(obj, f):\n"
+        "    f.write(b'half a checkpoint'); f.flush(); os.kill(os.getpid(), signal.SIGKILL)\n"
+        "torch.save = half\n"
+        "save_checkpoint(sys.argv[1], {'step': 99})\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script, str(ckpt)], env=_env(), timeout=120)
+    assert proc.returncode == -9
+    left = sorted(p.name for p in tmp_path.iterdir() if p.name != "killed.pt")
+    assert len(left) == 1 and re.fullmatch(r"killed\.pt\.[a-z0-9_]{8}\.tmp", left[0])
+    assert ckpt.read_bytes() == before  # the old checkpoint is intact
+    others = ["killed.pt.notes.tmp", "killed.pt.bak", "other.pt.abcdefgh.tmp"]
+    for name in others:
+        (tmp_path / name).write_text("not ours")
+    fit(tiny_model(), tiny_data(), tiny_config(steps=4, checkpoint=str(ckpt), resume=True))
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["killed.pt", *others])
+
+
+def test_checkpoints_in_the_older_form_still_load_and_resume(tmp_path):
+    ckpt = tmp_path / "old.pt"
+    fit(tiny_model(), tiny_data(), tiny_config(steps=3, checkpoint=str(ckpt)))
+    state = load_checkpoint(ckpt)
+    # Before CenterNetLiteConfig: a plain dict, a setup with batch_size and seed, no resumes.
+    state["model_config"] = {"num_classes": 2, "channels": (8, 8, 16, 16), "head_channels": 8, "extreme": False}  # fmt: skip
+    state["setup"] = {"batch_size": 4, "seed": 0, "world_size": 1, "dataset_len": 20}
+    del state["resumes"], state["config"]["overwrite"]
+    state.pop("format")
+    save_checkpoint(ckpt, state)
+    model = load_model(ckpt)
+    assert model.config.channels == (8, 8, 16, 16) and model.config.head_channels == 8
+    resumed = fit(tiny_model(), tiny_data(), tiny_config(steps=5, checkpoint=str(ckpt), resume=True))  # fmt: skip
+    assert resumed.step == 5 and load_checkpoint(ckpt)["resumes"][0]["step"] == 3

@@ -1,0 +1,188 @@
+"""One training step (``train_step``) and what can go wrong in it.
+
+The step checks every loss term and the gradient before the update, and the weights,
+buffers and optimizer state after it: a NaN or an infinity raises a ``NonFiniteLossError``
+(or one of its subclasses) whose message says what was applied and what was not.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.nn.utils import get_total_norm
+
+from .train_config import TrainConfig
+
+__all__ = ["NonFiniteLossError", "NonFiniteGradientError", "NonFiniteStateError", "train_step"]
+
+_NOT_APPLIED = (
+    "that step's update was not applied: the weights and optimizer state are those after "
+    "the step before (its forward pass did move the BatchNorm running statistics)"
+)
+
+
+class NonFiniteLossError(FloatingPointError):
+    """Training met a NaN or an infinity; ``step`` (1-based), ``term`` and ``value`` say
+    where. Raised as itself when a loss term is not finite (the step's update is not
+    applied); its subclasses say when a gradient or the state after a step is not."""
+
+    def __init__(self, step: int, term: str, value: float, total_steps: int | None = None):
+        self.step, self.term, self.value = step, term, value
+        super().__init__(
+            f"loss term '{term}' became {value} at {_at(step, total_steps)}; {_NOT_APPLIED}; "
+            "a lower learning rate, gradient clipping or float32 may help"
+        )
+
+
+class NonFiniteGradientError(NonFiniteLossError):
+    """Every loss term was finite, a gradient was not (a huge learning rate does this);
+    ``parameter`` names the first parameter whose gradient holds ``value``. ``term`` is
+    ``"loss"``: the gradient is that of the total loss. The update was not applied."""
+
+    def __init__(self, step: int, parameter: str, value: float, loss: float, total: int):
+        self.step, self.term, self.value, self.parameter = step, "loss", value, parameter
+        FloatingPointError.__init__(
+            self,
+            f"the gradient of the loss became {value} at {_at(step, total)} (first in "
+            f"'{parameter}') while every loss term was finite (loss {loss:.4g}); "
+            f"{_NOT_APPLIED}; a lower learning rate or gradient clipping may help",
+        )
+
+
+class NonFiniteStateError(NonFiniteLossError):
+    """After a step whose loss and gradients were finite, a weight, a buffer (a BatchNorm
+    running statistic, which the forward pass moves) or the optimizer state holds a NaN or
+    an infinity; ``where`` names the first such tensor. The step was applied, so the model
+    in memory is spoiled; no checkpoint is written from it."""
+
+    def __init__(self, step: int, where: str, value: float, total: int):
+        self.step, self.term, self.value, self.where = step, "loss", value, where
+        FloatingPointError.__init__(
+            self,
+            f"after step {step} of {total} the {where} holds {value}, although the loss and "
+            "its gradient were finite: the step was applied (forward pass and update), so the "
+            "model in memory is spoiled, and no checkpoint was written from it; a lower "
+            "learning rate may help",
+        )
+
+
+def _at(step: int, total: int | None) -> str:
+    return f"step {step} of {total}" if total else f"step {step}"
+
+
+@dataclass
+class _Run:
+    """The state of a run between its steps, shared by the named steps of ``fit``."""
+
+    model: nn.Module
+    net: nn.Module  # the model, wrapped in DistributedDataParallel under torchrun
+    dataset: object
+    config: TrainConfig
+    loss_fn: Callable
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    scaler: torch.amp.GradScaler
+    device: torch.device
+    amp_dtype: torch.dtype | None
+    rank: int
+    world: int
+    checkpoint: Path | None
+    setup: dict
+    step: int = 0
+    history: list = field(default_factory=list)
+    resumes: list = field(default_factory=list)
+    t0: float = 0.0
+
+
+def _to_device(batch: dict, device: torch.device) -> dict:
+    return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+
+
+def _first_non_finite(named: list[tuple[str, torch.Tensor]]) -> tuple[str, float]:
+    """The name and a non-finite value of the first tensor that holds one (an error path)."""
+    for name, t in named:
+        bad = t[~torch.isfinite(t)]
+        if bad.numel():
+            return name, float(bad[0])
+    return "?", math.nan
+
+
+def _state_tensors(run: _Run) -> list[tuple[str, torch.Tensor]]:
+    """Every floating-point tensor a checkpoint saves: weights, buffers (the BatchNorm
+    running statistics), optimizer state; each with a name to show."""
+    names = {id(p): k for k, p in run.model.named_parameters()}
+    named = [(f"weight '{k}'", p) for k, p in run.model.named_parameters()]
+    named += [(f"buffer '{k}'", b) for k, b in run.model.named_buffers()]
+    for p, state in run.optimizer.state.items():
+        named += [(f"optimizer {s} of '{names.get(id(p))}'", v) for s, v in state.items()]
+    return [(k, v) for k, v in named if torch.is_tensor(v) and v.is_floating_point()]
+
+
+def _losses(run: _Run, batch: dict) -> tuple[torch.Tensor, dict]:
+    """The forward pass (under autocast) and the loss with its terms."""
+    batch = _to_device(batch, run.device)
+    with torch.autocast(run.device.type, dtype=run.amp_dtype, enabled=run.amp_dtype is not None):
+        outputs = run.net(batch["image"])
+    # The losses run in float32 whatever the autocast dtype of the heads.
+    return run.loss_fn({k: v.float() for k, v in outputs.items()}, batch)
+
+
+def _check_before_update(run: _Run, step: int, stats: dict) -> dict[str, float]:
+    """Every loss term (the mean over processes) and the largest gradient entry, in one
+    transfer from the device; raise if one is not finite. Return the terms as floats."""
+    terms = [k for k in stats if k != "loss"] + ["loss"]
+    grads = [p.grad for p in run.model.parameters() if p.grad is not None]
+    checked = torch.stack([stats[k].detach().float() for k in terms] + [
+        get_total_norm(grads, math.inf).to(run.device)])  # fmt: skip
+    if run.world > 1:  # the mean loss over processes (the gradients are the same on all)
+        dist.all_reduce(checked)
+        checked /= run.world
+    *values, largest = checked.tolist()
+    for term, value in zip(terms, values, strict=True):
+        if not math.isfinite(value):
+            raise NonFiniteLossError(step, term, value, run.config.steps)
+    # Under fp16 an overflow of the scaled gradient is normal: the scaler skips the update.
+    if not math.isfinite(largest) and not run.scaler.is_enabled():
+        named = [(k, p.grad) for k, p in run.model.named_parameters() if p.grad is not None]
+        where = _first_non_finite(named)[0]
+        raise NonFiniteGradientError(step, where, largest, values[-1], run.config.steps)
+    return dict(zip(terms, values, strict=True))
+
+
+def _check_after_update(run: _Run, step: int) -> None:
+    """Raise if a weight, a buffer or the optimizer state is not finite: the update (or the
+    forward pass, for the BatchNorm statistics) can overflow where the gradient did not."""
+    state = _state_tensors(run)
+    if not torch.isfinite(get_total_norm([v for _, v in state], math.inf)):
+        raise NonFiniteStateError(step, *_first_non_finite(state), run.config.steps)
+
+
+def train_step(run: _Run, batch: dict) -> dict:
+    """One optimizer step on ``batch``; return its record: the loss terms (floats, the
+    mean over processes), ``step``, ``lr`` and ``time``.
+
+    Forward, loss and backward; then every loss term and the gradient are checked before
+    the update (``NonFiniteLossError``, ``NonFiniteGradientError``: the update is not
+    applied), and the weights and optimizer state after it (``NonFiniteStateError``).
+    """
+    step = run.step + 1
+    loss, stats = _losses(run, batch)
+    run.optimizer.zero_grad(set_to_none=True)
+    run.scaler.scale(loss).backward()
+    run.scaler.unscale_(run.optimizer)  # the true gradients (nothing to do without fp16)
+    record = _check_before_update(run, step, stats)
+    if run.config.grad_clip is not None:
+        nn.utils.clip_grad_norm_(run.model.parameters(), run.config.grad_clip)
+    run.scaler.step(run.optimizer)  # under fp16, skipped if the scaled gradient overflowed
+    run.scaler.update()
+    lr = run.optimizer.param_groups[0]["lr"]
+    run.scheduler.step()
+    _check_after_update(run, step)
+    return {**record, "step": step, "lr": lr, "time": time.perf_counter() - run.t0}
