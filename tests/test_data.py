@@ -466,3 +466,12 @@ def test_coco_images_without_objects_give_empty_extreme_targets(tmp_path):
     x, y = ds[empty[0]], back[empty[0]]
     for k in x:
         assert torch.equal(x[k], y[k]), k
+
+
+def test_the_largest_sizes_fit_small_images():
+    # Rotated shapes at the top of size_range can be wider than the image less its margins.
+    for size in (32, 48):
+        data = ShapesDataset(300, (size, size), seed=0, size_range=(8.0, size - 8.0))
+        for i in range(len(data)):
+            boxes = data.render(i)["boxes"]
+            assert ((boxes >= 0) & (boxes <= size)).all()

@@ -180,6 +180,8 @@ class ShapesDataset(Dataset):
             scale = math.exp(rng.uniform(math.log(lo), math.log(hi)))
             proto = _make_shape(kind, scale, rng)
             px1, py1, px2, py2 = proto.box
+            if px2 - px1 > W - 2 * _MARGIN or py2 - py1 > H - 2 * _MARGIN:
+                continue  # a rotated shape near the top of size_range can outgrow the image
             for _attempt in range(20):
                 cx = rng.uniform(_MARGIN - px1, W - _MARGIN - px2)
                 cy = rng.uniform(_MARGIN - py1, H - _MARGIN - py2)
