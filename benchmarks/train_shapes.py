@@ -25,13 +25,14 @@ import argparse  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
 import time  # noqa: E402
+from dataclasses import asdict  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import shapes_schedule  # noqa: E402
 import torch  # noqa: E402
 
 from centernet_edu.evaluate import evaluate, format_metrics, oracle_ablations  # noqa: E402
-from centernet_edu.train import fit  # noqa: E402
+from centernet_edu.train import fit, save_checkpoint  # noqa: E402
 
 
 def _arguments(argv) -> argparse.Namespace:
@@ -40,6 +41,7 @@ def _arguments(argv) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--eval-every", type=int, default=100)
     p.add_argument("--out", default=str(Path(__file__).with_name("results") / "train_shapes.json"))
+    p.add_argument("--save-model", help="also write the trained model here (load_model reads it)")
     return p.parse_args(argv)
 
 
@@ -118,6 +120,9 @@ def main(argv=None) -> int:
     )
     curve = Curve(model, held_out, args)
     fit(model, train, shapes_schedule.config(args, args.steps), callback=curve)
+    if args.save_model:  # the trained weights alone: what load_model needs, a quarter the size
+        state = {"step": args.steps, "model": model.state_dict()}
+        save_checkpoint(args.save_model, state | {"model_config": asdict(model.config)})
 
     # Which head limits the trained model: swap in the ground truth for each (not timed).
     oracles = oracle_ablations(model, held_out, batch_size=64)
