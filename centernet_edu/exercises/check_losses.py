@@ -8,8 +8,8 @@ import functools
 import numpy as np
 import torch
 
+from ..heatmap import draw_gaussian
 from ..losses import focal_loss, focal_loss_with_logits, reg_l1_loss
-from ..targets import encode_ctdet
 from .judge import Case, Exercise, Outcome, Verdict, judge_tensor, run
 from .report import Report
 
@@ -79,13 +79,13 @@ def _focal_mistakes(on_logits: bool) -> tuple:
 
 
 def _targets(images, num_classes=2, size=(6, 7)) -> torch.Tensor:
-    """``(B, C, H, W)`` float64 heatmap targets, one list of (x1, y1, x2, y2, label) an image."""
-    hms = []
-    for objects in images:
-        rows = np.array([o[:4] for o in objects], np.float32).reshape(-1, 4)
-        labels = np.array([o[4] for o in objects], np.int64)
-        hms.append(encode_ctdet(rows, labels, num_classes, size)["hm"])
-    return torch.stack(hms).double()
+    """``(B, C, H, W)`` float64 heatmap targets, one list of peaks (x, y, radius, class) an
+    image, each a Gaussian as ``draw_gaussian`` splats it."""
+    hm = np.zeros((len(images), num_classes, *size))
+    for b, peaks in enumerate(images):
+        for x, y, radius, c in peaks:
+            draw_gaussian(hm[b, c], (x, y), radius)
+    return torch.from_numpy(hm)
 
 
 _EMPTY = (
@@ -96,23 +96,19 @@ _EMPTY = (
 
 def _focal_scenes(g: torch.Generator) -> list[tuple[str, torch.Tensor, torch.Tensor | None]]:
     """(words, gt, logits or None for random ones), the targeted scenes of L_k."""
-    one = _targets([[(1, 1, 5, 5, 0)]])
-    pair = _targets([[(1, 0, 6, 4, 1), (2, 1, 6, 5, 0), (0, 2, 3, 6, 1)]] * 2)
+    one = _targets([[(3, 2, 2, 0)]])
+    pair = _targets([[(1, 0, 1, 1), (3, 2, 2, 0), (1, 4, 1, 1)]] * 2)
     random_gt = torch.rand(2, 2, 6, 7, generator=g, dtype=torch.float64) ** 4
     random_gt.view(-1)[torch.randperm(random_gt.numel(), generator=g)[:3]] = 1.0
     return [
         ("no object in the batch", _targets([[], []]), None),
         ("one object in the middle", one, None),
-        ("an object at the left border", _targets([[(0, 1, 1, 5, 1)]]), None),
-        ("an object near the bottom-right corner", _targets([[(5.5, 4.5, 7, 6, 0)]]), None),
-        (
-            "two overlapping objects of one class",
-            _targets([[(1, 1, 5, 5, 0), (2, 1, 6, 4, 0)]]),
-            None,
-        ),
+        ("an object at the left border", _targets([[(0, 3, 2, 1)]]), None),
+        ("an object in the bottom-right corner", _targets([[(6, 5, 2, 0)]]), None),
+        ("two overlapping objects of one class", _targets([[(2, 2, 2, 0), (4, 3, 2, 0)]]), None),
         (
             "an image without objects next to one with two",
-            _targets([[], [(0, 0, 3, 3, 0), (3, 2, 7, 6, 1)]]),
+            _targets([[], [(1, 1, 1, 0), (5, 4, 2, 1)]]),
             None,
         ),
         ("confident and right", one, torch.where(one.eq(1), 4.0, -4.0)),

@@ -90,7 +90,8 @@ class Verdict:
 
     problem: str | None = None
     note: str | None = None
-    nonfinite: bool = False
+    nonfinite: bool = False  # the problem is a NaN or an infinity
+    precision: bool = False  # the problem is float32 precision where float64 belongs
 
 
 def _plain_call(fn: Callable, args: tuple):
@@ -258,6 +259,8 @@ def _hint(exercise: Exercise, failed: list[tuple[Case, Outcome, Verdict]]) -> st
         for hint, mistaken in exercise.mistakes:
             if all(_makes(exercise, mistaken, c, o) for c, o in comparable):
                 return hint
+    if verdict.precision:
+        return None  # the report already says what to look for
     if case.hint:
         return case.hint
     return exercise.nonfinite_hint if verdict.nonfinite else None
@@ -387,7 +390,7 @@ def _compare(got: torch.Tensor, want: torch.Tensor, what: str, where) -> Verdict
     if int((~close).sum()) > 1:
         text += f" ({int((~close).sum())} values differ)"
     if not coarse and torch.allclose(g, w, *TOLERANCE[torch.float32], equal_nan=True):
-        text += "; " + _PRECISION_WORDS
+        return Verdict(text + "; " + _PRECISION_WORDS, precision=True)
     return Verdict(text)
 
 
