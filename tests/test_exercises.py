@@ -325,7 +325,7 @@ def test_focal_loss_with_logits_mistakes_are_named():
     assert "your loss is inf" in first(report) and "logsigmoid(x)" in report.hint
 
     report = exercises.check_focal_loss_with_logits(lambda x, g: focal(torch.sigmoid(x), g, beta=3))
-    assert first(report).startswith("case 1 (1 positives") and "alpha = 2, beta = 3" in report.hint
+    assert first(report).startswith("case 1 (1 positive,") and "alpha = 2, beta = 3" in report.hint
 
     report = exercises.check_focal_loss_with_logits(
         lambda x, g: focal(torch.sigmoid(x), g, reduce=lambda t, n: t.sum() / len(t))

@@ -130,7 +130,7 @@ def _heatmap_cases(seed: int, logits: bool) -> list[Case]:
         n = int(gt.eq(1).sum())
         cases.append(
             Case(
-                f"case {i} ({n} positives, shape {tuple(gt.shape)}): {words}",
+                f"case {i} ({n} positive{'' if n == 1 else 's'}, shape {tuple(gt.shape)}): {words}",
                 (x if logits else torch.sigmoid(x), gt),
                 _EMPTY if n == 0 else None,
             )

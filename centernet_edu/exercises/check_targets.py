@@ -136,9 +136,8 @@ def _splat(heatmap, center, radius, *, combine="max", swap=False, sigma=None, ro
         patch = kernel[
             top - y + radius : bottom - y + radius, left - x + radius : right - x + radius
         ]
-        region[...] = {"max": np.maximum(region, patch), "sum": region + patch, "set": patch}[
-            combine
-        ]
+        combined = {"max": np.maximum, "sum": np.add, "set": lambda old, new: new}[combine]
+        region[...] = combined(region, patch)
     return heatmap
 
 

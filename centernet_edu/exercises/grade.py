@@ -243,8 +243,9 @@ def grade_submission(path: Path, timeout: float, memory_mb: int, context=None) -
         started = [
             e["exercise"] for e in events if e["event"] == "start" and e["exercise"] not in rows
         ]
-        if why is None:
+        if why is None and not started:
             break
+        why = why or _death(0)  # a clean exit in the middle of an exercise: os._exit(0)
         for name in (
             started or [n for n in todo if n in load_event["defines"] and n not in rows][:1]
         ):
