@@ -1,16 +1,29 @@
+"""The checkers: each passes the package, names the case a mistake fails, hints at the
+classic mistakes, and reports whatever a student's function does without crashing."""
+
 import functools
 import math
 import sys
 
+import numpy as np
+import pytest
 import torch
+import torch.nn.functional as F
 
 from centernet_edu import (
+    CenterNetLoss,
+    ExtremeNetLoss,
+    decode_ctdet,
+    draw_gaussian,
+    encode_ctdet,
     exercises,
     focal_loss,
     focal_loss_with_logits,
     gaussian_radius,
+    heatmap_nms,
     reg_l1_loss,
 )
+from centernet_edu.exercises import Report
 
 
 def test_the_package_itself_passes_every_checker():
@@ -67,20 +80,6 @@ def test_a_radius_with_the_right_roots_passes():
 
 
 # Every checker: the package passes, a float32 version passes, plausible mistakes fail ----
-
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-
-from centernet_edu import (  # noqa: E402
-    CenterNetLoss,
-    ExtremeNetLoss,
-    decode_ctdet,
-    draw_gaussian,
-    encode_ctdet,
-    heatmap_nms,
-)
-from centernet_edu.exercises import Report  # noqa: E402
 
 
 def to32(x):

@@ -92,9 +92,13 @@ def _radius_cases(seed: int) -> list[Case]:
         Case("whole-number sizes (ints), 300 x 500, min_overlap 0.7", (300, 500, 0.7)),
         Case("a loose overlap: a 20 x 30 box, min_overlap 0.1", (20.0, 30.0, 0.1)),
         Case("a strict overlap: a 20 x 30 box, min_overlap 0.95", (20.0, 30.0, 0.95)),
+        Case(
+            "float32 sizes (numpy), 37.5 x 12.25, min_overlap 0.7",
+            (np.float32(37.5), np.float32(12.25), 0.7),
+        ),
     ]
     g = torch.Generator().manual_seed(seed)
-    for i in range(15):
+    for i in range(14):
         h, w = (torch.rand(2, generator=g, dtype=torch.float64) * 200 + 1).tolist()
         o = float(torch.rand((), generator=g, dtype=torch.float64) * 0.8 + 0.1)
         cases.append(Case(f"random case {i}: h={h:.3f}, w={w:.3f}, min_overlap={o:.3f}", (h, w, o)))
