@@ -10,18 +10,18 @@ pass, the first that does not, in words, and a hint when the mistake is a classi
 
 What each checker calls (the package function of the same name is the answer):
 
-==============================  ============================================================
-``check_gaussian_radius``       ``fn(height, width, min_overlap) -> float``
-``check_draw_gaussian``         ``fn(heatmap, center, radius) -> heatmap``, drawn in place
-``check_encode_ctdet``          ``fn(boxes, labels, num_classes, output_size, max_objs) -> dict``
-``check_focal_loss``            ``fn(pred, gt) -> loss``
-``check_focal_loss_with_logits`` ``fn(logits, gt) -> loss``
-``check_reg_l1_loss``           ``fn(output, mask, ind, target) -> loss``
-``check_heatmap_nms``           ``fn(heat) -> peaks``
-``check_decode_ctdet``          ``fn(heat, wh, reg, K) -> detections (B, K, 6)``
-``check_centernet_loss``        ``fn(outputs, batch) -> loss`` or ``(loss, stats)``
-``check_extreme_net_loss``      ``fn(outputs, batch) -> loss`` or ``(loss, stats)``
-==============================  ============================================================
+================================  =================================================================
+``check_gaussian_radius``         ``fn(height, width, min_overlap) -> float``
+``check_draw_gaussian``           ``fn(heatmap, center, radius) -> heatmap, drawn in place``
+``check_encode_ctdet``            ``fn(boxes, labels, num_classes, output_size, max_objs) -> dict``
+``check_focal_loss``              ``fn(pred, gt) -> loss``
+``check_focal_loss_with_logits``  ``fn(logits, gt) -> loss``
+``check_reg_l1_loss``             ``fn(output, mask, ind, target) -> loss``
+``check_heatmap_nms``             ``fn(heat) -> peaks``
+``check_decode_ctdet``            ``fn(heat, wh, reg, K) -> detections (B, K, 6)``
+``check_centernet_loss``          ``fn(outputs, batch) -> loss, or (loss, stats)``
+``check_extreme_net_loss``        ``fn(outputs, batch) -> loss, or (loss, stats)``
+================================  =================================================================
 
 A whole class is graded from the command line, each submission in its own process:
 ``python -m centernet_edu.exercises grade SUBMISSIONS --csv results.csv`` (see
