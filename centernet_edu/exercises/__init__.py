@@ -1,0 +1,49 @@
+"""Exercises: grade your own implementation of each key piece against the package.
+
+Each ``check_*`` function calls your function on targeted cases (objects at the borders,
+empty images, overlapping objects, ties, huge logits, float32 and float64 inputs),
+compares it with the package, and returns a ``Report``: printing it says how many cases
+pass, the first that does not, in words, and a hint when the mistake is a classic one.
+
+    >>> from centernet_edu.exercises import check_focal_loss
+    >>> print(check_focal_loss(my_focal_loss))
+
+What each checker calls (the package function of the same name is the answer):
+
+================================  =================================================================
+``check_gaussian_radius``         ``fn(height, width, min_overlap) -> float``
+``check_draw_gaussian``           ``fn(heatmap, center, radius) -> heatmap, drawn in place``
+``check_encode_ctdet``            ``fn(boxes, labels, num_classes, output_size, max_objs) -> dict``
+``check_focal_loss``              ``fn(pred, gt) -> loss``
+``check_focal_loss_with_logits``  ``fn(logits, gt) -> loss``
+``check_reg_l1_loss``             ``fn(output, mask, ind, target) -> loss``
+``check_heatmap_nms``             ``fn(heat) -> peaks``
+``check_decode_ctdet``            ``fn(heat, wh, reg, K) -> detections (B, K, 6)``
+``check_centernet_loss``          ``fn(outputs, batch) -> loss, or (loss, stats)``
+``check_extreme_net_loss``        ``fn(outputs, batch) -> loss, or (loss, stats)``
+================================  =================================================================
+
+A whole class is graded from the command line, each submission in its own process:
+``python -m centernet_edu.exercises grade SUBMISSIONS --csv results.csv`` (see
+``centernet_edu.exercises.grade``).
+"""
+
+from .check_decode import check_decode_ctdet, check_heatmap_nms
+from .check_losses import check_focal_loss, check_focal_loss_with_logits, check_reg_l1_loss
+from .check_targets import check_draw_gaussian, check_encode_ctdet, check_gaussian_radius
+from .check_totals import check_centernet_loss, check_extreme_net_loss
+from .report import Report
+
+__all__ = [
+    "Report",
+    "check_gaussian_radius",
+    "check_draw_gaussian",
+    "check_encode_ctdet",
+    "check_focal_loss",
+    "check_focal_loss_with_logits",
+    "check_reg_l1_loss",
+    "check_heatmap_nms",
+    "check_decode_ctdet",
+    "check_centernet_loss",
+    "check_extreme_net_loss",
+]

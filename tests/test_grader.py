@@ -1,0 +1,313 @@
+"""The class grader: a folder of submissions, some broken on purpose, graded into a CSV."""
+
+import csv
+import json
+import time
+
+import pytest
+
+from centernet_edu.exercises.__main__ import HEADER, main
+from centernet_edu.exercises.grade import CHECKERS, find_submissions, grade_submission
+from centernet_edu.exercises.submission import code_cells, load
+
+PERFECT = """
+import centernet_edu as ce
+
+def gaussian_radius(h, w, o=0.7):
+    return ce.gaussian_radius(h, w, o, variant="corrected")
+
+def draw_gaussian(heatmap, center, radius):
+    return ce.draw_gaussian(heatmap, center, radius)
+
+def encode_ctdet(*args):
+    return ce.encode_ctdet(*args)
+
+def focal_loss(pred, gt):
+    return ce.focal_loss(pred, gt)
+
+def focal_loss_with_logits(logits, gt):
+    return ce.focal_loss_with_logits(logits, gt)
+
+def reg_l1_loss(output, mask, ind, target):
+    return ce.reg_l1_loss(output, mask, ind, target)
+
+def heatmap_nms(heat):
+    return ce.heatmap_nms(heat)
+
+def decode_ctdet(heat, wh, reg, K):
+    return ce.decode_ctdet(heat, wh, reg, K)
+
+class CenterNetLoss(ce.CenterNetLoss):
+    pass
+
+def ExtremeNetLoss(outputs, batch):
+    return ce.ExtremeNetLoss()(outputs, batch)
+
+print("prints are silenced")
+"""
+
+FOCAL = """
+import centernet_edu as ce
+
+def focal_loss(pred, gt):
+    return ce.focal_loss(pred, gt)
+"""
+
+SUBMISSIONS = {
+    "alice.py": PERFECT,
+    "bob.py": """
+import math
+import torch
+
+def gaussian_radius(h, w, o):
+    r1 = ((h + w) - math.sqrt((h + w) ** 2 - 4 * h * w * (1 - o) / (1 + o))) / 2
+    r2 = (2 * (h + w) - math.sqrt(4 * (h + w) ** 2 - 16 * (1 - o) * h * w)) / 8
+    r3 = (-2 * o * (h + w) + math.sqrt(4 * o**2 * (h + w) ** 2 + 16 * o * (1 - o) * h * w)) / (8 * o)
+    return min(r1, r2, r3)
+
+def focal_loss(pred, gt):
+    pos = gt.eq(1)
+    terms = torch.where(pos, torch.log(pred) * (1 - pred) ** 2, torch.log(1 - pred) * pred**2 * (1 - gt) ** 4)
+    return -terms.sum() / pos.sum()  # no fallback when there are no objects
+
+if __name__ == "__main__":
+    raise SystemExit("the grader never runs this")
+""",
+    "dave.py": """
+import centernet_edu as ce
+
+def focal_loss(pred, gt):
+    while True:
+        pass
+
+def reg_l1_loss(output, mask, ind, target):
+    return ce.reg_l1_loss(output, mask, ind, target)
+""",
+    "erin.py": "def focal_loss(pred, gt) return 0\n",
+    "frank.py": FOCAL
+    + """
+def reg_l1_loss(output, mask, ind, target):
+    hoard = []
+    while True:
+        hoard.append(bytearray(50 * 2**20))
+""",
+    "grace.py": FOCAL
+    + """
+import os
+
+def gaussian_radius(h, w, o):
+    os._exit(3)
+""",
+    "heidi.py": """
+import ctypes
+import centernet_edu as ce
+
+def heatmap_nms(heat):
+    return ctypes.string_at(0)  # reads address 0: a segmentation fault
+
+def decode_ctdet(heat, wh, reg, K):
+    return ce.decode_ctdet(heat, wh, reg, K)
+""",
+    "ivan.py": "import a_module_nobody_has\n",
+    "judy.py": "from centernet_edu import *\n",
+    "mallory.py": "# nothing yet\n",
+    "oscar.py": "hoard = bytearray(2**30)  # a gigabyte, over the limit\n",
+}
+
+
+def notebook(*cells: str) -> str:
+    return json.dumps(
+        {
+            "cells": [{"cell_type": "code", "metadata": {}, "source": c} for c in cells]
+            + [{"cell_type": "markdown", "metadata": {}, "source": "# Notes"}],
+            "metadata": {},
+            "nbformat": 4,
+            "nbformat_minor": 5,
+        }
+    )
+
+
+CAROL = notebook(
+    "%matplotlib inline\n!pip install nothing\nimport torch\nimport centernet_edu as ce\n",
+    "def focal_loss(pred, gt):\n    return ce.focal_loss(pred.float(), gt.float())\n",
+    "raise ValueError('a cell that fails')\n",
+    "%%bash\necho this cell is not Python\n",
+    "def reg_l1_loss(output, mask, ind, target):\n    loss = ce.reg_l1_loss(output, mask, ind, target)\n",
+)
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("submissions")
+    for name, text in SUBMISSIONS.items():
+        (folder / name).write_text(text)
+    (folder / "carol.ipynb").write_text(CAROL)
+    out = folder.parent / "results.csv"
+    start = time.monotonic()
+    status = main([
+        "grade", str(folder), "--csv", str(out), "--timeout", "20", "--memory-mb", "300", "--quiet",
+    ])  # fmt: skip
+    elapsed = time.monotonic() - start
+    with open(out, newline="") as f:
+        reader = csv.reader(f)
+        header = tuple(next(reader))
+        rows = list(reader)
+    return status, elapsed, header, rows, {(r[0], r[1]): r[2:] for r in rows}
+
+
+def test_the_csv_has_a_row_per_student_and_exercise(graded):
+    status, elapsed, header, rows, _ = graded
+    assert status == 0 and header == HEADER == (
+        "student",
+        "exercise",
+        "passed",
+        "total",
+        "ok",
+        "message",
+    )
+    students = sorted(name.split(".")[0] for name in [*SUBMISSIONS, "carol.ipynb"])
+    assert [r[0] for r in rows] == [s for s in students for _ in CHECKERS]
+    assert [r[1] for r in rows] == list(CHECKERS) * len(students)
+    # one hang (20 s) and eleven quick students: generous for a loaded two-core machine
+    assert elapsed < 150
+
+
+def test_a_complete_submission_passes_everything(graded):
+    by = graded[4]
+    for name in CHECKERS:
+        passed, total, ok, message = by["alice", name]
+        assert ok == "True" and passed == total and int(total) >= 7 and message == "all cases pass"
+
+
+def test_mistakes_and_missing_functions_are_reported(graded):
+    by = graded[4]
+    assert by["bob", "gaussian_radius"][2] == "True"
+    passed, total, ok, message = by["bob", "focal_loss"]
+    assert (passed, total, ok) == ("11", "12", "False") and message.startswith(
+        "case 0 (0 positives"
+    )
+    assert by["bob", "reg_l1_loss"] == [
+        "0",
+        "0",
+        "False",
+        "missing: the submission defines no reg_l1_loss",
+    ]
+    assert by["mallory", "focal_loss"][3] == "missing: the submission defines no focal_loss"
+    assert "is the package's own, imported from centernet_edu" in by["judy", "focal_loss"][3]
+
+
+def test_a_notebook_runs_without_its_magics_and_its_failing_cell(graded):
+    by = graded[4]
+    assert by["carol", "focal_loss"][:3] == ["12", "12", "True"]
+    assert "your function returned None: is a `return` missing?" in by["carol", "reg_l1_loss"][3]
+    message = by["carol", "decode_ctdet"][3]
+    assert message.startswith("missing: the submission defines no decode_ctdet (1 cell failed;")
+    assert "code cell 3: it raised ValueError: a cell that fails" in message
+
+
+def test_a_hang_a_memory_hog_and_a_dead_interpreter_stop_only_their_exercise(graded):
+    by = graded[4]
+    assert by["dave", "focal_loss"] == [
+        "0", "0", "False", "did not finish within 20 s (an endless loop?) while grading focal_loss",
+    ]  # fmt: skip
+    assert by["dave", "reg_l1_loss"][2] == "True"  # graded in a new process after the hang
+    assert "your function ran out of memory (MemoryError)" in by["frank", "reg_l1_loss"][3]
+    assert "(the grader allows 300 MB)" in by["frank", "reg_l1_loss"][3]
+    assert by["frank", "focal_loss"][2] == "True"
+    assert by["grace", "gaussian_radius"][3] == (
+        "the interpreter exited with status 3 (os._exit?) while grading gaussian_radius"
+    )
+    assert by["grace", "focal_loss"][2] == "True"
+    assert (
+        by["heidi", "heatmap_nms"][3]
+        == "the interpreter was killed by SIGSEGV while grading heatmap_nms"
+    )
+    assert by["heidi", "decode_ctdet"][2] == "True"
+
+
+def test_a_submission_that_cannot_load_gets_the_reason_on_every_row(graded):
+    by = graded[4]
+    for student, words in [
+        ("erin", "could not be loaded: the submission raised SyntaxError: expected ':'"),
+        ("ivan", "could not be loaded: the submission raised ModuleNotFoundError: No module named"),
+        ("oscar", "could not be loaded: the submission ran out of memory (MemoryError)"),
+    ]:
+        for name in CHECKERS:
+            assert by[student, name][:3] == ["0", "0", "False"]
+            assert by[student, name][3].startswith(words), by[student, name][3]
+    assert "ivan.py line 1: import a_module_nobody_has" in by["ivan", "focal_loss"][3]
+
+
+def test_a_submission_that_hangs_while_loading_is_stopped(tmp_path):
+    path = tmp_path / "zoe.py"
+    path.write_text("while True:\n    pass\n")
+    rows = grade_submission(path, timeout=3, memory_mb=300)
+    assert [r.exercise for r in rows] == list(CHECKERS)
+    message = "could not be loaded: did not finish within 3 s (an endless loop?) while loading"
+    assert all(r.message == message and not r.ok for r in rows)
+
+
+def test_a_clean_exit_in_the_middle_of_an_exercise_is_not_a_missing_function(tmp_path):
+    path = tmp_path / "yann.py"
+    path.write_text(FOCAL + "\nimport os\n\ndef heatmap_nms(heat):\n    os._exit(0)\n")
+    rows = {r.exercise: r for r in grade_submission(path, timeout=20, memory_mb=300)}
+    assert rows["heatmap_nms"].message == (
+        "the interpreter exited with status 0 (os._exit?) while grading heatmap_nms"
+    )
+    assert rows["focal_loss"].ok and rows["decode_ctdet"].message.startswith("missing: ")
+
+
+def test_notebook_cells_lose_their_magics_and_shell_lines(tmp_path):
+    path = tmp_path / "nb.ipynb"
+    path.write_text(
+        notebook(
+            "%load_ext autoreload\nx = 1\n",
+            "if x:\n    !ls\n    %time y = 2\n",
+            "%%time\nz = 3\n",
+            "%%bash\nls\n",
+            ["w = ", "4\n"],
+        )
+    )
+    assert code_cells(path) == [
+        (1, "pass\nx = 1\n"),
+        (2, "if x:\n    pass\n    pass\n"),
+        (3, "\nz = 3\n"),
+        (5, "w = 4\n"),
+    ]
+    loaded = load(path)
+    assert [loaded.namespace[k] for k in "xzw"] == [1, 3, 4] and loaded.problems == []
+
+
+def test_usage_errors_are_one_line_and_status_2(tmp_path, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (tmp_path / "twice").mkdir()
+    (tmp_path / "twice" / "ann.py").write_text("")
+    (tmp_path / "twice" / "ann.ipynb").write_text(notebook())
+    for argv, words in [
+        ([str(tmp_path / "nowhere")], "SUBMISSIONS must be a folder"),
+        ([str(empty)], "holds no submissions (.py or .ipynb files)"),
+        ([str(tmp_path / "twice")], "two submissions for one student id in"),
+        ([str(empty), "--timeout", "0"], "argument --timeout: must be a positive float, got '0'"),
+        ([str(empty), "--memory-mb", "lots"], "must be a positive int, got 'lots'"),
+    ]:
+        with pytest.raises(SystemExit) as stop:
+            main(["grade", *argv, "--csv", str(tmp_path / "r.csv")])
+        assert stop.value.code == 2 and words in capsys.readouterr().err.splitlines()[-1]
+    with pytest.raises(ValueError, match="two submissions for one student id in .*: ann"):
+        find_submissions(tmp_path / "twice")
+
+
+def test_an_existing_csv_is_kept_unless_overwrite(tmp_path, capsys):
+    (tmp_path / "class").mkdir()
+    (tmp_path / "class" / "amy.py").write_text("")
+    out = tmp_path / "results.csv"
+    out.write_text("a teacher's notes\n")
+    assert main(["grade", str(tmp_path / "class"), "--csv", str(out), "--quiet"]) == 1
+    assert capsys.readouterr().err.strip() == f"error: {out} exists: pass --overwrite to replace it"
+    assert out.read_text() == "a teacher's notes\n"
+    args = ["grade", str(tmp_path / "class"), "--csv", str(out), "--quiet", "--overwrite"]
+    assert main(args) == 0
+    assert out.read_text().splitlines()[1] == (
+        "amy,gaussian_radius,0,0,False,missing: the submission defines no gaussian_radius"
+    )
