@@ -115,3 +115,14 @@ def test_the_configuration_keeps_values_in_the_form_the_model_uses():
     assert config.channels == (8, 8, 16, 16) and type(config.num_classes) is int
     assert type(config.head_channels) is int and config.extreme is False
     assert CenterNetLiteConfig(2).channels == (16, 32, 64, 96)
+
+
+def test_the_shipped_weights_detect_held_out_shapes():
+    from centernet_edu import ShapesDataset, evaluate
+    from centernet_edu.pretrained import shapes_model
+
+    model = shapes_model()
+    assert not model.training and model.config.num_classes == 5
+    # A seed the training run never used (benchmarks/train_shapes.py trains on seed 0).
+    metrics = evaluate(model, ShapesDataset(100, (128, 128), seed=12345))
+    assert metrics["AP50"] >= 0.85
