@@ -2,17 +2,19 @@
 
 ``shapes_ctdet.pt``: ``CenterNetLite`` (default widths, five classes) after the full
 shapes schedule of ``benchmarks/train_shapes.py`` (800 steps of 32 images), written with
-its ``--save-model``; ``benchmarks/results/train_shapes.json`` records that run. Read it
-with ``shapes_model()``.
+its ``--save-model``; ``shapes_ctdet.json`` is that run's record (its command, machine,
+AP against training time, oracle ablations), as the script wrote it. Read them with
+``shapes_model()`` and ``shapes_run()``.
 """
 
 from __future__ import annotations
 
+import json
 from importlib.resources import files
 
 from ..checkpoint import load_model
 
-__all__ = ["SHAPES_WEIGHTS", "shapes_model"]
+__all__ = ["SHAPES_WEIGHTS", "shapes_model", "shapes_run"]
 
 SHAPES_WEIGHTS = files(__name__) / "shapes_ctdet.pt"
 
@@ -20,3 +22,10 @@ SHAPES_WEIGHTS = files(__name__) / "shapes_ctdet.pt"
 def shapes_model(map_location="cpu"):
     """The ``CenterNetLite`` trained on ``ShapesDataset`` by the full schedule, in eval mode."""
     return load_model(SHAPES_WEIGHTS, map_location)
+
+
+def shapes_run() -> dict:
+    """The record of the run that trained ``shapes_model``: ``curve`` (a dict per
+    evaluation: ``step``, ``train_wall_s``, ``load_avg``, ``AP``, ``AP50``, ...),
+    ``oracle_ablations``, ``command``, ``machine``."""
+    return json.loads((files(__name__) / "shapes_ctdet.json").read_text())
