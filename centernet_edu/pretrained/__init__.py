@@ -26,6 +26,6 @@ def shapes_model(map_location="cpu"):
 
 def shapes_run() -> dict:
     """The record of the run that trained ``shapes_model``: ``curve`` (a dict per
-    evaluation: ``step``, ``train_wall_s``, ``load_avg``, ``AP``, ``AP50``, ...),
+    evaluation: ``step``, ``train_wall_s``, ``load_avg_1min``, ``AP``, ``AP50``, ...),
     ``oracle_ablations``, ``command``, ``machine``."""
     return json.loads((files(__name__) / "shapes_ctdet.json").read_text())
