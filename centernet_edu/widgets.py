@@ -31,6 +31,7 @@ __all__ = [
     "offset_explorer",
     "size_explorer",
     "prior_explorer",
+    "prior_targets",
     "decode_explorer",
     "extreme_explorer",
 ]
@@ -243,15 +244,15 @@ def size_explorer(width: float = 20.0, height: float = 12.0, dw: float = 3.0, dh
 # Chapter 6: the heatmap prior ---------------------------------------------------------
 
 
-def _prior_targets(seed: int = 0) -> torch.Tensor:
-    """The heatmap targets of a batch of 8 synthetic images, ``(8, C, H, W)``."""
+def prior_targets(seed: int = 0) -> torch.Tensor:
+    """The heatmap targets of the 8 synthetic images ``prior_explorer`` shows, ``(8, C, H, W)``."""
     data = ShapesDataset(length=8, seed=seed)
     return torch.stack([data[i]["hm"] for i in range(len(data))])
 
 
 def prior_explorer(pi: float = 0.1) -> Explorer:
     """The probability pi that every pixel starts at -> the focal loss at initialisation."""
-    gt = _prior_targets()
+    gt = prior_targets()
 
     def draw(fig, pi):
         ax_curve, ax_map = fig.subplots(1, 2)

@@ -32,6 +32,14 @@ def test_explorer_shows_a_figure_and_follows_its_controls(make):
     assert bytes(e.image.value) != first_png and e.summary.value != first_summary
 
 
+def test_prior_explorer_reports_the_loss_on_its_public_targets():
+    gt = widgets.prior_targets()
+    assert gt.shape[0] == 8 and int((gt == 1).sum()) > 0
+    pos, neg = viz.prior_loss(gt, 0.1)
+    e = widgets.prior_explorer(pi=0.1)
+    assert f"= <b>{pos + neg:.2f}</b> per object" in e.summary.value
+
+
 def test_radius_explorer_reports_the_package_radii():
     e = widgets.radius_explorer(width=30, height=10, min_overlap=0.5)
     ref = gaussian_radius(10, 30, 0.5)
