@@ -43,11 +43,13 @@ class NonFiniteLossError(FloatingPointError):
 
 class NonFiniteGradientError(NonFiniteLossError):
     """Every loss term was finite, a gradient was not (a huge learning rate does this);
-    ``parameter`` names the first parameter whose gradient holds ``value``. ``term`` is
-    ``"loss"``: the gradient is that of the total loss. The update was not applied."""
+    ``parameter`` names the first parameter whose gradient holds ``value``; ``loss`` is the
+    (finite) total loss. ``term`` is ``"loss"``: the gradient is that of the total loss. The
+    update was not applied."""
 
     def __init__(self, step: int, parameter: str, value: float, loss: float, total: int):
         self.step, self.term, self.value, self.parameter = step, "loss", value, parameter
+        self.loss = loss
         FloatingPointError.__init__(
             self,
             f"the gradient of the loss became {value} at {_at(step, total)} (first in "
