@@ -168,8 +168,11 @@ def build_parser() -> argparse.ArgumentParser:
 def _settings(parser, args) -> tuple[CliConfig, TrainConfig]:
     """Both configurations from parsed ``args``; a value out of range is a usage error."""
     values = vars(args)
-    if values["grad_clip"] == 0:
-        values["grad_clip"] = None  # 0 turns clipping off, as the help says
+    clip = values["grad_clip"]
+    if clip is not None and not clip >= 0:  # also NaN
+        parser.error(f"--grad-clip must be >= 0 (0 turns clipping off), got {clip}")
+    if clip == 0:
+        values["grad_clip"] = None  # as the help says
     if values["resume"] and values["overwrite"]:
         parser.error("--resume and --overwrite exclude each other")
     made = []

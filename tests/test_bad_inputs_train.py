@@ -197,7 +197,7 @@ CLI = [
     ("weight decay < 0", ["--weight-decay", "-0.1"], 2, r"error: --weight-decay must be a finite number >= 0"),
     ("warmup < 0", ["--warmup-steps", "-1"], 2, r"error: --warmup-steps must be a non-negative integer"),
     ("min lr ratio 2", ["--min-lr-ratio", "2"], 2, r"error: --min-lr-ratio must be a number in \[0, 1\]"),
-    ("grad clip < 0", ["--grad-clip", "-1"], 2, r"error: --grad-clip must be a finite number > 0, got -1\.0$"),
+    ("grad clip < 0", ["--grad-clip", "-1"], 2, r"error: --grad-clip must be >= 0 \(0 turns clipping off\), got -1\.0$"),
     ("grad clip inf", ["--grad-clip", "inf"], 2, r"error: --grad-clip must be a finite number > 0, got inf$"),
     ("seed < 0", ["--seed", "-3"], 2, r"error: --seed must be a non-negative integer, got -3$"),
     ("amp", ["--amp", "fp8"], 2, r"error: argument --amp: invalid choice: 'fp8'"),

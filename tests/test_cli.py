@@ -63,7 +63,7 @@ def test_overwrite_starts_afresh(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--grad-clip", "-1"], r"--grad-clip must be a finite number > 0, got -1\.0"),
+        (["--grad-clip", "-1"], r"--grad-clip must be >= 0 \(0 turns clipping off\), got -1\.0"),
         (["--threads", "0"], "--threads must be a positive integer, got 0"),
         (["--image-size", "24"], "--image-size must be a multiple of 16 .*at least 16, got 24"),
         (["--resume", "--overwrite"], "--resume and --overwrite exclude each other"),
