@@ -23,7 +23,6 @@ import contextlib
 import io
 import math
 from collections.abc import Iterable, Sequence
-from numbers import Real
 
 import numpy as np
 import torch
@@ -33,7 +32,7 @@ from .data import batch_with_targets
 from .data.coco import ground_truth_to_coco
 from .decode import decode_ctdet, decode_exdet
 from .targets import scatter_targets
-from .validate import has_keys, nonnegative_int, number, positive_int, tensor
+from .validate import has_keys, is_finite_numbers, nonnegative_int, number, positive_int, tensor
 
 __all__ = [
     "box_iou",
@@ -174,15 +173,6 @@ def detections_to_coco(dets: torch.Tensor, image_ids, stride: float) -> list[dic
 # --------------------------------------------------------------------------- COCO mAP
 
 
-def _finite_numbers(value, n: int) -> bool:
-    """Whether ``value`` is a list, tuple or array of ``n`` finite numbers."""
-    return (
-        isinstance(value, (list, tuple, np.ndarray))
-        and len(value) == n
-        and all(isinstance(v, Real) and not isinstance(v, bool) and math.isfinite(v) for v in value)
-    )
-
-
 def _among(value, ids: set) -> bool:
     try:
         return value in ids
@@ -219,12 +209,12 @@ def _checked_ground_truth(ground_truth) -> dict:
                 f"{sorted(category_ids)}"
             )
         box = a["bbox"]
-        if not _finite_numbers(box, 4) or box[2] < 0 or box[3] < 0:
+        if not is_finite_numbers(box, 4) or box[2] < 0 or box[3] < 0:
             raise ValueError(
                 f"{where}: bbox must be 4 finite numbers [x, y, width, height] with width "
                 f"and height >= 0, got {box!r}"
             )
-        if not _finite_numbers([a["area"]], 1) or a["area"] < 0:
+        if not is_finite_numbers([a["area"]], 1) or a["area"] < 0:
             raise ValueError(f"{where}: area must be a finite number >= 0, got {a['area']!r}")
     return {"images": images, "annotations": annotations, "categories": categories}
 
@@ -245,11 +235,11 @@ def _checked_results(results, ground_truth: dict) -> list[dict]:
                 f"{where}: category_id {r['category_id']!r} is not among the ground truth's "
                 f"categories {sorted(category_ids)}"
             )
-        if not _finite_numbers(r["bbox"], 4):
+        if not is_finite_numbers(r["bbox"], 4):
             raise ValueError(
                 f"{where}: bbox must be 4 finite numbers [x, y, width, height], got {r['bbox']!r}"
             )
-        if not _finite_numbers([r["score"]], 1):
+        if not is_finite_numbers([r["score"]], 1):
             raise ValueError(f"{where}: score must be a finite number, got {r['score']!r}")
         bbox = [float(v) for v in r["bbox"]]
         dts.append({**r, "bbox": bbox, "id": k + 1, "area": bbox[2] * bbox[3], "iscrowd": 0})

@@ -22,6 +22,7 @@ __all__ = [
     "odd_positive_int",
     "int_pair",
     "number",
+    "is_finite_numbers",
     "numeric_array",
     "object_rows",
     "boxes",
@@ -121,6 +122,16 @@ def number(
         wanted = wanted or _interval(low, high, open_low, open_high)
         raise ValueError(f"{name} must be {wanted}, got {value!r}")
     return float(value)
+
+
+def is_finite_numbers(value, n: int) -> bool:
+    """Whether ``value`` is a list, tuple or array of ``n`` finite numbers (a predicate, for
+    checks that word their own message, such as an item of a COCO file)."""
+    return (
+        isinstance(value, (list, tuple, np.ndarray))
+        and len(value) == n
+        and all(isinstance(v, Real) and not isinstance(v, bool) and math.isfinite(v) for v in value)
+    )
 
 
 def numeric_array(name: str, x, dtype) -> np.ndarray:

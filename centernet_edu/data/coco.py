@@ -10,19 +10,17 @@ the package boxes are x1, y1, x2, y2 in image pixels.
 from __future__ import annotations
 
 import json
-import math
 import os
 import shutil
 import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from numbers import Real
 from pathlib import Path
 
 import numpy as np
 from torch.utils.data import Dataset
 
-from ..validate import has_keys, int_pair, nonnegative_int, positive_int
+from ..validate import has_keys, int_pair, is_finite_numbers, nonnegative_int, positive_int
 from .batching import _annotations, _item_index, _pack
 
 __all__ = [
@@ -40,15 +38,6 @@ _IMAGE_ERRORS = (OSError, SyntaxError, ValueError)
 
 def _is_int(v) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _is_numbers(v, n: int) -> bool:
-    """Whether ``v`` is a JSON list of ``n`` finite numbers."""
-    return (
-        isinstance(v, list)
-        and len(v) == n
-        and all(isinstance(x, Real) and not isinstance(x, bool) and math.isfinite(x) for x in v)
-    )
 
 
 # --------------------------------------------------------------------------- writing
@@ -373,7 +362,7 @@ def _read_annotations(entries: list, images: dict[int, dict], cats: dict[int, st
             raise ValueError(f"annotation {aid}: unknown category_id {ann['category_id']!r}")
         where = f"annotation {aid} (image {ann['image_id']})"
         bbox = ann["bbox"]
-        if not _is_numbers(bbox, 4):
+        if not is_finite_numbers(bbox, 4):
             raise ValueError(
                 f"{where}: bbox must be 4 finite numbers [x, y, width, height], got {bbox!r}"
             )
@@ -382,7 +371,7 @@ def _read_annotations(entries: list, images: dict[int, dict], cats: dict[int, st
                 f"{where}: bbox has a negative size (width {bbox[2]}, height {bbox[3]})"
             )
         ext = ann.get("extreme_points")
-        if ext is not None and not _is_numbers(ext, 8):
+        if ext is not None and not is_finite_numbers(ext, 8):
             raise ValueError(f"{where}: extreme_points must be 8 finite numbers, got {ext!r}")
         if not ann.get("iscrowd", 0):
             images[ann["image_id"]]["anns"].append(ann)
