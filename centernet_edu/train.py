@@ -278,6 +278,8 @@ def _set_up(model: nn.Module, dataset, config: TrainConfig, loss_fn) -> _Run:
             else CenterNetLoss(config.hm_weight, config.wh_weight, config.off_weight)
         )
     model = model.to(device)
+    if config.channels_last:
+        model = model.to(memory_format=torch.channels_last)  # 4-D weights only
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)  # fmt: skip
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: lr_factor(s, config.steps, config.warmup_steps, config.min_lr_ratio)

@@ -119,6 +119,12 @@ class TrainConfig:
         False, "continue from the checkpoint if it exists", _flag, free_on_resume=True
     )
     progress: bool = setting(True, "show a progress bar", _flag, free_on_resume=True)
+    channels_last: bool = setting(
+        True,
+        "keep images and convolution weights channels-last (NHWC), the layout that CPU "
+        "and tensor-core convolutions run fastest on; the numbers agree to rounding",
+        _flag, free_on_resume=True,
+    )  # fmt: skip
     hm_weight: float = setting(1.0, "lambda of the heatmap focal loss L_k", _nonnegative)
     wh_weight: float = setting(0.1, "lambda_size of the size loss L_size", _nonnegative)
     off_weight: float = setting(1.0, "lambda_off of the offset loss L_off", _nonnegative)

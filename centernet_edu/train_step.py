@@ -130,8 +130,11 @@ def _state_tensors(run: _Run) -> list[tuple[str, torch.Tensor]]:
 def _losses(run: _Run, batch: dict) -> tuple[torch.Tensor, dict]:
     """The forward pass (under autocast) and the loss with its terms."""
     batch = _to_device(batch, run.device)
+    images = batch["image"]
+    if run.config.channels_last:
+        images = images.contiguous(memory_format=torch.channels_last)
     with torch.autocast(run.device.type, dtype=run.amp_dtype, enabled=run.amp_dtype is not None):
-        outputs = run.net(batch["image"])
+        outputs = run.net(images)
     # The losses run in float32 whatever the autocast dtype of the heads.
     return run.loss_fn({k: v.float() for k, v in outputs.items()}, batch)
 

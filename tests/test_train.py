@@ -125,6 +125,19 @@ def test_targets_encoded_per_batch_train_exactly_as_targets_encoded_per_item():
         assert {k: a[k] for k in TERMS} == {k: b[k] for k in TERMS}
 
 
+def test_channels_last_trains_as_the_nchw_layout_does_up_to_rounding():
+    nhwc = fit(tiny_model(), tiny_data(), tiny_config(steps=6))
+    nchw = fit(tiny_model(), tiny_data(), tiny_config(steps=6, channels_last=False))
+    assert nhwc.model.stem[0].weight.is_contiguous(memory_format=torch.channels_last)
+    assert not nchw.model.stem[0].weight.is_contiguous(memory_format=torch.channels_last)
+    for a, b in zip(nhwc.history, nchw.history, strict=True):
+        for k in TERMS:
+            assert a[k] == pytest.approx(b[k], rel=1e-4), (a["step"], k)
+    a, b = nhwc.model.state_dict(), nchw.model.state_dict()
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=1e-3, atol=1e-4, msg=k)
+
+
 def test_resume_of_a_finished_run_changes_nothing(tmp_path):
     ckpt = str(tmp_path / "done.pt")
     first = fit(tiny_model(), tiny_data(), tiny_config(steps=4, checkpoint=ckpt))
