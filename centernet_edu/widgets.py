@@ -278,7 +278,11 @@ def _focal_gradient(c, d):
     x = torch.full_like(ys, c["x"]).requires_grad_()
     terms = focal_loss_terms(x, ys, c["alpha"], c["beta"])
     (grad,) = torch.autograd.grad(terms.sum(), x)  # each term depends on its own x only
-    q = {"probability": torch.sigmoid(x[0].detach()), "loss_pos": terms[0].detach(), "grad_pos": grad[0]}
+    q = {
+        "probability": torch.sigmoid(x[0].detach()),
+        "loss_pos": terms[0].detach(),
+        "grad_pos": grad[0],
+    }
     return q | {f"grad_neg_y{round(100 * y)}": g for y, g in zip(d["ys"], grad[1:], strict=True)}
 
 
@@ -439,7 +443,7 @@ def focal_loss_explorer(alpha: float = 2.0, beta: float = 4.0, y: float = 0.5) -
     controls = _sliders(
         ("alpha", "alpha", 0, 5, 0.5), ("beta", "beta", 0, 8, 0.5), ("y", "target Y", 0, 0.99, 0.01)
     )
-    shown = [S("weight", "(1 - Y)^beta", 3), S("neg_at_01", "negative loss at Yhat 0.1", 3)]
+    shown = [S("weight", "(1 - Y)^beta", 3), S("neg_at_01", "negative loss at Yhat 0.1", 5)]
     shown += [S("neg_at_05", "0.5", 3), S("neg_at_09", "0.9", 3), S("map_sum", "toy map's loss")]
     data = TOY | {"blob": [10, 22], "inside": 0.5, "outside": -2.0}
     values = {"alpha": alpha, "beta": beta, "y": y}
@@ -454,7 +458,7 @@ def focal_gradient_explorer(alpha: float = 2.0, beta: float = 4.0, x: float = 0.
     ys = [0.0, 0.5, 0.8, 0.95]
     shown = [S("probability", "Yhat", 3), S("loss_pos", "positive loss", 3)]
     shown += [S("grad_pos", "dL/dx positive", 4)]
-    shown += [S(f"grad_neg_y{round(100 * y)}", f"negative Y = {y:g}", 4) for y in ys]
+    shown += [S(f"grad_neg_y{round(100 * y)}", f"negative Y = {y:g}", 6) for y in ys]
     values = {"alpha": alpha, "beta": beta, "x": x}
     return Explorer("focal_gradient", controls, shown, values, {"ys": ys}, (640, 310))
 

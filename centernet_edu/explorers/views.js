@@ -83,9 +83,14 @@ var CenterNetViews = (function (F, U) {
   };
 
   V.focal_gradient = function (svg, c, q, d) {
-    var xs = U.range(-8, 8, 241), colours = ["#fdae61", "#f46d43", "#d73027", "#a50026"];
-    var p = U.panel(svg, { x: 50, y: 20, w: 420, h: 250 }, [-8, 8], [-1.05, 1.05],
-      { xticks: [-8, -4, 0, 4, 8], yticks: [-1, -0.5, 0, 0.5, 1], xlabel: "logit x (Yhat = sigmoid x)" });
+    var xs = U.range(-8, 8, 241), colours = ["#fdae61", "#f46d43", "#d73027", "#a50026"], top = 0;
+    [1].concat(d.ys).forEach(function (y) {
+      xs.forEach(function (x) { top = Math.max(top, Math.abs(F.focalGrad(x, y, c.alpha, c.beta))); });
+    });
+    top = 1.05 * top || 1;
+    var p = U.panel(svg, { x: 50, y: 20, w: 420, h: 250 }, [-8, 8], [-top, top],
+      { xticks: [-8, -4, 0, 4, 8], yticks: [-Number(top.toPrecision(2)), 0, Number(top.toPrecision(2))],
+        xlabel: "logit x (Yhat = sigmoid x)" });
     U.el(svg, "line", { x1: p.px(-8), x2: p.px(8), y1: p.py(0), y2: p.py(0), stroke: "#ccc" });
     U.curve(p, xs, xs.map(function (x) { return F.focalGrad(x, 1, c.alpha, c.beta); }), "#1f77b4");
     var items = [["#1f77b4", "positive (Y = 1)"]];
@@ -107,8 +112,11 @@ var CenterNetViews = (function (F, U) {
     U.rect(a, d.box, { stroke: "#4cc9f0", "stroke-dasharray": "5,3" });
     cross(svg, a.px(t.x + 0.5), a.py(t.y + 0.5), "#4cc9f0");
     var b = U.panel(svg, { x: 320, y: 30, w: 260, h: 260 }, [0, n], [0, n],
-      { down: true, title: "dL/dx per pixel (blue: push up, red: push down)" });
-    U.heat(svg, m.grads, 0, n, n, b.box, "diverging", unit(-(g || 1), g || 1));
+      { down: true, title: "dL/dx per pixel, signed sqrt scale (blue: raise, red: lower)" });
+    // A signed square root, so the gentle pull on the negatives shows beside the peak's.
+    U.heat(svg, m.grads, 0, n, n, b.box, "diverging", function (v) {
+      return 0.5 + 0.5 * Math.sign(v) * Math.sqrt(Math.abs(v) / (g || 1));
+    });
   };
 
   V.offset = function (svg, c, q) {
@@ -171,7 +179,7 @@ var CenterNetViews = (function (F, U) {
   V.decode = function (svg, c, q, d) {
     var s = d.hm_shape, HW = s[1] * s[2], top = new Float64Array(HW);
     for (var k = 0; k < s[0]; k++) for (var i = 0; i < HW; i++) top[i] = Math.max(top[i], d.hm[k * HW + i]);
-    var h = U.panel(svg, { x: 20, y: 30, w: 280, h: 280 }, [0, s[2]], [0, s[1]], { down: true, title: "heatmap and top-K peaks" });
+    var h = U.panel(svg, { x: 20, y: 30, w: 280, h: 280 }, [0, s[2]], [0, s[1]], { down: true, title: "heatmap and its top " + c.K + " peaks (" + c.kernel + " x " + c.kernel + " max-pool)" });
     U.heat(svg, top, 0, s[1], s[2], h.box, "magma", unit(0, 1));
     F.topk(F.heatmapNms(d.hm, s[0], s[1], s[2], c.kernel), s[0], s[1], s[2], c.K).forEach(function (pk) {
       if (pk.score < 0.05) return;
