@@ -97,9 +97,7 @@ def _num(v) -> str:
 @functools.cache
 def scripts() -> str:
     """The explorers' JavaScript, in load order, as one text to inline."""
-    text = "\n".join((SCRIPT_DIR / name).read_text() for name in SCRIPTS)
-    assert "</script" not in text.lower()  # it is inlined in a <script> element
-    return text
+    return "\n".join((SCRIPT_DIR / name).read_text() for name in SCRIPTS)
 
 
 class Explorer:
@@ -117,9 +115,8 @@ class Explorer:
 
     def quantities(self, **changes) -> dict[str, float]:
         """The numbers shown at the current values, or with some ``changes`` to them."""
-        values = dict(self.values)
-        for name, value in changes.items():
-            values[name] = self.controls[name].check(value)
+        validate.has_keys("the explorer's controls", self.controls, changes)
+        values = self.values | {k: self.controls[k].check(v) for k, v in changes.items()}
         return quantities(self.name, values, self.data)
 
     def __repr__(self) -> str:
@@ -168,7 +165,9 @@ def _shown_html(s: Shown, value: float) -> str:
 
 
 def _numpy(x, dtype=None) -> np.ndarray:
-    return np.asarray(x.detach().cpu() if isinstance(x, torch.Tensor) else x, dtype=dtype)
+    if isinstance(x, torch.Tensor):  # any device; half precision as float32 (numpy has no bf16)
+        x = x.detach().cpu().float() if x.is_floating_point() else x.detach().cpu()
+    return np.asarray(x, dtype=dtype)
 
 
 def _dense(x) -> dict:

@@ -266,6 +266,7 @@ def test_an_explorer_is_one_div_with_one_figure_its_data_and_its_script(pages):
         embedded = page.split('class="cn-data">', 1)[1].split("</script>", 1)[0]
         assert json.loads(embedded) == json.loads(json.dumps(e.data))
         assert page.count(widgets.scripts()) == 1
+        assert "</script" not in widgets.scripts().lower()  # inlined in a <script> element
         assert "CenterNetUI.mountFrom(document.currentScript)" in page
         assert len(page) < 2_000_000
 
@@ -283,6 +284,12 @@ def test_equal_arguments_give_equal_html():
     assert widgets.size_explorer()._repr_html_() == widgets.size_explorer()._repr_html_()
     first = widgets.decode_explorer(image, heads, gt)._repr_html_()
     assert widgets.decode_explorer(image, heads, gt)._repr_html_() == first
+
+
+def test_heads_of_any_float_dtype_are_embedded_as_float32():
+    image, heads, gt = perfect_heads()
+    half = widgets.decode_explorer(image, {k: v.bfloat16() for k, v in heads.items()}, gt)
+    assert torch.equal(widgets._array(half.data["hm"]), heads["hm"].bfloat16().double())
 
 
 def test_embedded_arrays_read_back_exactly():
@@ -314,6 +321,10 @@ def test_values_snap_to_the_slider_grid_as_the_browser_does():
         ),
         (lambda: widgets.prior_explorer(pi=1.0), r"pi must be a number in \(0, 1\), got 1.0"),
         (lambda: widgets.quantities("nope", {}), r"name must be one of \('centre', "),
+        (
+            lambda: widgets.size_explorer().quantities(depth=1.0),
+            r"the explorer's controls must hold \['depth'\], missing \['depth'\]",
+        ),
         (
             lambda: widgets.decode_explorer(np.zeros((8, 8, 3)), {"hm": torch.zeros(1, 2, 2)}),
             r"heads must hold \['hm', 'wh', 'reg'\], missing \['wh', 'reg'\]",

@@ -100,7 +100,6 @@ var CenterNetViews = (function (F, U) {
     });
     U.el(svg, "line", { x1: p.px(c.x), x2: p.px(c.x), y1: p.box.y, y2: p.box.y + p.box.h, stroke: "grey", "stroke-dasharray": "3,3" });
     U.legend(svg, 490, 40, items);
-    U.el(svg, "text", { x: 490, y: 140, "font-size": 11 }, "dL/dx at the marked x");
   };
 
   V.shape = function (svg, c, q, d) {
