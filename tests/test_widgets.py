@@ -1,35 +1,43 @@
 """The book's figures and explorers, driven without a notebook."""
 
+import math
+
 import pytest
 
 pytest.importorskip("matplotlib")
-pytest.importorskip("ipywidgets")
 
 from matplotlib.figure import Figure  # noqa: E402
 
 from centernet_edu import gaussian_radius, viz, widgets  # noqa: E402
 from centernet_edu.evaluate import box_iou, match_detections  # noqa: E402
 
-PNG = b"\x89PNG\r\n\x1a\n"
 EXPLORERS = [
+    widgets.centre_explorer,
     widgets.radius_explorer,
+    widgets.radius_cases_explorer,
     widgets.focal_loss_explorer,
+    widgets.focal_gradient_explorer,
+    widgets.shape_explorer,
     widgets.offset_explorer,
     widgets.size_explorer,
     widgets.prior_explorer,
 ]
 
 
+def shown_text(e, name: str) -> str:
+    """The text of ``<output name=name>`` in the explorer's HTML."""
+    return e._repr_html_().split(f'<output name="{name}"', 1)[1].split(">", 1)[1].split("<")[0]
+
+
 @pytest.mark.parametrize("make", EXPLORERS)
-def test_explorer_shows_a_figure_and_follows_its_controls(make):
+def test_explorer_numbers_follow_its_controls(make):
     e = make()
-    assert bytes(e.image.value).startswith(PNG)
-    first_png, first_summary = bytes(e.image.value), e.summary.value
     name, control = next(iter(e.controls.items()))
-    options = getattr(control, "options", None)
-    control.value = options[0] if options else control.min + control.step
-    assert e.values[name] == control.value
-    assert bytes(e.image.value) != first_png and e.summary.value != first_summary
+    other = control.options[0] if control.options else control.lo
+    if other == e.values[name]:
+        other = control.options[-1] if control.options else control.hi
+    assert e.quantities(**{name: other}) != e.numbers
+    assert e.quantities() == e.numbers
 
 
 def test_prior_explorer_reports_the_loss_on_its_public_targets():
@@ -37,26 +45,58 @@ def test_prior_explorer_reports_the_loss_on_its_public_targets():
     assert gt.shape[0] == 8 and int((gt == 1).sum()) > 0
     pos, neg = viz.prior_loss(gt, 0.1)
     e = widgets.prior_explorer(pi=0.1)
-    assert f"= <b>{pos + neg:.2f}</b> per object" in e.summary.value
+    assert e.numbers["total"] == pytest.approx(pos + neg, rel=1e-12)
+    assert shown_text(e, "total") == f"{pos + neg:.2f}"
 
 
 def test_radius_explorer_reports_the_package_radii():
     e = widgets.radius_explorer(width=30, height=10, min_overlap=0.5)
     ref = gaussian_radius(10, 30, 0.5)
     fixed = gaussian_radius(10, 30, 0.5, variant="corrected")
-    assert f"<b>{ref:.2f}</b>" in e.summary.value and f"<b>{fixed:.2f}</b>" in e.summary.value
+    assert e.numbers["r_centernet"] == ref and e.numbers["r_corrected"] == fixed
+    assert shown_text(e, "r_centernet") == f"{ref:.2f}"
 
 
 def test_size_explorer_reports_l1_and_iou():
     e = widgets.size_explorer(width=10, height=10, dw=10, dh=0)
-    assert "<b>10.00</b> px" in e.summary.value and "<b>1.000</b>" in e.summary.value
-    assert "IoU with the ground truth 0.500" in e.summary.value
+    assert e.numbers == {"l1": 10.0, "weighted": 1.0, "iou": 0.5}
+    assert shown_text(e, "iou") == "0.500"
 
 
 def test_offset_explorer_reports_the_quantisation_error():
-    e = widgets.offset_explorer(x=6.0, y=4.0, stride=4)
-    assert "cell (1, 1)" in e.summary.value and "offset target (0.500, 0.000)" in e.summary.value
-    assert "<b>2.00</b> image pixels" in e.summary.value
+    q = widgets.offset_explorer(x=6.0, y=4.0, stride=4).numbers
+    assert (q["cell_x"], q["cell_y"], q["offset_x"], q["offset_y"]) == (1, 1, 0.5, 0.0)
+    assert q["error"] == 2.0
+
+
+def test_centre_explorer_reads_the_targets_of_encode_ctdet():
+    q = widgets.centre_explorer(cx=50.0, cy=62.0).numbers
+    # The 40 x 28 box centred at (50, 62) image pixels is centred at (12.5, 15.5) on the map.
+    assert (q["peak_x"], q["peak_y"], q["offset_x"], q["offset_y"]) == (12, 15, 0.5, 0.5)
+
+
+def test_radius_cases_reach_the_minimum_iou_at_the_safe_radius():
+    e = widgets.radius_cases_explorer(width=24, height=16, min_overlap=0.7, r=0.0)
+    safe = e.numbers["r_safe"]
+    assert e.numbers["iou_min"] == 1.0
+    # The control's grid is 0.1: one step below the safe radius keeps every case above o.
+    below = e.quantities(r=math.floor(safe * 10) / 10)
+    above = e.quantities(r=math.ceil(safe * 10) / 10)
+    assert below["iou_min"] >= 0.7 > above["iou_min"]
+
+
+def test_focal_gradient_explorer_gives_autograd_gradients():
+    q = widgets.focal_gradient_explorer(alpha=2.0, beta=4.0, x=0.0).numbers
+    # At x = 0, Yhat = 1/2: the positive's gradient is -(1/2)^3 - 2 (1/2)^3 log 2.
+    assert q["grad_pos"] == pytest.approx(-(0.5**3) - 2 * 0.5**3 * math.log(2))
+    assert q["grad_neg_y0"] == pytest.approx(-q["grad_pos"])
+    assert q["grad_neg_y50"] == pytest.approx(0.5**4 * q["grad_neg_y0"])
+
+
+def test_shape_explorer_loss_is_lowest_on_the_object():
+    e = widgets.shape_explorer(x=16.0, y=16.0, sigma=1.0, peak=0.9)
+    assert e.quantities(x=24.0)["loss"] > e.numbers["loss"]
+    assert e.numbers["grad_peak"] < 0  # the peak is pushed up
 
 
 def test_box_iou():
@@ -85,6 +125,7 @@ def test_show_heatmap_rejects_other_shapes():
 def test_explorer_text_is_short_and_stable():
     e = widgets.size_explorer(width=10, height=10, dw=1, dh=0)
     assert repr(e) == "Explorer(width=10.0, height=10.0, dw=1.0, dh=0.0)"
+    assert repr(widgets.radius_explorer()) == "Explorer(width=24, height=16, min_overlap=0.7)"
 
 
 def test_prior_loss_splits_lk_at_a_constant_prediction():
@@ -103,7 +144,7 @@ def test_prior_loss_splits_lk_at_a_constant_prediction():
 
 def test_prior_explorer_reports_the_bias():
     e = widgets.prior_explorer(pi=0.1)
-    assert "<b>-2.20</b>" in e.summary.value
+    assert shown_text(e, "bias") == "-2.20"
 
 
 def _perfect_heads():
@@ -125,20 +166,13 @@ def test_decode_explorer_counts_hits_and_false_positives():
     image, heads, gt = _perfect_heads()
     n = len(gt[1])
     e = widgets.decode_explorer(image, heads, gt, threshold=0.3, K=20, kernel=3)
-    assert f"<b>{n}</b> of {n} objects found at IoU 0.5, <b>0</b> false positives" in (
-        e.summary.value
-    )
-    first = bytes(e.image.value)
+    assert (e.numbers["hits"], e.numbers["false_positives"]) == (n, 0)
     # Without suppression the shoulders of each Gaussian become detections of size 0.
-    e.controls["kernel"].value = 1
-    assert f"<b>{n}</b> of {n} objects found" in e.summary.value
-    assert "<b>0</b> false positives" not in e.summary.value
-    assert bytes(e.image.value) != first
-    e.controls["threshold"].value = 0.95  # only the peaks themselves (1.0) pass
-    assert "<b>0</b> false positives" in e.summary.value
-    e.controls["K"].value = 1
-    assert f"<b>1</b> of {n} objects found" in e.summary.value
-    assert repr(e) == "Explorer(threshold=0.95, K=1, kernel=1)"
+    q = e.quantities(kernel=1)
+    assert q["hits"] == n and q["false_positives"] > 0
+    assert e.quantities(kernel=1, threshold=0.95)["false_positives"] == 0  # only the peaks
+    assert e.quantities(kernel=1, threshold=0.95, K=1)["hits"] == 1
+    assert repr(e) == "Explorer(threshold=0.3, K=20, kernel=3)"
 
 
 def test_match_detections_is_greedy_per_class():
@@ -174,10 +208,8 @@ def test_extreme_explorer_shows_what_the_centre_check_rejects():
     gt = (boxes, np.array([0, 0]))
 
     e = widgets.extreme_explorer(image, heads, gt, K=2, center_thresh=0.1, threshold=0.3)
-    assert "K = 2: 16 quadruples (t, l, b, r); <b>2</b> pass" in e.summary.value
-    assert "<b>2</b> of 2 objects found at IoU 0.5, <b>0</b> false positives" in e.summary.value
-    first = bytes(e.image.value)
-    e.controls["center_thresh"].value = 0.0  # l of one, r of the other, any t and b
-    assert "<b>6</b> pass" in e.summary.value and "<b>4</b> false positives" in e.summary.value
-    assert bytes(e.image.value) != first
-    assert repr(e) == "Explorer(K=2, center_thresh=0.0, threshold=0.3)"
+    assert (e.numbers["quadruples"], e.numbers["valid"]) == (16, 2)
+    assert (e.numbers["hits"], e.numbers["false_positives"]) == (2, 0)
+    q = e.quantities(center_thresh=0.0)  # l of one, r of the other, any t and b
+    assert (q["valid"], q["false_positives"]) == (6, 4)
+    assert repr(e) == "Explorer(K=2, center_thresh=0.1, threshold=0.3)"

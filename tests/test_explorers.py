@@ -1,0 +1,347 @@
+"""The explorers compute in the browser what the package computes, and their HTML holds
+what the browser needs: every control, every number, one figure, no fetch.
+
+The parity tests run the explorers' JavaScript (formulas.js, quantities.js) in Node over a
+grid of control values per explorer and compare every number with ``widgets.quantities``
+(the package's functions) within 1e-6 relative.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+
+import numpy as np
+import pytest
+import torch
+
+pytest.importorskip("matplotlib")
+
+from centernet_edu import widgets  # noqa: E402
+
+# Reads [{name, data, controls: [...]}, ...] on stdin and writes the numbers of each.
+DRIVER = """
+const fs = require("fs"), vm = require("vm");
+for (const f of process.argv.slice(1)) vm.runInThisContext(fs.readFileSync(f, "utf8"), { filename: f });
+const cases = JSON.parse(fs.readFileSync(0, "utf8"));
+process.stdout.write(JSON.stringify(cases.map((c) => {
+  const d = CenterNetFormulas.prepare(c.data);
+  return c.controls.map((ctl) => CenterNetFormulas.quantities(c.name, ctl, d));
+})));
+"""
+ARITHMETIC = [widgets.SCRIPT_DIR / name for name in ("formulas.js", "quantities.js")]
+
+
+def node() -> str:
+    """Node's path; a skip without it, except under CI, where ``.ci/run`` installs it."""
+    exe = shutil.which("node")
+    if exe is None:
+        if os.environ.get("CI"):
+            pytest.fail("node is missing under CI (.ci/run installs it)")
+        pytest.skip("node is missing")
+    return exe
+
+
+def browser_numbers(cases: list[dict]) -> list[list[dict]]:
+    """What the explorers' JavaScript computes for each case's list of control values."""
+    run = subprocess.run(
+        [node(), "-e", DRIVER, *map(str, ARITHMETIC)],
+        input=json.dumps(cases),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr
+    return json.loads(run.stdout)
+
+
+# The explorers under test ----------------------------------------------------------------
+
+
+def perfect_heads(seed=3):
+    """One shapes image and the heads a perfect model would give for it."""
+    from torch.utils.data import default_collate
+
+    from centernet_edu import ShapesDataset, scatter_targets
+    from centernet_edu.data import denormalize_image
+
+    shapes = ("circle", "square", "triangle")
+    ds = ShapesDataset(1, 64, seed=seed, shapes=shapes, size_range=(12, 40), objects=(3, 4))
+    item = ds[0]
+    heads = {k: v[0] for k, v in scatter_targets(default_collate([item])).items()}
+    n = int(item["num_objs"])
+    return denormalize_image(item["image"]), heads, (item["boxes"][:n], item["labels"][:n])
+
+
+def noisy(heads: dict, seed: int = 0) -> dict:
+    """``heads`` with noise: a trained model's maps, with no ties and no exact zeros."""
+    g = torch.Generator().manual_seed(seed)
+    out = {}
+    for k, v in heads.items():
+        noise = torch.rand(v.shape, generator=g)
+        out[k] = 0.8 * v + 0.2 * noise if k.startswith("hm") else v + 2 * noise - 1
+    return out
+
+
+def extreme_heads(seed=5):
+    from torch.utils.data import default_collate
+
+    from centernet_edu import ShapesDataset, scatter_targets
+    from centernet_edu.data import denormalize_image
+
+    ds = ShapesDataset(1, 64, seed=seed, shapes=("circle", "square"), objects=(2, 3), extreme=True)
+    item = ds[0]
+    keys = [k for k in item if k.startswith(("hm_", "reg_", "ind_"))] + ["reg_mask"]
+    heads = scatter_targets(default_collate([{k: item[k] for k in keys}]))
+    n = int(item["num_objs"])
+    image, gt = denormalize_image(item["image"]), (item["boxes"][:n], item["labels"][:n])
+    return image, noisy({k: v[0] for k, v in heads.items()}, seed), gt
+
+
+def explorers() -> list[widgets.Explorer]:
+    simple = [
+        widgets.centre_explorer(),
+        widgets.radius_explorer(),
+        widgets.radius_cases_explorer(),
+        widgets.focal_loss_explorer(),
+        widgets.focal_gradient_explorer(),
+        widgets.shape_explorer(),
+        widgets.offset_explorer(),
+        widgets.size_explorer(),
+        widgets.prior_explorer(),
+    ]
+    image, heads, gt = perfect_heads()
+    ex_image, ex_heads, ex_gt = extreme_heads()
+    return simple + [
+        widgets.decode_explorer(image, heads, gt),
+        widgets.decode_explorer(image, noisy(heads), gt, kernel=5),
+        widgets.decode_explorer(image, noisy(heads, 1)),
+        widgets.extreme_explorer(ex_image, ex_heads, ex_gt, K=4),
+        widgets.extreme_explorer(ex_image, ex_heads, K=3, center_thresh=0.0),
+    ]
+
+
+def grid(e: widgets.Explorer, per_control: int = 6, mixed: int = 12) -> list[dict]:
+    """Control values for ``e``: each control over its range with the others at their
+    values, then random combinations; every value on its control's grid."""
+    rng = random.Random(e.name)
+
+    def spread(c, n):
+        if c.options:
+            return list(c.options)
+        return [c.check(min(c.lo + (c.hi - c.lo) * i / (n - 1), c.hi)) for i in range(n)]
+
+    out = [dict(e.values)]
+    for name, c in e.controls.items():
+        out += [e.values | {name: v} for v in spread(c, per_control)]
+    for _ in range(mixed):
+        out.append({name: rng.choice(spread(c, 41)) for name, c in e.controls.items()})
+    return out
+
+
+@pytest.fixture(scope="module")
+def compared():
+    """Per explorer name: (controls, package numbers, browser numbers) over its grid."""
+    cases = [(e, grid(e)) for e in explorers()]
+    browser = browser_numbers(
+        [{"name": e.name, "data": e.data, "controls": points} for e, points in cases]
+    )
+    out = {}
+    for (e, points), js in zip(cases, browser, strict=True):
+        py = [widgets.quantities(e.name, p, e.data) for p in points]
+        out.setdefault(e.name, []).extend(zip(points, py, js, strict=True))
+    return out
+
+
+NAMES = ["centre", "radius", "radius_cases", "focal", "focal_gradient", "shape", "offset"]
+NAMES += ["size", "prior", "decode", "extreme"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_browser_numbers_equal_the_package(compared, name):
+    for controls, py, js in compared[name]:
+        assert set(js) == set(py), (controls, sorted(set(js) ^ set(py)))
+        for k, v in py.items():
+            assert math.isclose(js[k], v, rel_tol=1e-6, abs_tol=1e-12), (controls, k, v, js[k])
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_grid_moves_every_number_that_depends_on_a_control(compared, name):
+    # A grid on which a number never changes could not catch the browser getting it wrong.
+    rows = compared[name]
+    fixed = {"max_error", "radius"} | ({"quadruples"} if name != "extreme" else set())
+    for k in {k for _, py, _ in rows for k in py} - fixed:
+        assert len({round(py[k], 9) for _, py, _ in rows if k in py}) > 1, k
+
+
+def test_the_comparison_sees_a_wrong_number():
+    e = widgets.radius_explorer(width=24, height=16, min_overlap=0.7)
+    [[js]] = browser_numbers([{"name": "radius", "data": {}, "controls": [e.values]}])
+    wrong = e.quantities(min_overlap=0.75)
+    assert not math.isclose(js["r_centernet"], wrong["r_centernet"], rel_tol=1e-6)
+
+
+# The HTML ---------------------------------------------------------------------------------
+
+
+class Tags(HTMLParser):
+    """Every start tag with its attributes; the text of each <label> and each <output>."""
+
+    VOID = {"input", "br", "img", "meta", "link"}
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.tags, self.open, self.labels, self.outputs = [], [], [], {}
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        if tag == "label":
+            self.labels.append("")
+        if tag not in self.VOID:
+            self.open.append((tag, dict(attrs)))
+
+    def handle_endtag(self, tag):
+        while self.open and self.open.pop()[0] != tag:
+            pass
+
+    def handle_data(self, data):
+        tags = [t for t, _ in self.open]
+        if "label" in tags and not {"span", "option"} & set(tags):  # not its readout
+            self.labels[-1] += data
+        if tags and tags[-1] == "output":
+            name = self.open[-1][1]["name"]
+            self.outputs[name] = self.outputs.get(name, "") + data
+
+    def find(self, tag, **attrs):
+        return [
+            a for t, a in self.tags if t == tag and all(a.get(k) == v for k, v in attrs.items())
+        ]
+
+
+@pytest.fixture(scope="module")
+def pages():
+    return [(e, e._repr_html_()) for e in explorers()]
+
+
+def test_every_control_is_a_labelled_input_or_select(pages):
+    for e, page in pages:
+        tags = Tags(page)
+        for name, c in e.controls.items():
+            if c.options:
+                (select,) = tags.find("select", name=name)
+                values = [a["value"] for a in tags.find("option")]
+                assert values[-len(c.options) :] == [str(o) for o in c.options]
+            else:
+                (slider,) = tags.find("input", type="range", name=name)
+                assert float(slider["min"]) == c.lo and float(slider["max"]) == c.hi
+                assert float(slider["step"]) == c.step
+                assert float(slider["value"]) == e.values[name]
+        assert [t.strip() for t in tags.labels] == [c.label for c in e.controls.values()]
+
+
+def test_every_number_is_an_output_holding_the_package_value(pages):
+    for e, page in pages:
+        tags = Tags(page)
+        assert {a["name"] for a in tags.find("output")} == {s.name for s in e.shown}
+        for s in e.shown:
+            (out,) = tags.find("output", name=s.name)
+            assert float(out["data-value"]) == e.numbers[s.name]
+            assert tags.outputs[s.name] == f"{e.numbers[s.name]:.{s.digits}f}"
+
+
+def test_an_explorer_is_one_div_with_one_figure_its_data_and_its_script(pages):
+    for e, page in pages:
+        tags = Tags(page)
+        (root,) = tags.find("div", **{"class": "cn-explorer"})
+        assert root["data-explorer"] == e.name
+        assert len(tags.find("svg", **{"class": "cn-figure"})) == 1
+        (data,) = tags.find("script", type="application/json")
+        embedded = page.split('class="cn-data">', 1)[1].split("</script>", 1)[0]
+        assert json.loads(embedded) == json.loads(json.dumps(e.data))
+        assert page.count(widgets.scripts()) == 1
+        assert "</script" not in widgets.scripts().lower()  # inlined in a <script> element
+        assert "CenterNetUI.mountFrom(document.currentScript)" in page
+        assert len(page) < 2_000_000
+
+
+def test_the_html_fetches_nothing_and_names_no_random_id(pages):
+    for _, page in pages:
+        hosts = set(re.findall(r"https?://[^\s\"'<>]+", page))
+        assert hosts <= {"http://www.w3.org/2000/svg"}  # the SVG namespace, not a request
+        assert not re.search(r"\b(fetch|XMLHttpRequest|import)\s*\(", page)
+        assert " id=" not in page and "Math.random" not in page
+
+
+def test_equal_arguments_give_equal_html():
+    image, heads, gt = perfect_heads()
+    assert widgets.size_explorer()._repr_html_() == widgets.size_explorer()._repr_html_()
+    first = widgets.decode_explorer(image, heads, gt)._repr_html_()
+    assert widgets.decode_explorer(image, heads, gt)._repr_html_() == first
+
+
+def test_heads_of_any_float_dtype_are_embedded_as_float32():
+    image, heads, gt = perfect_heads()
+    half = widgets.decode_explorer(image, {k: v.bfloat16() for k, v in heads.items()}, gt)
+    assert torch.equal(widgets._array(half.data["hm"]), heads["hm"].bfloat16().double())
+
+
+def test_embedded_arrays_read_back_exactly():
+    x = torch.rand(2, 3, 4) * torch.tensor([0.0, 1e-7, 3.0]).view(1, 3, 1)
+    for packed in (widgets._dense(x), widgets._sparse(x)):
+        assert torch.equal(widgets._array(packed), x.double())
+
+
+def test_values_snap_to_the_slider_grid_as_the_browser_does():
+    assert widgets.offset_explorer(x=13.33, y=6.8).values["x"] == 13.3
+    assert widgets.prior_explorer(pi=0.03).values["log10_pi"] == -1.5
+    assert widgets.radius_explorer(width=24.4).values["width"] == 24
+
+
+# Bad arguments ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: widgets.radius_explorer(width=0), r"width must be a number in \[1, 60\], got 0"),
+        (
+            lambda: widgets.focal_loss_explorer(alpha=math.nan),
+            r"alpha must be a number in \[0, 5\], got nan",
+        ),
+        (
+            lambda: widgets.offset_explorer(stride=3),
+            r"stride must be one of \(1, 2, 4, 8\), got 3",
+        ),
+        (lambda: widgets.prior_explorer(pi=1.0), r"pi must be a number in \(0, 1\), got 1.0"),
+        (lambda: widgets.quantities("nope", {}), r"name must be one of \('centre', "),
+        (
+            lambda: widgets.size_explorer().quantities(depth=1.0),
+            r"the explorer's controls must hold \['depth'\], missing \['depth'\]",
+        ),
+        (
+            lambda: widgets.decode_explorer(np.zeros((8, 8, 3)), {"hm": torch.zeros(1, 2, 2)}),
+            r"heads must hold \['hm', 'wh', 'reg'\], missing \['wh', 'reg'\]",
+        ),
+        (
+            lambda: widgets.decode_explorer(
+                np.zeros((8, 8)),
+                {k: torch.zeros(2 if k != "hm" else 1, 2, 2) for k in "hm wh reg".split()},
+            ),
+            r"image must have shape \(H, W, 3\), got \(8, 8\)",
+        ),
+        (
+            lambda: widgets.extreme_explorer(np.zeros((8, 8, 3)), {"hm_t": torch.zeros(1, 2, 2)}),
+            r"heads must hold \['hm_t', 'hm_l', 'hm_b', 'hm_r', 'hm_c'\]",
+        ),
+    ],
+)
+def test_bad_arguments_are_refused_with_what_was_expected(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
