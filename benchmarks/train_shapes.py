@@ -42,12 +42,20 @@ def _arguments(argv) -> argparse.Namespace:
     p.add_argument("--eval-every", type=int, default=100)
     p.add_argument("--out", default=str(Path(__file__).with_name("results") / "train_shapes.json"))
     p.add_argument("--save-model", help="also write the trained model here (load_model reads it)")
+    p.add_argument(
+        "--stop-at", type=float, default=None, metavar="AP50",
+        help="end the run at the first evaluation whose held-out AP50 reaches this",
+    )  # fmt: skip
     return p.parse_args(argv)
 
 
 def _rounded(metrics: dict) -> dict:
     # NaN (no objects in that size range) is written as null.
     return {k: None if v != v else round(v, 4) for k, v in metrics.items()}
+
+
+class Reached(Exception):
+    """Raised by ``Curve`` to end a run early (``--stop-at``)."""
 
 
 class Curve:
@@ -85,6 +93,8 @@ class Curve:
         )
         self.paused[0] += time.perf_counter() - t0
         self.paused[1] += time.process_time() - c0
+        if self.args.stop_at is not None and metrics["AP50"] >= self.args.stop_at:
+            raise Reached
 
 
 def _print_tables(curve: list[dict], oracles: dict, reached: dict | None) -> None:
@@ -119,7 +129,10 @@ def main(argv=None) -> int:
         flush=True,
     )
     curve = Curve(model, held_out, args)
-    fit(model, train, shapes_schedule.config(args, args.steps), callback=curve)
+    try:
+        fit(model, train, shapes_schedule.config(args, args.steps), callback=curve)
+    except Reached:
+        print(f"stopped: held-out AP50 reached {args.stop_at}", flush=True)
     if args.save_model:  # the trained weights alone: what load_model needs, a quarter the size
         state = {"step": args.steps, "model": model.state_dict()}
         save_checkpoint(args.save_model, state | {"model_config": asdict(model.config)})

@@ -363,6 +363,19 @@ def test_train_shapes_benchmark_runs_at_a_toy_size(tmp_path):
     assert [p["step"] for p in summary["curve"]] == [1, 2]
 
 
+def test_train_shapes_benchmark_stops_once_the_target_is_reached(tmp_path):
+    out = tmp_path / "curve.json"
+    cmd = [sys.executable, str(ROOT / "benchmarks" / "train_shapes.py"), "--steps", "3"]
+    cmd += ["--eval-every", "1", "--val-size", "2", "--image-size", "64", "--batch-size", "2"]
+    cmd += ["--workers", "0", "--threads", "1", "--out", str(out), "--stop-at", "0"]
+    proc = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "stopped: held-out AP50 reached 0.0" in proc.stdout
+    summary = json.loads(out.read_text())
+    assert [p["step"] for p in summary["curve"]] == [1]  # AP50 >= 0 at the first evaluation
+    assert summary["ap50_0.90_reached_at_s"] is None
+
+
 # --------------------------------------------------------------------------- reliability
 
 
