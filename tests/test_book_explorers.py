@@ -116,7 +116,10 @@ def typed(value: str):
 
 
 def close(shown: str | None, want) -> bool:
-    """Whether an output's data-value equals the reference within RELATIVE."""
+    """Whether an output's data-value equals the reference: numbers within RELATIVE,
+    anything else (a case's name) exactly."""
+    if isinstance(want, str):
+        return shown == want
     try:
         got, want = float(shown), float(want)
     except (TypeError, ValueError):
@@ -381,6 +384,8 @@ def test_values_reach_the_reference_as_numbers():
     assert typed("corrected") == "corrected"
     assert close("0.30000000000000004", 0.3) and not close("0.3001", 0.3)
     assert close("NaN", float("nan")) and not close(None, 1.0) and not close("", 0.0)
+    assert close("1e-13", 0.0) and not close("1e-6", 0.0)
+    assert close("r3", "r3") and not close("r1", "r3")
 
 
 def test_moves_reach_both_ends_and_come_back():
