@@ -1,0 +1,136 @@
+"""The book's workflow builds it with the README's command and publishes it to GitHub Pages,
+and the README says where, from book/_config.yml."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+yaml = pytest.importorskip("yaml")
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKFLOW = ROOT / ".github" / "workflows" / "book.yml"
+README = (ROOT / "README.md").read_text()
+
+spec = importlib.util.spec_from_file_location("colab_tool", ROOT / "tools" / "colab.py")
+colab = importlib.util.module_from_spec(spec)
+sys.modules[spec.name] = colab  # dataclasses look their module up there
+spec.loader.exec_module(colab)
+
+
+def shell_lines(markdown: str) -> list[tuple[str, str]]:
+    """(command, comment) of every line of the markdown's bash code blocks."""
+    lines = []
+    for block in re.findall(r"^```bash\n(.*?)^```", markdown, re.S | re.M):
+        for line in block.splitlines():
+            command, _, comment = line.partition("#")
+            if command.strip():
+                lines.append((" ".join(command.split()), comment.strip()))
+    return lines
+
+
+def book_command() -> str:
+    """The README's command that builds the book: the one its comment says builds the
+    book's HTML folder, written the same wherever the README gives it."""
+    commands = {c for c, comment in shell_lines(README) if "book/_build/html" in comment}
+    assert len(commands) == 1, f"the README's book commands disagree: {commands}"
+    return commands.pop()
+
+
+def book_output() -> str:
+    """The folder the README says the book is built into."""
+    folders = set(re.findall(r"\bbuild (?:the book into )?(\S+/_build/html)\b", README))
+    assert len(folders) == 1, folders
+    return folders.pop()
+
+
+@pytest.fixture(scope="module")
+def workflow() -> dict:
+    return yaml.safe_load(WORKFLOW.read_text())
+
+
+def steps_using(job: dict, action: str) -> list[dict]:
+    return [s for s in job["steps"] if s.get("uses", "").split("@")[0] == action]
+
+
+def test_the_readme_gives_one_book_command():
+    assert book_command() == "make book"
+    assert book_output() == "book/_build/html"
+
+
+def test_the_makefile_builds_the_book_where_the_readme_says():
+    makefile = (ROOT / "Makefile").read_text()
+    build = re.search(r"^book:.*\n((?:\t.*\n)+)", makefile, re.M)
+    assert build, "the Makefile has no book target"
+    # jupyter-book build <folder> writes <folder>/_build/html.
+    folder = re.search(r"jupyter-book build (\S+)", build.group(1)).group(1)
+    assert f"{folder}/_build/html" == book_output()
+
+
+def test_it_runs_on_every_push_to_main_and_by_hand(workflow):
+    # YAML 1.1 reads the key `on` as True.
+    triggers = workflow.get("on", workflow.get(True))
+    assert set(triggers) == {"push", "workflow_dispatch"}
+    assert triggers["push"] == {"branches": [colab.read_repository().branch]}
+
+
+def test_one_deployment_at_a_time(workflow):
+    assert workflow["concurrency"]["group"]
+    assert workflow["concurrency"]["cancel-in-progress"] is False
+
+
+def test_only_the_deploy_job_may_write_to_pages(workflow):
+    assert workflow["permissions"] == {"contents": "read"}
+    assert set(workflow["jobs"]) == {"build", "deploy"}
+    deploy = workflow["jobs"]["deploy"]
+    assert deploy["permissions"] == {"pages": "write", "id-token": "write"}
+    assert deploy["environment"]["name"] == "github-pages"
+    assert "steps.deployment.outputs.page_url" in deploy["environment"]["url"]
+    assert "permissions" not in workflow["jobs"]["build"]
+
+
+def test_the_build_job_runs_the_readme_command_and_uploads_the_book(workflow):
+    build = workflow["jobs"]["build"]
+    uses = [s["uses"].split("@")[0] for s in build["steps"] if "uses" in s]
+    assert uses == [
+        "actions/checkout",
+        "actions/setup-python",
+        "actions/setup-node",
+        "actions/upload-pages-artifact",
+    ]
+    runs = [s["run"].strip() for s in build["steps"] if "run" in s]
+    assert runs == [book_command()]
+    # The build comes after the set-up and before the upload.
+    order = [s.get("uses", s.get("run")).split("@")[0] for s in build["steps"]]
+    assert order.index(book_command()) == order.index("actions/upload-pages-artifact") - 1
+    (upload,) = steps_using(build, "actions/upload-pages-artifact")
+    assert upload["with"]["path"] == book_output()
+    python = steps_using(build, "actions/setup-python")[0]["with"]["python-version"]
+    assert re.fullmatch(r"3\.1\d", str(python))
+
+
+def test_the_deploy_job_deploys_the_build(workflow):
+    deploy = workflow["jobs"]["deploy"]
+    assert deploy["needs"] == "build"
+    (step,) = deploy["steps"]
+    assert step["uses"].split("@")[0] == "actions/deploy-pages"
+    assert step["id"] == "deployment"
+
+
+def test_every_action_is_pinned_to_a_major_version(workflow):
+    for job in workflow["jobs"].values():
+        for step in job["steps"]:
+            if "uses" in step:
+                assert re.fullmatch(r"actions/[\w-]+@v\d+", step["uses"]), step["uses"]
+
+
+def test_the_readme_says_where_the_book_is_published_and_how_chapters_pin_the_package():
+    repo = colab.read_repository()
+    assert f"<{colab.pages_url(repo)}>" in README
+    assert colab.pip_line(repo, colab.version_tag()) in README
+    assert f"git tag {colab.version_tag()}" in README
+    assert ".github/workflows/book.yml" in README and "tools/colab.py" in README
