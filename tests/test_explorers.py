@@ -24,6 +24,7 @@ import torch
 pytest.importorskip("matplotlib")
 
 from centernet_edu import widgets  # noqa: E402
+from centernet_edu.widgets import explorer as parts  # noqa: E402
 
 # Reads [{name, data, controls: [...]}, ...] on stdin and writes the numbers of each.
 DRIVER = """
@@ -35,7 +36,7 @@ process.stdout.write(JSON.stringify(cases.map((c) => {
   return c.controls.map((ctl) => CenterNetFormulas.quantities(c.name, ctl, d));
 })));
 """
-ARITHMETIC = [widgets.SCRIPT_DIR / name for name in ("formulas.js", "quantities.js")]
+ARITHMETIC = [parts.SCRIPT_DIR / name for name in ("formulas.js", "quantities.js")]
 
 
 def node() -> str:
@@ -265,8 +266,8 @@ def test_an_explorer_is_one_div_with_one_figure_its_data_and_its_script(pages):
         (data,) = tags.find("script", type="application/json")
         embedded = page.split('class="cn-data">', 1)[1].split("</script>", 1)[0]
         assert json.loads(embedded) == json.loads(json.dumps(e.data))
-        assert page.count(widgets.scripts()) == 1
-        assert "</script" not in widgets.scripts().lower()  # inlined in a <script> element
+        assert page.count(parts.scripts()) == 1
+        assert "</script" not in parts.scripts().lower()  # inlined in a <script> element
         assert "CenterNetUI.mountFrom(document.currentScript)" in page
         assert len(page) < 2_000_000
 
@@ -289,13 +290,13 @@ def test_equal_arguments_give_equal_html():
 def test_heads_of_any_float_dtype_are_embedded_as_float32():
     image, heads, gt = perfect_heads()
     half = widgets.decode_explorer(image, {k: v.bfloat16() for k, v in heads.items()}, gt)
-    assert torch.equal(widgets._array(half.data["hm"]), heads["hm"].bfloat16().double())
+    assert torch.equal(parts.array(half.data["hm"]), heads["hm"].bfloat16().double())
 
 
 def test_embedded_arrays_read_back_exactly():
     x = torch.rand(2, 3, 4) * torch.tensor([0.0, 1e-7, 3.0]).view(1, 3, 1)
-    for packed in (widgets._dense(x), widgets._sparse(x)):
-        assert torch.equal(widgets._array(packed), x.double())
+    for packed in (parts.dense(x), parts.sparse(x), parts.packed(x)):
+        assert torch.equal(parts.array(packed), x.double())
 
 
 def test_values_snap_to_the_slider_grid_as_the_browser_does():
