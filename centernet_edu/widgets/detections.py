@@ -91,7 +91,7 @@ def _snapshot_fields(snapshots) -> tuple[list[int], torch.Tensor, bool]:
     """The steps, the stacked heatmaps ``(S, C, H, W)`` and whether boxes come with them;
     every snapshot checked."""
     if not isinstance(snapshots, (list, tuple)) or not snapshots:
-        got = validate.shape_of(snapshots) if not isinstance(snapshots, (list, tuple)) else "[]"
+        got = "an empty list" if isinstance(snapshots, (list, tuple)) else type(snapshots).__name__
         raise ValueError(f"snapshots must be a non-empty list of dicts, got {got}")
     steps, maps, with_dets = [], [], 0
     for i, s in enumerate(snapshots):
@@ -99,8 +99,10 @@ def _snapshot_fields(snapshots) -> tuple[list[int], torch.Tensor, bool]:
         validate.has_keys(where, s, ["step", "hm", *LOSS_TERMS])
         steps.append(validate.nonnegative_int(f"{where}['step']", s["step"]))
         for k in LOSS_TERMS:
-            validate.number(f"{where}[{k!r}]", float(s[k]), 0, wanted="a finite number >= 0")
+            validate.number(f"{where}[{k!r}]", s[k], 0)
         hm = validate.tensor(f"{where}['hm']", s["hm"], 3, "(C, H, W)")
+        if hm.numel() == 0:
+            raise ValueError(f"{where}['hm'] must have C, H, W >= 1, got {tuple(hm.shape)}")
         if maps and hm.shape != maps[0].shape:
             raise ValueError(
                 f"{where}['hm'] must have the shape of snapshots[0]['hm'], "
