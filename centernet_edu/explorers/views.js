@@ -217,7 +217,9 @@ var CenterNetViews = (function (F, U) {
     });
     var p = imagePanel(svg, d, { x: 310, y: 30, w: 260, h: 260 },
       d.dets ? "boxes scoring at least " + c.threshold.toFixed(2) : "the image under Yhat", function (box) {
-        U.heat(svg, top, 0, s[2], s[3], box, "magma", unit(0, 1)).setAttribute("opacity", d.image ? 0.45 : 1);
+        // Screen blending: the dark background of the map leaves the image as it is.
+        var map = U.heat(svg, top, 0, s[2], s[3], box, "magma", unit(0, 1));
+        if (d.image) map.setAttribute("style", "image-rendering: pixelated; mix-blend-mode: screen");
       });
     if (d.dets) detections(p, d.dets[c.snapshot].filter(function (r) { return r[4] >= c.threshold; }), d.stride);
     lossCurves(svg, c, d, { x: 630, y: 30, w: 210, h: 260 });
