@@ -24,6 +24,7 @@ import torch
 pytest.importorskip("matplotlib")
 
 from centernet_edu import widgets  # noqa: E402
+from centernet_edu.widgets import explorer as parts  # noqa: E402
 
 # Reads [{name, data, controls: [...]}, ...] on stdin and writes the numbers of each.
 DRIVER = """
@@ -35,7 +36,8 @@ process.stdout.write(JSON.stringify(cases.map((c) => {
   return c.controls.map((ctl) => CenterNetFormulas.quantities(c.name, ctl, d));
 })));
 """
-ARITHMETIC = [widgets.SCRIPT_DIR / name for name in ("formulas.js", "quantities.js")]
+TERMS = ("loss", "hm_loss", "wh_loss", "off_loss")
+ARITHMETIC = [parts.SCRIPT_DIR / name for name in ("formulas.js", "quantities.js")]
 
 
 def node() -> str:
@@ -104,6 +106,27 @@ def extreme_heads(seed=5):
     return image, noisy({k: v[0] for k, v in heads.items()}, seed), gt
 
 
+def training_snapshots(boxes: bool = True, steps=(1, 10, 25, 50, 100, 300)):
+    """A run's snapshots of one image, from noise towards the perfect heads: each with its
+    step, made-up falling loss terms, ``hm`` and (with ``boxes``) its decoded ``dets``."""
+    from centernet_edu import decode_ctdet
+
+    image, heads, gt = perfect_heads()
+    g = torch.Generator().manual_seed(7)
+    noise = torch.rand(heads["hm"].shape, generator=g)
+    wh, reg = noisy({"wh": heads["wh"], "reg": heads["reg"]}).values()
+    out = []
+    for i, step in enumerate(steps):
+        a = i / (len(steps) - 1)
+        hm = (1 - a) * (0.1 + 0.3 * noise) + a * (0.8 * heads["hm"] + 0.2 * noise)
+        terms = {"loss": 9.0 / (1 + i), "hm_loss": 4.0 / (1 + 2 * i), "off_loss": 0.3 - 0.01 * i}
+        snap = {"step": step, "hm": hm} | terms | {"wh_loss": 40.0 / (1 + i) ** 0.5}
+        if boxes:
+            snap["dets"] = decode_ctdet(hm[None], wh[None], reg[None], K=20)[0]
+        out.append(snap)
+    return image, out, gt
+
+
 def explorers() -> list[widgets.Explorer]:
     simple = [
         widgets.centre_explorer(),
@@ -118,7 +141,10 @@ def explorers() -> list[widgets.Explorer]:
     ]
     image, heads, gt = perfect_heads()
     ex_image, ex_heads, ex_gt = extreme_heads()
+    snap_image, snaps, snap_gt = training_snapshots()
     return simple + [
+        widgets.snapshot_explorer(snaps, snap_image, snap_gt),
+        widgets.snapshot_explorer(training_snapshots(boxes=False)[1], snapshot=2, threshold=0.1),
         widgets.decode_explorer(image, heads, gt),
         widgets.decode_explorer(image, noisy(heads), gt, kernel=5),
         widgets.decode_explorer(image, noisy(heads, 1)),
@@ -160,7 +186,7 @@ def compared():
 
 
 NAMES = ["centre", "radius", "radius_cases", "focal", "focal_gradient", "shape", "offset"]
-NAMES += ["size", "prior", "decode", "extreme"]
+NAMES += ["size", "prior", "snapshot", "decode", "extreme"]
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -265,8 +291,8 @@ def test_an_explorer_is_one_div_with_one_figure_its_data_and_its_script(pages):
         (data,) = tags.find("script", type="application/json")
         embedded = page.split('class="cn-data">', 1)[1].split("</script>", 1)[0]
         assert json.loads(embedded) == json.loads(json.dumps(e.data))
-        assert page.count(widgets.scripts()) == 1
-        assert "</script" not in widgets.scripts().lower()  # inlined in a <script> element
+        assert page.count(parts.scripts()) == 1
+        assert "</script" not in parts.scripts().lower()  # inlined in a <script> element
         assert "CenterNetUI.mountFrom(document.currentScript)" in page
         assert len(page) < 2_000_000
 
@@ -284,18 +310,38 @@ def test_equal_arguments_give_equal_html():
     assert widgets.size_explorer()._repr_html_() == widgets.size_explorer()._repr_html_()
     first = widgets.decode_explorer(image, heads, gt)._repr_html_()
     assert widgets.decode_explorer(image, heads, gt)._repr_html_() == first
+    snap_image, snaps, snap_gt = training_snapshots()
+    first = widgets.snapshot_explorer(snaps, snap_image, snap_gt)._repr_html_()
+    snap_image, snaps, snap_gt = training_snapshots()  # made afresh: equal, not the same
+    assert widgets.snapshot_explorer(snaps, snap_image, snap_gt)._repr_html_() == first
+
+
+def test_eight_snapshots_of_a_five_class_map_embed_in_under_300_kb():
+    from centernet_edu import ShapesDataset, decode_ctdet
+    from centernet_edu.data import denormalize_image
+
+    item = ShapesDataset(1, 128, seed=1000)[0]
+    g = torch.Generator().manual_seed(0)
+    snaps = []
+    for step in range(8):  # random maps: no zeros, no short decimals to save space
+        hm, wh, reg = (torch.rand(n, 32, 32, generator=g) for n in (5, 2, 2))
+        dets = decode_ctdet(hm[None], 8 * wh[None], reg[None], K=20)[0]
+        snaps.append({"step": 10 * step, "hm": hm, "dets": dets} | dict.fromkeys(TERMS, 1.0))
+    e = widgets.snapshot_explorer(snaps, denormalize_image(item["image"]))
+    assert len(json.dumps(e.data, separators=(",", ":"))) < 300_000
+    assert torch.equal(parts.array(e.data["hm"]), torch.stack([s["hm"] for s in snaps]).double())
 
 
 def test_heads_of_any_float_dtype_are_embedded_as_float32():
     image, heads, gt = perfect_heads()
     half = widgets.decode_explorer(image, {k: v.bfloat16() for k, v in heads.items()}, gt)
-    assert torch.equal(widgets._array(half.data["hm"]), heads["hm"].bfloat16().double())
+    assert torch.equal(parts.array(half.data["hm"]), heads["hm"].bfloat16().double())
 
 
 def test_embedded_arrays_read_back_exactly():
     x = torch.rand(2, 3, 4) * torch.tensor([0.0, 1e-7, 3.0]).view(1, 3, 1)
-    for packed in (widgets._dense(x), widgets._sparse(x)):
-        assert torch.equal(widgets._array(packed), x.double())
+    for packed in (parts.dense(x), parts.sparse(x), parts.packed(x)):
+        assert torch.equal(parts.array(packed), x.double())
 
 
 def test_values_snap_to_the_slider_grid_as_the_browser_does():
@@ -305,6 +351,11 @@ def test_values_snap_to_the_slider_grid_as_the_browser_does():
 
 
 # Bad arguments ------------------------------------------------------------------------------
+
+
+def snap(step, **changes) -> dict:
+    """A valid snapshot of a (2, 4, 4) map, with ``changes``."""
+    return {"step": step, "hm": torch.full((2, 4, 4), 0.1)} | dict.fromkeys(TERMS, 1.0) | changes
 
 
 @pytest.mark.parametrize(
@@ -339,6 +390,69 @@ def test_values_snap_to_the_slider_grid_as_the_browser_does():
         (
             lambda: widgets.extreme_explorer(np.zeros((8, 8, 3)), {"hm_t": torch.zeros(1, 2, 2)}),
             r"heads must hold \['hm_t', 'hm_l', 'hm_b', 'hm_r', 'hm_c'\]",
+        ),
+    ]
+    + [
+        (lambda s=s: widgets.snapshot_explorer(s()), message)
+        for s, message in [
+            (lambda: [], r"snapshots must be a non-empty list of dicts, got an empty list"),
+            (lambda: {"step": 1}, r"snapshots must be a non-empty list of dicts, got dict"),
+            (
+                lambda: [snap(1), {"step": 2, "loss": 1.0}],
+                r"snapshots\[1\] must hold \['step', 'hm', 'loss', 'hm_loss', 'wh_loss', "
+                r"'off_loss'\], missing \['hm', 'hm_loss', 'wh_loss', 'off_loss'\]",
+            ),
+            (
+                lambda: [snap(1, hm=torch.full((2, 4, 4), -3.0))],
+                r"snapshots\[0\]\['hm'\] must hold values in \[0, 1\], got values in \[-3, -3\]",
+            ),
+            (
+                lambda: [snap(1, hm=torch.zeros(4, 4))],
+                r"snapshots\[0\]\['hm'\] must have shape \(C, H, W\), got \(4, 4\)",
+            ),
+            (
+                lambda: [snap(1, hm=torch.zeros(0, 4, 4))],
+                r"snapshots\[0\]\['hm'\] must have C, H, W >= 1, got \(0, 4, 4\)",
+            ),
+            (
+                lambda: [snap(1), snap(2, hm=torch.zeros(2, 4, 5))],
+                r"snapshots\[1\]\['hm'\] must have the shape of snapshots\[0\]\['hm'\], "
+                r"\(2, 4, 4\), got \(2, 4, 5\)",
+            ),
+            (
+                lambda: [snap(1, loss=math.nan)],
+                r"snapshots\[0\]\['loss'\] must be a finite number >= 0, got nan",
+            ),
+            (
+                lambda: [snap(-1)],
+                r"snapshots\[0\]\['step'\] must be a non-negative integer, got -1",
+            ),
+            (
+                lambda: [snap(5), snap(5)],
+                r"snapshots must be in training order \(increasing steps\), got \[5, 5\]",
+            ),
+            (
+                lambda: [snap(1, dets=torch.zeros(3, 6)), snap(2)],
+                r"snapshots must all hold 'dets' or none of them, got 1 of 2",
+            ),
+            (
+                lambda: [snap(1, dets=torch.zeros(3, 5))],
+                r"snapshots\[0\]\['dets'\] must have shape \(K, 6\), got \(3, 5\)",
+            ),
+        ]
+    ]
+    + [
+        (
+            lambda: widgets.snapshot_explorer([snap(1), snap(2)], snapshot=2),
+            r"snapshot must be a number in \[0, 1\], got 2",
+        ),
+        (
+            lambda: widgets.snapshot_explorer([snap(1)], np.zeros((8, 8))),
+            r"image must have shape \(H, W, 3\), got \(8, 8\)",
+        ),
+        (
+            lambda: widgets.snapshot_explorer([snap(1)], stride=0),
+            r"stride must be a finite number > 0, got 0",
         ),
     ],
 )

@@ -213,3 +213,56 @@ def test_extreme_explorer_shows_what_the_centre_check_rejects():
     q = e.quantities(center_thresh=0.0)  # l of one, r of the other, any t and b
     assert (q["valid"], q["false_positives"]) == (6, 4)
     assert repr(e) == "Explorer(K=2, center_thresh=0.1, threshold=0.3)"
+
+
+def test_snapshot_explorer_takes_what_fit_gives_its_callback():
+    import sys
+    from pathlib import Path
+
+    import torch
+
+    from centernet_edu import decode_ctdet, heatmap_nms
+    from centernet_edu.data import denormalize_image
+    from centernet_edu.train import fit
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from tiny_run import tiny_config, tiny_data, tiny_model
+
+    model, data = tiny_model(), tiny_data(6)
+    probe, snapshots = data[5], []
+
+    def take_snapshot(step, record):
+        model.eval()
+        with torch.no_grad():
+            out = model(probe["image"][None])
+        model.train()
+        hm = torch.sigmoid(out["hm"][0])
+        dets = decode_ctdet(hm[None], out["wh"], out["reg"], K=10)[0]
+        snapshots.append({**record, "hm": hm, "dets": dets})
+
+    fit(model, data, tiny_config(steps=3, batch_size=2), callback=take_snapshot)
+    n = int(probe["num_objs"])
+    gt = (probe["boxes"][:n], probe["labels"][:n])
+    e = widgets.snapshot_explorer(snapshots, denormalize_image(probe["image"]), gt, snapshot=2)
+    last = snapshots[2]
+    assert e.numbers["step"] == 3 and e.numbers["hm_loss"] == last["hm_loss"]
+    assert e.numbers["peak"] == float(last["hm"].max())
+    for t in (0.05, 0.1, 0.35, 0.5):
+        q = e.quantities(threshold=t)
+        assert q["peaks"] == int((heatmap_nms(last["hm"][None].double()) >= t).sum())
+        assert q["boxes"] == int((last["dets"][:, 4].double() >= t).sum())
+    assert e.quantities(snapshot=0)["loss"] == snapshots[0]["loss"]
+    assert repr(e) == "Explorer(snapshot=2, threshold=0.3)"
+
+
+def test_snapshot_explorer_finds_every_object_in_a_perfect_map():
+    from centernet_edu import decode_ctdet
+
+    image, heads, gt = _perfect_heads()
+    dets = decode_ctdet(heads["hm"][None], heads["wh"][None], heads["reg"][None], K=20)[0]
+    terms = {"loss": 0.0, "hm_loss": 0.0, "wh_loss": 0.0, "off_loss": 0.0}
+    e = widgets.snapshot_explorer([{"step": 9, "hm": heads["hm"], "dets": dets} | terms], image, gt)
+    n = len(gt[1])
+    assert (e.numbers["peak"], e.numbers["peaks"], e.numbers["boxes"]) == (1.0, n, n)
+    assert (e.numbers["hits"], e.numbers["false_positives"]) == (n, 0)
+    assert shown_text(e, "step") == "9"

@@ -187,13 +187,25 @@ var CenterNetFormulas = (function () {
     });
   }
 
+  // Little-endian float32 bytes in base64 (widgets.explorer.packed) as float64 values.
+  function fromBase64(text) {
+    var bytes = atob(text), view = new DataView(new ArrayBuffer(bytes.length));
+    for (var i = 0; i < bytes.length; i++) view.setUint8(i, bytes.charCodeAt(i));
+    var out = new Float64Array(bytes.length / 4);
+    for (i = 0; i < out.length; i++) out[i] = view.getFloat32(4 * i, true);
+    return out;
+  }
+
   // Fixed inputs as the explorers embed them: {shape, values} dense or {shape, index,
-  // values} sparse, float32 values written in their shortest form.
+  // values} sparse, float32 values written in their shortest form, or {shape, float32}.
   function prepare(data) {
     var out = {};
     Object.keys(data || {}).forEach(function (k) {
       var v = data[k];
-      if (v && v.shape && v.values) {
+      if (v && v.shape && v.float32 !== undefined) {
+        out[k] = fromBase64(v.float32);
+        out[k + "_shape"] = v.shape;
+      } else if (v && v.shape && v.values) {
         var n = v.shape.reduce(function (a, b) { return a * b; }, 1), a = new Float64Array(n);
         v.values.forEach(function (x, i) { a[v.index ? v.index[i] : i] = f32(x); });
         out[k] = a;

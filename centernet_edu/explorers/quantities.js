@@ -129,6 +129,26 @@
              total: parts[0] + parts[1] };
   } };
 
+  // One snapshot's class-wise heatmap (C, H, W): a view into the stacked (S, C, H, W).
+  function snapshotMap(d, i) {
+    var s = d.hm_shape, n = s[1] * s[2] * s[3];
+    return d.hm.subarray(i * n, (i + 1) * n);
+  }
+  E.snapshot = { map: snapshotMap, quantities: function (c, d) {
+    var i = c.snapshot, s = d.hm_shape, hm = snapshotMap(d, i), peak = -Infinity, peaks = 0;
+    var q = { step: d.steps[i] };
+    ["loss", "hm_loss", "wh_loss", "off_loss"].forEach(function (k) { q[k] = d.losses[k][i]; });
+    for (var j = 0; j < hm.length; j++) peak = Math.max(peak, hm[j]);
+    var nms = F.heatmapNms(hm, s[1], s[2], s[3], 3);
+    for (j = 0; j < nms.length; j++) if (nms[j] >= c.threshold) peaks++;
+    q.peak = peak;
+    q.peaks = peaks;
+    if (!d.dets) return q;
+    var kept = d.dets[i].filter(function (r) { return r[4] >= c.threshold; });
+    q.boxes = kept.length;
+    return hitsAndMisses(q, kept, d);
+  } };
+
   E.decode = { quantities: function (c, d) {
     var s = d.hm_shape, nms = F.heatmapNms(d.hm, s[0], s[1], s[2], c.kernel), survivors = 0;
     for (var i = 0; i < nms.length; i++) if (nms[i] >= c.threshold) survivors++;

@@ -125,6 +125,7 @@ var CenterNetUI = (function () {
   }
 
   var STYLE = ".cn-explorer{font:13px sans-serif;margin:.5em 0}" +
+    ".cn-controls,.cn-numbers{display:flex;flex-wrap:wrap;row-gap:.3em}" +
     ".cn-controls label{margin-right:1.2em;white-space:nowrap}.cn-controls input{vertical-align:middle}" +
     ".cn-numbers{margin:.4em 0}.cn-q{margin-right:1.2em;white-space:nowrap}.cn-q output{font-weight:bold}" +
     ".cn-figure{max-width:100%;height:auto;display:block}";

@@ -159,9 +159,11 @@ var CenterNetViews = (function (F, U) {
     U.heat(svg, loss, 0, s[2], s[3], m.box, "viridis", logUnit(1e-6, 10));
   };
 
-  function imagePanel(svg, d, box, title) {
+  // The image (if the explorer has one), then what overlay(box) draws, then the ground truth.
+  function imagePanel(svg, d, box, title, overlay) {
     var p = U.panel(svg, box, [0, d.image_size[1]], [0, d.image_size[0]], { down: true, title: title });
-    U.el(svg, "image", { x: box.x, y: box.y, width: box.w, height: box.h, href: d.image, preserveAspectRatio: "none" });
+    if (d.image) U.el(svg, "image", { x: box.x, y: box.y, width: box.w, height: box.h, href: d.image, preserveAspectRatio: "none" });
+    if (overlay) overlay(box);
     (d.gt_boxes || []).forEach(function (b, i) {
       U.rect(p, b, { stroke: U.CLASS_COLOURS[d.gt_labels[i] % 6], "stroke-dasharray": "2,3", "stroke-width": 1.5 });
     });
@@ -174,6 +176,54 @@ var CenterNetViews = (function (F, U) {
       U.el(p.svg, "text", { x: p.px(r[0] * stride), y: p.py(r[1] * stride) - 2, "font-size": 10, fill: colour }, r[4].toFixed(2));
     });
   }
+
+  // The largest of C maps (C, H, W) at each pixel: one (H, W) picture of every class.
+  function classMax(hm, C, HW) {
+    var top = new Float64Array(HW);
+    for (var k = 0; k < C; k++) for (var i = 0; i < HW; i++) top[i] = Math.max(top[i], hm[k * HW + i]);
+    return top;
+  }
+
+  // The loss terms at every snapshot against the step (log scales), the current one marked.
+  function lossCurves(svg, c, d, box) {
+    var terms = [["loss", "L_det", "black"], ["hm_loss", "L_k", "#1f77b4"], ["wh_loss", "L_size", "#ff7f0e"],
+                 ["off_loss", "L_off", "#2ca02c"]];
+    var all = [];
+    terms.forEach(function (t) { all = all.concat(d.losses[t[0]]); });
+    var lo = Math.max(Math.min.apply(null, all), 1e-4), hi = Math.max(Math.max.apply(null, all), 2 * lo);
+    var first = Math.max(d.steps[0], 1), last = Math.max(d.steps[d.steps.length - 1], 2 * first);
+    var p = U.panel(svg, box, [first, last], [lo / 1.5, hi * 1.5],
+      { logx: true, logy: true, xticks: [first, last], xlabel: "step (log scale)", title: "loss terms at each snapshot" });
+    var xs = d.steps.map(function (s) { return Math.max(s, 1); });
+    terms.forEach(function (t) {
+      var ys = d.losses[t[0]].map(function (v) { return Math.max(v, lo); });
+      U.curve(p, xs, ys, t[2]);
+      U.el(svg, "circle", { cx: p.px(xs[c.snapshot]), cy: p.py(ys[c.snapshot]), r: 4, fill: t[2] });
+    });
+    U.el(svg, "line", { x1: p.px(xs[c.snapshot]), x2: p.px(xs[c.snapshot]), y1: p.box.y, y2: p.box.y + p.box.h,
+      stroke: "grey", "stroke-dasharray": "3,3" });
+    U.legend(svg, box.x + box.w - 60, box.y + 14, terms.map(function (t) { return [t[2], t[1]]; }));
+  }
+
+  V.snapshot = function (svg, c, q, d) {
+    var s = d.hm_shape, HW = s[2] * s[3], hm = F.explorers.snapshot.map(d, c.snapshot);
+    var top = classMax(hm, s[1], HW);
+    var h = U.panel(svg, { x: 20, y: 30, w: 260, h: 260 }, [0, s[3]], [0, s[2]],
+      { down: true, title: "Yhat after step " + q.step + ": " + q.peaks + " peaks >= " + c.threshold.toFixed(2) });
+    U.heat(svg, top, 0, s[2], s[3], h.box, "magma", unit(0, 1));
+    F.topk(F.heatmapNms(hm, s[1], s[2], s[3], 3), s[1], s[2], s[3], Math.min(100, HW)).forEach(function (pk) {
+      if (pk.score < c.threshold) return;
+      U.el(svg, "circle", { cx: h.px(pk.x + 0.5), cy: h.py(pk.y + 0.5), r: 4, fill: "none", stroke: "cyan", "stroke-width": 1.5 });
+    });
+    var p = imagePanel(svg, d, { x: 310, y: 30, w: 260, h: 260 },
+      d.dets ? "boxes scoring at least " + c.threshold.toFixed(2) : "the image under Yhat", function (box) {
+        // Screen blending: the dark background of the map leaves the image as it is.
+        var map = U.heat(svg, top, 0, s[2], s[3], box, "magma", unit(0, 1));
+        if (d.image) map.setAttribute("style", "image-rendering: pixelated; mix-blend-mode: screen");
+      });
+    if (d.dets) detections(p, d.dets[c.snapshot].filter(function (r) { return r[4] >= c.threshold; }), d.stride);
+    lossCurves(svg, c, d, { x: 630, y: 30, w: 210, h: 260 });
+  };
 
   V.decode = function (svg, c, q, d) {
     var s = d.hm_shape, HW = s[1] * s[2], top = new Float64Array(HW);

@@ -1,0 +1,56 @@
+"""The book's explorers: sliders, numbers and a picture that stay live without a kernel.
+
+An explorer renders as one self-contained block of HTML (``Explorer._repr_html_``): a
+range input (or a select) per control, an ``<output>`` per number, one ``svg.cn-figure``,
+its fixed inputs as JSON, and the package's JavaScript inlined once
+(``centernet_edu/explorers/*.js``: ``formulas.js`` the arithmetic, ``quantities.js`` the
+numbers of each explorer, ``ui.js`` the controls and SVG, ``views.js`` the pictures). The
+browser recomputes the numbers and redraws the picture on every ``input`` event, the same
+in Jupyter, on Colab and in the built book, where no kernel runs; nothing is fetched.
+
+``quantities(name, controls, data)`` is the reference the JavaScript is tested against
+(``tests/test_explorers.py``): every number an explorer shows, computed with the
+package's functions. The static figures the chapters print come from
+``centernet_edu.viz``. Needs the ``book`` extra (matplotlib, through ``viz``).
+
+``explorer`` holds what every explorer is made of; ``targets_and_losses`` the explorers of
+chapters 1 to 6, ``detections`` those of chapters 7 to 9.
+"""
+
+# isort: off
+# In reading order: each module registers its explorers' numbers as it loads, and
+# quantities() lists the names in that order.
+from .explorer import Explorer, quantities
+from .targets_and_losses import (
+    centre_explorer,
+    focal_gradient_explorer,
+    focal_loss_explorer,
+    offset_explorer,
+    prior_explorer,
+    prior_targets,
+    radius_cases_explorer,
+    radius_explorer,
+    shape_explorer,
+    size_explorer,
+)
+from .detections import decode_explorer, extreme_explorer, snapshot_explorer
+
+# isort: on
+
+__all__ = [
+    "Explorer",
+    "quantities",
+    "centre_explorer",
+    "radius_explorer",
+    "radius_cases_explorer",
+    "focal_loss_explorer",
+    "focal_gradient_explorer",
+    "shape_explorer",
+    "offset_explorer",
+    "size_explorer",
+    "prior_explorer",
+    "prior_targets",
+    "snapshot_explorer",
+    "decode_explorer",
+    "extreme_explorer",
+]

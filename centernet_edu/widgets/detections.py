@@ -1,0 +1,223 @@
+"""The explorers of chapters 7 to 9: a trained model's maps, their peaks and their boxes.
+
+``snapshot_explorer`` steps through training snapshots (chapter 7), ``decode_explorer``
+decodes one image's heads (chapter 8), ``extreme_explorer`` groups extreme points
+(chapter 9). Each draws over the image the maps were computed from (a PNG in the page).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import numpy as np
+import torch
+
+from .. import validate
+from ..decode import decode_ctdet, decode_exdet, heatmap_nms
+from ..evaluate import match_detections
+from ..targets import EXTREME_PARTS
+from .explorer import (
+    Control,
+    Explorer,
+    S,
+    array,
+    dense,
+    numbers_of,
+    numpy_of,
+    packed,
+    shortest,
+    sliders,
+)
+
+MATCHES = [S("hits", "objects found at IoU 0.5", 0), S("false_positives", "false positives", 0)]
+LOSS_TERMS = ("loss", "hm_loss", "wh_loss", "off_loss")  # the terms fit records each step
+
+
+def _scene(image, gt, stride, map_size) -> dict:
+    """What the explorer draws over: the image (a PNG) or, without one, an empty frame of
+    the image's size ``R * map_size``; the ground truth in image pixels; R."""
+    from PIL import Image
+
+    stride = validate.number("stride", stride, 0, open_low=True)
+    d = {"image_size": [round(stride * n) for n in map_size], "stride": stride}
+    if image is not None:
+        a, buf = numpy_of(image), io.BytesIO()
+        if a.ndim != 3 or a.shape[2] != 3:
+            raise ValueError(f"image must have shape (H, W, 3), got {validate.shape_of(image)}")
+        Image.fromarray(a.astype(np.uint8)).save(buf, format="PNG")
+        d["image"] = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+        d["image_size"] = list(a.shape[:2])
+    if gt is not None:
+        boxes, labels = (numpy_of(v) for v in gt)
+        d["gt_boxes"] = boxes.reshape(-1, 4).astype(np.float64).tolist()
+        d["gt_labels"] = labels.reshape(-1).astype(np.int64).tolist()
+    return d
+
+
+def _hits(q, kept, d):
+    """Hits and false positives of the detections ``kept`` (best first) at IoU 0.5."""
+    if "gt_boxes" in d:
+        boxes = kept[:, :4] * d["stride"]
+        m = match_detections(boxes, kept[:, 5], d["gt_boxes"], d["gt_labels"])
+        q["hits"] = sum(j >= 0 for j in m)
+        q["false_positives"] = len(m) - q["hits"]
+    return q
+
+
+# Chapter 7: training snapshots ------------------------------------------------------------
+
+
+def _rows(x) -> list[list[float]]:
+    """The rows of a small float32 table, each value in its shortest form."""
+    a = numpy_of(x, np.float32)
+    return np.asarray(shortest(a)).reshape(a.shape).tolist()
+
+
+@numbers_of("snapshot")
+def _snapshot(c, d):
+    i, threshold = int(c["snapshot"]), c["threshold"]
+    hm = array(d["hm"])[i : i + 1]  # (1, C, H, W)
+    q = {"step": d["steps"][i]} | {k: d["losses"][k][i] for k in LOSS_TERMS}
+    q |= {"peak": hm.max(), "peaks": int((heatmap_nms(hm) >= threshold).sum())}
+    if "dets" in d:
+        rows = torch.tensor(d["dets"][i], dtype=torch.float64).reshape(-1, 6)
+        kept = rows[rows[:, 4] >= threshold]  # decode_ctdet sorts them best first
+        q = _hits(q | {"boxes": len(kept)}, kept, d)
+    return q
+
+
+def _snapshot_fields(snapshots) -> tuple[list[int], torch.Tensor, bool]:
+    """The steps, the stacked heatmaps ``(S, C, H, W)`` and whether boxes come with them;
+    every snapshot checked."""
+    if not isinstance(snapshots, (list, tuple)) or not snapshots:
+        got = "an empty list" if isinstance(snapshots, (list, tuple)) else type(snapshots).__name__
+        raise ValueError(f"snapshots must be a non-empty list of dicts, got {got}")
+    steps, maps, with_dets = [], [], 0
+    for i, s in enumerate(snapshots):
+        where = f"snapshots[{i}]"
+        validate.has_keys(where, s, ["step", "hm", *LOSS_TERMS])
+        steps.append(validate.nonnegative_int(f"{where}['step']", s["step"]))
+        for k in LOSS_TERMS:
+            validate.number(f"{where}[{k!r}]", s[k], 0)
+        hm = validate.tensor(f"{where}['hm']", s["hm"], 3, "(C, H, W)")
+        if hm.numel() == 0:
+            raise ValueError(f"{where}['hm'] must have C, H, W >= 1, got {tuple(hm.shape)}")
+        if maps and hm.shape != maps[0].shape:
+            raise ValueError(
+                f"{where}['hm'] must have the shape of snapshots[0]['hm'], "
+                f"{tuple(maps[0].shape)}, got {tuple(hm.shape)}"
+            )
+        validate.probability_target(f"{where}['hm']", (float(hm.min()), float(hm.max())))
+        maps.append(hm.detach().cpu().float())
+        if "dets" in s:
+            dets = validate.tensor(f"{where}['dets']", s["dets"], 2, "(K, 6)")
+            if dets.shape[1] != 6:
+                raise ValueError(f"{where}['dets'] must have shape (K, 6), got {tuple(dets.shape)}")
+            with_dets += 1
+    if with_dets not in (0, len(snapshots)):
+        raise ValueError(
+            f"snapshots must all hold 'dets' or none of them, got {with_dets} of {len(snapshots)}"
+        )
+    if steps != sorted(set(steps)):
+        raise ValueError(f"snapshots must be in training order (increasing steps), got {steps}")
+    return steps, torch.stack(maps), with_dets > 0
+
+
+def snapshot_explorer(snapshots, image=None, gt=None, *, stride=4, snapshot=0, threshold=0.3):
+    """Chapter 7: a slider over training snapshots -> the loss terms at that step and the
+    heatmap of one held-out image, its peaks and (optionally) its boxes.
+
+    ``snapshots``: a list of dicts in training order, each with ``step``, the loss terms
+    ``loss, hm_loss, wh_loss, off_loss`` at that step (``fit``'s record, which its callback
+    receives), ``hm (C, H, W)`` the predicted Yhat (after the sigmoid) and optionally
+    ``dets (K, 6)`` the image's decoded boxes (``decode_ctdet(...)[0]``, heatmap pixels).
+    ``image (H, W, 3)`` uint8, ``gt`` and ``stride`` R as ``decode_explorer``; without an
+    image the maps are drawn alone. The second control is the score threshold: the peaks
+    of ``heatmap_nms`` and the boxes at or above it are counted and drawn.
+    """
+    steps, maps, with_dets = _snapshot_fields(snapshots)
+    controls = sliders(("snapshot", "snapshot", 0, len(steps) - 1, 1, True))
+    controls += sliders(("threshold", "score threshold", 0.05, 0.95, 0.05))
+    shown = [S("step", "after step", 0), S("loss", "L_det", 3), S("hm_loss", "L_k", 3)]
+    shown += [S("wh_loss", "L_size", 3), S("off_loss", "L_off", 3), S("peak", "highest Yhat", 3)]
+    shown += [S("peaks", "peaks above the threshold", 0)]
+    shown += [S("boxes", "boxes above it", 0)] * with_dets + MATCHES * (
+        with_dets and gt is not None
+    )
+    data = _scene(image, gt, stride, maps.shape[2:]) | {"steps": steps, "hm": packed(maps)}
+    data["losses"] = {k: [float(s[k]) for s in snapshots] for k in LOSS_TERMS}
+    if with_dets:
+        data["dets"] = [_rows(s["dets"]) for s in snapshots]
+    values = {"snapshot": snapshot, "threshold": threshold}
+    return Explorer("snapshot", controls, shown, values, data, (860, 330))
+
+
+# Chapter 8: decoding ------------------------------------------------------------------------
+
+
+@numbers_of("decode")
+def _decode(c, d):
+    hm, wh, reg = (array(d[k])[None] for k in ("hm", "wh", "reg"))
+    K, kernel, threshold = int(c["K"]), int(c["kernel"]), c["threshold"]
+    survivors = int((heatmap_nms(hm, kernel) >= threshold).sum())
+    dets = decode_ctdet(hm, wh, reg, K=K, kernel=kernel)[0]
+    kept = dets[dets[:, 4] >= threshold]
+    return _hits({"survivors": survivors, "kept": len(kept)}, kept, d)
+
+
+def decode_explorer(image, heads: dict, gt=None, *, stride=4, threshold=0.3, K=20, kernel=3):
+    """Chapter 8: score threshold, K and the max-pool window -> the peaks and their boxes.
+
+    ``image (H, W, 3)`` uint8 is the picture the heads were computed from; ``heads`` one
+    image's ``hm (C, h, w)`` probabilities (after the sigmoid), ``wh`` and ``reg (2, h, w)``;
+    ``gt`` optional ``(boxes (N, 4), labels (N,))`` in image pixels, drawn dotted and
+    counted against; ``stride`` R, image pixels per heatmap pixel.
+    """
+    validate.has_keys("heads", heads, ["hm", "wh", "reg"])
+    validate.tensor("heads['hm']", heads["hm"], 3, "(C, H, W)")
+    C, H, W = heads["hm"].shape
+    controls = sliders(("threshold", "score threshold", 0.05, 0.95, 0.05))
+    controls += sliders(("K", "K", 1, min(50, H * W), 1, True))
+    controls += [Control("kernel", "max-pool", options=(1, 3, 5, 7))]
+    shown = [S("survivors", "peaks above the threshold", 0), S("kept", "kept in the top K", 0)]
+    data = _scene(image, gt, stride, (H, W)) | {k: dense(heads[k]) for k in ("hm", "wh", "reg")}
+    values = {"threshold": threshold, "K": K, "kernel": kernel}
+    return Explorer(
+        "decode", controls, shown + MATCHES[: 2 * (gt is not None)], values, data, (630, 330)
+    )
+
+
+# Chapter 9: extreme points --------------------------------------------------------------------
+
+
+@numbers_of("extreme")
+def _extreme(c, d):
+    heads = {k: array(v)[None] for k, v in d.items() if k.startswith(("hm_", "reg_"))}
+    K = int(c["K"])
+    dets = decode_exdet(heads, K=K, num_dets=K**4, center_thresh=c["center_thresh"])[0]
+    valid = dets[dets[:, 4] >= 0]  # the valid groupings, best first
+    shown = valid[valid[:, 4] >= c["threshold"]]
+    return _hits({"quadruples": K**4, "valid": len(valid), "shown": len(shown)}, shown, d)
+
+
+def extreme_explorer(
+    image, heads: dict, gt=None, *, stride=4, K=10, center_thresh=0.1, threshold=0.3
+):
+    """Chapter 9: K, the centre check and a display threshold -> the boxes ``decode_exdet``
+    groups. ``heads``: one image's ``hm_t .. hm_c (C, h, w)`` probabilities and optionally
+    ``reg_t .. reg_r (2, h, w)``; ``image``, ``gt`` and ``stride`` as ``decode_explorer``."""
+    validate.has_keys("heads", heads, [f"hm_{p}" for p in "tlbrc"])
+    validate.tensor("heads['hm_c']", heads["hm_c"], 3, "(C, H, W)")
+    _, H, W = heads["hm_c"].shape
+    controls = sliders(("K", "K", 1, min(16, H * W), 1, True))
+    controls += sliders(("center_thresh", "centre threshold", 0, 0.9, 0.05))
+    controls += sliders(("threshold", "score threshold", 0.05, 0.95, 0.05))
+    shown = [S("quadruples", "quadruples (t, l, b, r)", 0), S("valid", "valid groupings", 0)]
+    shown += [S("shown", "scoring at least the threshold", 0)]
+    keys = [f"hm_{p}" for p in "tlbrc"] + [f"reg_{p}" for p in EXTREME_PARTS if f"reg_{p}" in heads]
+    data = _scene(image, gt, stride, (H, W)) | {k: dense(heads[k]) for k in keys}
+    values = {"K": K, "center_thresh": center_thresh, "threshold": threshold}
+    return Explorer(
+        "extreme", controls, shown + MATCHES[: 2 * (gt is not None)], values, data, (360, 370)
+    )

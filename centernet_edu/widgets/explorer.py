@@ -1,0 +1,210 @@
+"""What every explorer is made of: controls, shown numbers, embedded data, the scripts.
+
+An ``Explorer`` renders as one self-contained block of HTML (``Explorer._repr_html_``): a
+range input (or a select) per ``Control``, an ``<output>`` per ``Shown`` number, one
+``svg.cn-figure``, its fixed inputs as JSON, and the package's JavaScript inlined once
+(``centernet_edu/explorers/*.js``). ``quantities(name, controls, data)`` dispatches to the
+function each explorer registers with ``numbers_of(name)``: the package's value of every
+number the browser shows.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import html
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .. import validate
+
+SCRIPTS = ("formulas.js", "quantities.js", "ui.js", "views.js")  # in load order
+SCRIPT_DIR = Path(__file__).parent.parent / "explorers"
+
+
+@dataclass(frozen=True)
+class Control:
+    """A slider from ``lo`` to ``hi`` by ``step``, or a select over ``options``."""
+
+    name: str
+    label: str
+    lo: float = 0.0
+    hi: float = 1.0
+    step: float = 1.0
+    integer: bool = False
+    options: tuple = ()
+
+    def check(self, value):
+        """``value`` on the control's grid (the browser snaps a slider the same way)."""
+        if self.options:
+            return validate.choice(self.name, value, self.options)
+        v = validate.number(self.name, value, self.lo, self.hi)
+        v = round(min(self.lo + round((v - self.lo) / self.step) * self.step, self.hi), 10)
+        return int(v) if self.integer else float(v)
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A number the explorer shows: ``<output name=name>`` with ``digits`` decimals."""
+
+    name: str
+    label: str
+    digits: int = 2
+
+
+S = Shown
+
+
+def sliders(*specs) -> list[Control]:
+    """One ``Control`` per tuple of its fields."""
+    return [Control(*spec) for spec in specs]
+
+
+def _num(v) -> str:
+    """A number as the page writes it: integers without a point, floats in full."""
+    v = float(v)
+    return str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
+
+
+@functools.cache
+def scripts() -> str:
+    """The explorers' JavaScript, in load order, as one text to inline."""
+    return "\n".join((SCRIPT_DIR / name).read_text() for name in SCRIPTS)
+
+
+class Explorer:
+    """One explorer: its controls at their values, the numbers it shows, its fixed data.
+
+    ``name`` selects the numbers (``quantities``) and the picture (``views.js``); ``data``
+    is JSON-ready and embedded in the page as it is. ``size`` is the figure's (w, h).
+    """
+
+    def __init__(self, name, controls, shown, values, data=None, size=(640, 320)):
+        self.name, self.shown, self.data, self.size = name, tuple(shown), data or {}, size
+        self.controls = {c.name: c for c in controls}
+        self.values = {c.name: c.check(values[c.name]) for c in controls}
+        self.numbers = self.quantities()  # computed once, so bad data fails here
+
+    def quantities(self, **changes) -> dict[str, float]:
+        """The numbers shown at the current values, or with some ``changes`` to them."""
+        validate.has_keys("the explorer's controls", self.controls, changes)
+        values = self.values | {k: self.controls[k].check(v) for k, v in changes.items()}
+        return quantities(self.name, values, self.data)
+
+    def __repr__(self) -> str:
+        # The text a notebook saves beside the HTML: short, and without the scripts.
+        controls = ", ".join(f"{k}={v!r}" for k, v in self.values.items())
+        return f"{type(self).__name__}({controls})"
+
+    def _repr_html_(self) -> str:
+        controls = "".join(_control_html(c, self.values[c.name]) for c in self.controls.values())
+        numbers = "".join(_shown_html(s, self.numbers[s.name]) for s in self.shown)
+        w, h = self.size
+        data = json.dumps(self.data, separators=(",", ":"), sort_keys=True).replace("</", "<\\/")
+        return (
+            f'<div class="cn-explorer" data-explorer="{self.name}">'
+            f'<div class="cn-controls">{controls}</div><div class="cn-numbers">{numbers}</div>'
+            f'<svg class="cn-figure" xmlns="http://www.w3.org/2000/svg" width="{w}" '
+            f'height="{h}" viewBox="0 0 {w} {h}" role="img"></svg>'
+            f'<script type="application/json" class="cn-data">{data}</script>'
+            f"<script>{scripts()}\nCenterNetUI.mountFrom(document.currentScript);</script></div>"
+        )
+
+
+def _control_html(c: Control, value) -> str:
+    label = html.escape(c.label)
+    if c.options:
+        options = "".join(
+            f'<option value="{o}"{" selected" if o == value else ""}>{o}</option>'
+            for o in c.options
+        )
+        return f'<label>{label} <select name="{c.name}">{options}</select></label>'
+    return (
+        f'<label>{label} <input type="range" name="{c.name}" min="{_num(c.lo)}" '
+        f'max="{_num(c.hi)}" step="{_num(c.step)}" value="{_num(value)}"> '
+        f'<span class="cn-readout">{_num(value)}</span></label>'
+    )
+
+
+def _shown_html(s: Shown, value: float) -> str:
+    return (
+        f'<span class="cn-q">{html.escape(s.label)} <output name="{s.name}" '
+        f'data-digits="{s.digits}" data-value="{_num(value)}">{value:.{s.digits}f}</output></span>'
+    )
+
+
+# Fixed inputs as JSON: float32 values read back exactly ------------------------------------
+
+
+def numpy_of(x, dtype=None) -> np.ndarray:
+    """``x`` as a numpy array: tensors from any device, half precision as float32."""
+    if isinstance(x, torch.Tensor):  # numpy has no bfloat16
+        x = x.detach().cpu().float() if x.is_floating_point() else x.detach().cpu()
+    return np.asarray(x, dtype=dtype)
+
+
+def shortest(a: np.ndarray) -> list[float]:
+    """The float32 values of ``a`` as Python floats in their shortest decimal form."""
+    return [float(str(v)) for v in np.asarray(a, dtype=np.float32).ravel()]
+
+
+def dense(x) -> dict:
+    """``{shape, values}``: every value in its shortest form."""
+    a = numpy_of(x, np.float32)
+    return {"shape": list(a.shape), "values": shortest(a)}
+
+
+def sparse(x) -> dict:
+    """``{shape, index, values}``: the nonzero values only, for maps that are mostly 0."""
+    a = numpy_of(x, np.float32)
+    index = np.flatnonzero(a)
+    return {"shape": list(a.shape), "index": index.tolist(), "values": shortest(a.ravel()[index])}
+
+
+def packed(x) -> dict:
+    """``{shape, float32}``: the little-endian float32 bytes in base64, 5.3 characters a
+    value against 10 to 13 in decimal, for large maps with no zeros (probabilities)."""
+    a = numpy_of(x, np.float32)
+    return {"shape": list(a.shape), "float32": base64.b64encode(a.astype("<f4").tobytes()).decode()}
+
+
+def array(p: dict) -> torch.Tensor:
+    """An embedded array (``dense``, ``sparse`` or ``packed``) as a float64 tensor holding
+    exactly its float32 values."""
+    if "float32" in p:
+        a = np.frombuffer(base64.b64decode(p["float32"]), dtype="<f4").astype(np.float32)
+    else:
+        a = np.zeros(math.prod(p["shape"]), dtype=np.float32)
+        a[p["index"] if "index" in p else slice(None)] = np.asarray(p["values"], dtype=np.float32)
+    return torch.from_numpy(a.reshape(p["shape"])).double()
+
+
+# The numbers of every explorer, computed with the package ----------------------------------
+
+QUANTITIES: dict[str, Callable[[dict, dict], dict]] = {}
+
+
+def numbers_of(name: str):
+    """Register ``f(controls, data) -> {number: value}`` as explorer ``name``'s numbers."""
+
+    def register(f):
+        QUANTITIES[name] = f
+        return f
+
+    return register
+
+
+def quantities(name: str, controls: dict, data: dict | None = None) -> dict[str, float]:
+    """Every number explorer ``name`` shows at ``controls``, computed with the package.
+
+    ``data`` is the explorer's embedded data (``Explorer.data``). The browser computes
+    the same numbers in ``quantities.js``; ``tests/test_explorers.py`` holds them equal.
+    """
+    validate.choice("name", name, tuple(QUANTITIES))
+    return {k: float(v) for k, v in QUANTITIES[name](controls, data or {}).items()}
