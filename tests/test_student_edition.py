@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -226,25 +227,34 @@ def execute_chapter(path: str) -> None:
 @pytest.fixture(scope="module")
 def executed(edition, tmp_path_factory) -> dict[str, tuple[float, int, str]]:
     """Run every graded chapter of the edition, PARALLEL at a time, each in a process of
-    its own (this file run as a script): each chapter's seconds, exit status and stderr."""
+    its own (this file run as a script): each chapter's seconds, exit status and output."""
     logs = tmp_path_factory.mktemp("logs")
     path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     env = {**os.environ, "PYTHONPATH": path}  # the kernels import this checkout's package
-    queue, running, done = list(GRADED), {}, {}
-    while queue or running:
-        while queue and len(running) < PARALLEL:
-            name = queue.pop(0)
-            log = (logs / f"{name}.log").open("w")
-            cmd = [sys.executable, __file__, str(edition / name)]
-            proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
-            running[name] = (proc, log, time.monotonic())
-        for name, (proc, log, start) in list(running.items()):
-            if proc.poll() is not None:
-                log.close()
-                tail = (logs / f"{name}.log").read_text()[-3000:]
-                done[name] = (time.monotonic() - start, proc.returncode, tail)
-                del running[name]
-        time.sleep(0.5)
+    # The later chapters train and take longest: started first, they overlap the rest.
+    queue, running, done = list(reversed(GRADED)), {}, {}
+    try:
+        while queue or running:
+            while queue and len(running) < PARALLEL:
+                name = queue.pop(0)
+                log = (logs / f"{name}.log").open("w")
+                cmd = [sys.executable, __file__, str(edition / name)]
+                proc = subprocess.Popen(
+                    cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                )
+                running[name] = (proc, log, time.monotonic())
+            for name, (proc, log, start) in list(running.items()):
+                if proc.poll() is not None:
+                    log.close()
+                    tail = (logs / f"{name}.log").read_text()[-3000:]
+                    done[name] = (time.monotonic() - start, proc.returncode, tail)
+                    del running[name]
+            time.sleep(0.5)
+    finally:  # interrupted: stop the chapters still running, their kernels included
+        for proc, log, _ in running.values():
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            log.close()
     return done
 
 

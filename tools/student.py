@@ -31,7 +31,7 @@ import nbformat
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
 MARKER = ".student-edition"
-STUB, SOLUTION = "exercise", "solution"
+STUB_TAG, SOLUTION_TAG = "exercise", "solution"
 # Jupyter Book's tags: they decide what the built book shows, and mean nothing to a student.
 BOOK_TAGS = frozenset(
     f"{verb}-{part}" for verb in ("hide", "remove") for part in ("cell", "input", "output")
@@ -94,12 +94,12 @@ def _stub_name(cells, i: int, where) -> str:
     names = _defined(cell.source) if cell.cell_type == "code" else []
     if len(names) != 1:
         raise ExerciseLayoutError(
-            f"{where(i)}: an {STUB!r} cell must be a code cell defining one function or "
+            f"{where(i)}: an {STUB_TAG!r} cell must be a code cell defining one function or "
             f"class for the student to write, got {len(names)} definitions"
         )
     if "NotImplementedError" not in cell.source:
         raise ExerciseLayoutError(
-            f"{where(i)}: the {STUB!r} stub {names[0]} must raise NotImplementedError "
+            f"{where(i)}: the {STUB_TAG!r} stub {names[0]} must raise NotImplementedError "
             "(the checkers grade that as not yet)"
         )
     return names[0]
@@ -114,14 +114,14 @@ def exercises(nb, label: str = "notebook") -> list[Exercise]:
 
     found, claimed = [], set()
     for i, cell in enumerate(cells):
-        if STUB not in _tags(cell):
+        if STUB_TAG not in _tags(cell):
             continue
         name = _stub_name(cells, i, where)
         j, k = i + 1, i + 2
-        if j >= len(cells) or SOLUTION not in _tags(cells[j]) or cells[j].cell_type != "code":
+        if j >= len(cells) or SOLUTION_TAG not in _tags(cells[j]) or cells[j].cell_type != "code":
             raise ExerciseLayoutError(
                 f"{where(i)}: the stub {name} must be followed by a code cell tagged "
-                f"{SOLUTION!r} holding its worked solution"
+                f"{SOLUTION_TAG!r} holding its worked solution"
             )
         if name not in _defined(cells[j].source):
             raise ExerciseLayoutError(
@@ -135,9 +135,9 @@ def exercises(nb, label: str = "notebook") -> list[Exercise]:
         found.append(Exercise(name, i, j, k))
         claimed.add(j)
     for i, cell in enumerate(cells):
-        if SOLUTION in _tags(cell) and i not in claimed:
+        if SOLUTION_TAG in _tags(cell) and i not in claimed:
             raise ExerciseLayoutError(
-                f"{where(i)}: a {SOLUTION!r} cell must come right after its {STUB!r} stub"
+                f"{where(i)}: a {SOLUTION_TAG!r} cell must come right after its {STUB_TAG!r} stub"
             )
     return found
 
@@ -198,12 +198,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         written = write_edition(args.notebooks or chapters(), args.out)
-    except (EditionError, OSError) as err:
+    except (EditionError, OSError, nbformat.reader.NotJSONError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    chapters_, graded = len(written), sum(written.values())
+    n_chapters, graded = len(written), sum(written.values())
     print(
-        f"wrote {chapters_} chapter{'s' * (chapters_ != 1)} with {graded} "
+        f"wrote {n_chapters} chapter{'s' * (n_chapters != 1)} with {graded} "
         f"exercise{'s' * (graded != 1)} to {args.out}"
     )
     return 0
