@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 # committed outputs with strict nbval.
 NOTEBOOKS := $(wildcard book/*.ipynb)
 
-.PHONY: demo test lint book book-assets notebooks clean
+.PHONY: demo test lint book book-assets notebooks student clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,13 @@ book: book-assets
 # Re-execute every chapter in place (outputs and widget state); commit the result.
 notebooks: $(STAMP)
 	$(PY) tools/execute.py
+
+# The student edition, for a class: the chapters without the worked solutions and with
+# their outputs cleared, the exercise stubs and checkers kept: `make student` writes
+# student/ (ignored by git), `make student STUDENT=DIR` another folder.
+STUDENT ?= student
+student: $(STAMP)
+	$(PY) tools/student.py --out $(STUDENT)
 
 clean:
 	rm -rf $(VENV) book/_build book/_assets .pytest_cache .hypothesis

@@ -1,0 +1,281 @@
+"""The student edition: the chapters without their worked solutions, as tools/student.py
+writes them (``make student``).
+
+The teacher edition (book/) shows every checker passing on its worked solution; the
+student edition, run top to bottom as handed out, errors nowhere and every checker says
+"not yet". Only the chapters with exercises run here: the others are the book's chapters
+with their outputs cleared, which the nbval run of the book executes. The chapters run
+two at a time, each in a fresh python3 kernel from the edition's folder, as
+tools/execute.py runs the book's.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BOOK = ROOT / "book"
+KERNEL = "python3"
+PARALLEL = 2  # chapters executed at once
+CHAPTER_TIMEOUT = 1200  # seconds: the training chapters on a slow machine
+
+spec = importlib.util.spec_from_file_location("student_tool", ROOT / "tools" / "student.py")
+student = importlib.util.module_from_spec(spec)
+sys.modules[spec.name] = student  # dataclasses look their module up there
+spec.loader.exec_module(student)
+
+# The words of centernet_edu.exercises.Report: "name: 3/12 cases pass (not yet)." or
+# "name: 12/12 cases pass. Well done."
+PASSED = re.compile(r"^(?P<name>.+): (?P<n>\d+)/(?P=n) cases pass\. Well done\.$", re.M)
+NOT_YET = re.compile(r"^(?P<name>.+): (?P<n>\d+)/(?P<total>\d+) cases pass \(not yet\)\.$", re.M)
+STUB = "this is still the stub"
+
+
+def read(path: Path):
+    return nbformat.read(path, as_version=4)
+
+
+def text_of(cell) -> str:
+    """What a code cell printed (its stdout)."""
+    return "".join(o.get("text", "") for o in cell.get("outputs", []) if o.output_type == "stream")
+
+
+CHAPTERS = student.chapters()
+GRADED = [p.name for p in CHAPTERS if student.exercises(read(p), p.name)]
+
+
+def test_every_chapter_with_a_piece_to_build_has_graded_exercises():
+    assert GRADED == [
+        f"{n}.ipynb"
+        for n in (
+            "01_objects_as_points",
+            "02_heatmap_targets",
+            "03_focal_loss",
+            "04_offset_loss",
+            "05_size_loss",
+            "06_model_and_total_loss",
+            "08_decoding_and_evaluation",
+            "09_extreme_points",
+        )
+    ]
+
+
+@pytest.mark.parametrize("chapter", GRADED)
+def test_the_teacher_edition_shows_every_checker_passing(chapter):
+    nb = read(BOOK / chapter)
+    for ex in student.exercises(nb, chapter):
+        printed = text_of(nb.cells[ex.checker])
+        assert PASSED.search(printed), f"{chapter}, the checker of {ex.name}: {printed!r}"
+        tags = nb.cells[ex.solution].metadata["tags"]
+        assert "hide-input" in tags, f"{chapter}: the solution of {ex.name} is not hidden"
+
+
+# The edition, built once -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def edition(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("student")
+    written = student.write_edition(CHAPTERS, out)
+    assert sorted(p.name for p in written) == [p.name for p in CHAPTERS]
+    return out
+
+
+def test_the_student_edition_leaves_out_solutions_outputs_widget_state_and_book_tags(edition):
+    for path in CHAPTERS:
+        teacher, handout = read(path), read(edition / path.name)
+        solutions = {ex.solution for ex in student.exercises(teacher)}
+        kept = [c for i, c in enumerate(teacher.cells) if i not in solutions]
+        assert [c.source for c in handout.cells] == [c.source for c in kept], path.name
+        assert "widgets" not in handout.metadata
+        for cell in handout.cells:
+            tags = set(cell.metadata.get("tags", []))
+            assert not tags & student.BOOK_TAGS and "solution" not in tags, path.name
+            assert "execution" not in cell.metadata
+            if cell.cell_type == "code":
+                assert cell.outputs == [] and cell.execution_count is None
+        stubs = [c for c in handout.cells if "exercise" in c.metadata.get("tags", [])]
+        assert len(stubs) == len(solutions)
+        assert all("raise NotImplementedError" in c.source for c in stubs)
+
+
+def test_the_command_line_writes_into_its_own_folder_only(tmp_path):
+    cmd = [sys.executable, str(ROOT / "tools" / "student.py"), str(BOOK / GRADED[0])]
+    done = subprocess.run([*cmd, "--out", str(tmp_path / "s")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "wrote 1 chapter with 1 exercise" in done.stdout
+    again = subprocess.run([*cmd, "--out", str(tmp_path / "s")], capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("a teacher's file")
+    refused = subprocess.run(
+        [*cmd, "--out", str(tmp_path / "mine")], capture_output=True, text=True
+    )
+    assert refused.returncode == 1
+    assert refused.stderr.startswith("error: --out must be empty or a student edition")
+    assert len(refused.stderr.splitlines()) == 1
+    assert sorted(p.name for p in (tmp_path / "mine").iterdir()) == ["notes.txt"]
+    book = subprocess.run([*cmd, "--out", str(BOOK)], capture_output=True, text=True)
+    assert book.returncode == 1 and "the book's own folder" in book.stderr
+
+
+# Refusing a chapter whose exercises are not stub, solution, checker ---------------------
+
+STUB_CELL = 'def my_loss(x):\n    """A loss."""\n    raise NotImplementedError("write it")'
+SOLUTION_CELL = "def my_loss(x):\n    return x.sum()"
+CHECK_CELL = "print(check_reg_l1_loss(my_loss))"
+
+
+def notebook(*cells):
+    """A notebook of (source, tags) code cells, a markdown cell first."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("### Write it")]
+    for source, tags in cells:
+        cell = nbformat.v4.new_code_cell(source)
+        if tags:
+            cell.metadata["tags"] = tags
+        nb.cells.append(cell)
+    return nb
+
+
+BROKEN = {
+    "no solution": (
+        [(STUB_CELL, ["exercise"]), (CHECK_CELL, [])],
+        r"ch, cell 1: the stub my_loss must be followed by a code cell tagged 'solution'",
+    ),
+    "no checker": (
+        [(STUB_CELL, ["exercise"]), (SOLUTION_CELL, ["solution", "hide-input"])],
+        r"ch, cell 2: the solution of my_loss must be followed by the checker cell",
+    ),
+    "a checker of another name": (
+        [
+            (STUB_CELL, ["exercise"]),
+            (SOLUTION_CELL, ["solution"]),
+            ("print(check_reg_l1_loss(reg_l1_loss))", []),
+        ],
+        r"ch, cell 2: .* a check_\* function on my_loss",
+    ),
+    "a solution without its stub": (
+        [("x = 1", []), (SOLUTION_CELL, ["solution"]), (CHECK_CELL, [])],
+        r"ch, cell 2: a 'solution' cell must come right after its 'exercise' stub",
+    ),
+    "a solution of another name": (
+        [
+            (STUB_CELL, ["exercise"]),
+            ("def my_other(x):\n    return x", ["solution"]),
+            (CHECK_CELL, []),
+        ],
+        r"ch, cell 2: the solution must define my_loss again",
+    ),
+    "a stub that is already solved": (
+        [(SOLUTION_CELL, ["exercise"]), (SOLUTION_CELL, ["solution"]), (CHECK_CELL, [])],
+        r"ch, cell 1: the 'exercise' stub my_loss must raise NotImplementedError",
+    ),
+    "a stub defining nothing": (
+        [("my_loss = None", ["exercise"]), (SOLUTION_CELL, ["solution"]), (CHECK_CELL, [])],
+        r"ch, cell 1: an 'exercise' cell must be a code cell defining one function or class",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", BROKEN)
+def test_an_exercise_that_is_not_stub_solution_checker_is_refused(case, tmp_path):
+    cells, message = BROKEN[case]
+    path = tmp_path / "ch"
+    nbformat.write(notebook(*cells), path)
+    with pytest.raises(student.ExerciseLayoutError, match=message):
+        student.write_edition([path], tmp_path / "out")
+    assert not (tmp_path / "out").exists()  # nothing written
+
+
+def test_a_complete_exercise_is_accepted_and_its_solution_left_out():
+    nb = notebook((STUB_CELL, ["exercise"]), (SOLUTION_CELL, ["solution"]), (CHECK_CELL, []))
+    (ex,) = student.exercises(nb)
+    assert (ex.name, ex.stub, ex.solution, ex.checker) == ("my_loss", 1, 2, 3)
+    handout = student.student_notebook(nb)
+    assert [c.source for c in handout.cells[1:]] == [STUB_CELL, CHECK_CELL]
+
+
+# Running the student edition ---------------------------------------------------------------
+
+
+def execute_chapter(path: str) -> None:
+    """Run a notebook top to bottom in place, from its folder, errors kept as outputs."""
+    from nbclient import NotebookClient
+
+    nb = read(Path(path))
+    NotebookClient(
+        nb,
+        timeout=CHAPTER_TIMEOUT,
+        kernel_name=KERNEL,
+        allow_errors=True,
+        resources={"metadata": {"path": str(Path(path).parent)}},
+    ).execute()
+    nbformat.write(nb, path)
+
+
+@pytest.fixture(scope="module")
+def executed(edition, tmp_path_factory) -> dict[str, tuple[float, int, str]]:
+    """Run every graded chapter of the edition, PARALLEL at a time, each in a process of
+    its own (this file run as a script): each chapter's seconds, exit status and output."""
+    logs = tmp_path_factory.mktemp("logs")
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "PYTHONPATH": path}  # the kernels import this checkout's package
+    # The later chapters train and take longest: started first, they overlap the rest.
+    queue, running, done = list(reversed(GRADED)), {}, {}
+    try:
+        while queue or running:
+            while queue and len(running) < PARALLEL:
+                name = queue.pop(0)
+                log = (logs / f"{name}.log").open("w")
+                cmd = [sys.executable, __file__, str(edition / name)]
+                proc = subprocess.Popen(
+                    cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                )
+                running[name] = (proc, log, time.monotonic())
+            for name, (proc, log, start) in list(running.items()):
+                if proc.poll() is not None:
+                    log.close()
+                    tail = (logs / f"{name}.log").read_text()[-3000:]
+                    done[name] = (time.monotonic() - start, proc.returncode, tail)
+                    del running[name]
+            time.sleep(0.5)
+    finally:  # interrupted: stop the chapters still running, their kernels included
+        for proc, log, _ in running.values():
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            log.close()
+    return done
+
+
+@pytest.mark.parametrize("chapter", GRADED)
+def test_the_student_edition_runs_and_every_checker_says_not_yet(edition, executed, chapter):
+    seconds, status, log = executed[chapter]
+    assert status == 0, f"{chapter} did not run ({seconds:.0f} s):\n{log}"
+    nb = read(edition / chapter)
+    errors = [
+        f"cell {i}: {o.ename}: {o.evalue}"
+        for i, c in enumerate(nb.cells)
+        for o in c.get("outputs", [])
+        if o.output_type == "error"
+    ]
+    assert not errors, f"{chapter} ({seconds:.0f} s): {errors}"
+    stubs = [i for i, c in enumerate(nb.cells) if "exercise" in c.metadata.get("tags", [])]
+    assert stubs
+    for i in stubs:
+        printed = text_of(nb.cells[i + 1])
+        assert NOT_YET.search(printed) and STUB in printed, f"{chapter}, cell {i + 1}: {printed!r}"
+
+
+if __name__ == "__main__":
+    execute_chapter(sys.argv[1])

@@ -1,0 +1,213 @@
+"""Write the student edition of the book: the chapters without their worked solutions.
+
+An exercise in a chapter is a markdown cell saying what to write, then three code cells:
+the student's stub (tagged ``exercise``: a function that raises ``NotImplementedError``),
+the worked solution (tagged ``solution``, hidden behind a toggle in the book), which
+defines the stub's name again, and the checker cell, which calls a ``check_*`` function
+on that name. The student edition keeps the stubs and the checkers and leaves the
+solutions out; it clears every output, execution count and the widget state, and drops
+the tags that only steer how the book shows a cell (``hide-input``, ``remove-cell``, ...).
+Chapters without exercises are copied with their outputs cleared.
+
+    python tools/student.py [--out student] [notebook ...]   (make student)
+
+A chapter whose exercises do not come as stub, solution, checker is refused with the
+chapter, the cell and what is missing, and then nothing is written. The folder is
+created if need be, and it must be a folder this tool wrote before (it leaves a
+``.student-edition`` file there) or an empty one: the book itself is never overwritten.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import copy
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[1]
+BOOK = ROOT / "book"
+MARKER = ".student-edition"
+STUB_TAG, SOLUTION_TAG = "exercise", "solution"
+# Jupyter Book's tags: they decide what the built book shows, and mean nothing to a student.
+BOOK_TAGS = frozenset(
+    f"{verb}-{part}" for verb in ("hide", "remove") for part in ("cell", "input", "output")
+)
+
+
+class EditionError(ValueError):
+    """The student edition cannot be written as asked."""
+
+
+class ExerciseLayoutError(EditionError):
+    """A chapter's exercise cells are not stub, solution, checker."""
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """Where one exercise's cells are in its notebook, and the name the student writes."""
+
+    name: str
+    stub: int
+    solution: int
+    checker: int
+
+
+def chapters() -> list[Path]:
+    return sorted(BOOK.glob("[0-9]*.ipynb"))
+
+
+def _tags(cell) -> list[str]:
+    return list(cell.get("metadata", {}).get("tags", []))
+
+
+def _defined(source: str) -> list[str]:
+    """The names a cell defines with a top-level ``def`` or ``class``."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    kinds = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+    return [node.name for node in tree.body if isinstance(node, kinds)]
+
+
+def _checks(source: str, name: str) -> bool:
+    """Whether a cell calls a ``check_*`` function with ``name`` as an argument."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            passed = [a for a in node.args if isinstance(a, ast.Name)]
+            if node.func.id.startswith("check_") and any(a.id == name for a in passed):
+                return True
+    return False
+
+
+def _stub_name(cells, i: int, where) -> str:
+    """The one name the stub at ``i`` defines; it must still raise NotImplementedError."""
+    cell = cells[i]
+    names = _defined(cell.source) if cell.cell_type == "code" else []
+    if len(names) != 1:
+        raise ExerciseLayoutError(
+            f"{where(i)}: an {STUB_TAG!r} cell must be a code cell defining one function or "
+            f"class for the student to write, got {len(names)} definitions"
+        )
+    if "NotImplementedError" not in cell.source:
+        raise ExerciseLayoutError(
+            f"{where(i)}: the {STUB_TAG!r} stub {names[0]} must raise NotImplementedError "
+            "(the checkers grade that as not yet)"
+        )
+    return names[0]
+
+
+def exercises(nb, label: str = "notebook") -> list[Exercise]:
+    """The exercises of a notebook, each checked to be stub, solution, checker."""
+    cells = nb.cells
+
+    def where(i: int) -> str:
+        return f"{label}, cell {i}"
+
+    found, claimed = [], set()
+    for i, cell in enumerate(cells):
+        if STUB_TAG not in _tags(cell):
+            continue
+        name = _stub_name(cells, i, where)
+        j, k = i + 1, i + 2
+        if j >= len(cells) or SOLUTION_TAG not in _tags(cells[j]) or cells[j].cell_type != "code":
+            raise ExerciseLayoutError(
+                f"{where(i)}: the stub {name} must be followed by a code cell tagged "
+                f"{SOLUTION_TAG!r} holding its worked solution"
+            )
+        if name not in _defined(cells[j].source):
+            raise ExerciseLayoutError(
+                f"{where(j)}: the solution must define {name} again, as the stub does"
+            )
+        if k >= len(cells) or cells[k].cell_type != "code" or not _checks(cells[k].source, name):
+            raise ExerciseLayoutError(
+                f"{where(j)}: the solution of {name} must be followed by the checker "
+                f"cell, a code cell calling a check_* function on {name}"
+            )
+        found.append(Exercise(name, i, j, k))
+        claimed.add(j)
+    for i, cell in enumerate(cells):
+        if SOLUTION_TAG in _tags(cell) and i not in claimed:
+            raise ExerciseLayoutError(
+                f"{where(i)}: a {SOLUTION_TAG!r} cell must come right after its {STUB_TAG!r} stub"
+            )
+    return found
+
+
+def student_notebook(nb, label: str = "notebook"):
+    """A copy of ``nb`` as a student gets it: no solutions, outputs, widget state or
+    book-only tags."""
+    solutions = {ex.solution for ex in exercises(nb, label)}
+    out = copy.deepcopy(nb)
+    out.cells = [cell for i, cell in enumerate(out.cells) if i not in solutions]
+    for cell in out.cells:
+        meta = cell.metadata
+        meta.pop("execution", None)  # the times of the teacher's run
+        if "tags" in meta:
+            meta["tags"] = [t for t in meta["tags"] if t not in BOOK_TAGS]
+            if not meta["tags"]:
+                del meta["tags"]
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    out.metadata.pop("widgets", None)
+    nbformat.validate(out)
+    return out
+
+
+def _check_folder(out: Path) -> None:
+    if out.resolve() == BOOK.resolve():
+        raise EditionError(f"--out must not be the book's own folder, got {out}")
+    if out.exists() and not out.is_dir():
+        raise EditionError(f"--out must be a folder, got the file {out}")
+    if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file():
+        raise EditionError(
+            f"--out must be empty or a student edition written before (with {MARKER}), "
+            f"got {out}, which holds other files"
+        )
+
+
+def write_edition(notebooks: list[Path], out: Path) -> dict[Path, int]:
+    """Write the student edition of ``notebooks`` into ``out``; returns each path written
+    with its number of exercises. Every chapter is checked before anything is written."""
+    _check_folder(out)
+    edition = {}
+    for path in notebooks:
+        nb = nbformat.read(path, as_version=4)
+        edition[out / path.name] = (student_notebook(nb, path.name), len(exercises(nb)))
+    out.mkdir(parents=True, exist_ok=True)
+    (out / MARKER).write_text("Written by tools/student.py, which replaces what it wrote.\n")
+    for target, (nb, _) in edition.items():
+        nbformat.write(nb, target)
+    return {target: count for target, (_, count) in edition.items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("notebooks", nargs="*", type=Path, help="default: every chapter")
+    parser.add_argument(
+        "--out", type=Path, default=ROOT / "student", help="the folder (default: student/)"
+    )
+    args = parser.parse_args(argv)
+    try:
+        written = write_edition(args.notebooks or chapters(), args.out)
+    except (EditionError, OSError, nbformat.reader.NotJSONError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    n_chapters, graded = len(written), sum(written.values())
+    print(
+        f"wrote {n_chapters} chapter{'s' * (n_chapters != 1)} with {graded} "
+        f"exercise{'s' * (graded != 1)} to {args.out}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
