@@ -31,6 +31,9 @@ def focal_loss_with_logits(logits, gt):
 def reg_l1_loss(output, mask, ind, target):
     return ce.reg_l1_loss(output, mask, ind, target)
 
+def my_size_loss(output, mask, ind, target):
+    return ce.reg_l1_loss(output, mask, ind, target)
+
 def heatmap_nms(heat):
     return ce.heatmap_nms(heat)
 
@@ -190,9 +193,12 @@ def test_mistakes_and_missing_functions_are_reported(graded):
         "0",
         "0",
         "False",
-        "missing: the submission defines no reg_l1_loss",
+        "missing: the submission defines no reg_l1_loss or my_reg_l1_loss",
     ]
-    assert by["mallory", "focal_loss"][3] == "missing: the submission defines no focal_loss"
+    assert (
+        by["mallory", "focal_loss"][3]
+        == "missing: the submission defines no focal_loss or my_focal_loss"
+    )
     assert "is the package's own, imported from centernet_edu" in by["judy", "focal_loss"][3]
 
 
@@ -201,7 +207,9 @@ def test_a_notebook_runs_without_its_magics_and_its_failing_cell(graded):
     assert by["carol", "focal_loss"][:3] == ["12", "12", "True"]
     assert "your function returned None: is a `return` missing?" in by["carol", "reg_l1_loss"][3]
     message = by["carol", "decode_ctdet"][3]
-    assert message.startswith("missing: the submission defines no decode_ctdet (1 cell failed;")
+    assert message.startswith(
+        "missing: the submission defines no decode_ctdet or my_decode_ctdet (1 cell failed;"
+    )
     assert "code cell 3: it raised ValueError: a cell that fails" in message
 
 
@@ -309,5 +317,54 @@ def test_an_existing_csv_is_kept_unless_overwrite(tmp_path, capsys):
     args = ["grade", str(tmp_path / "class"), "--csv", str(out), "--quiet", "--overwrite"]
     assert main(args) == 0
     assert out.read_text().splitlines()[1] == (
-        "amy,gaussian_radius,0,0,False,missing: the submission defines no gaussian_radius"
+        "amy,gaussian_radius,0,0,False,missing: the submission defines no gaussian_radius or "
+        "my_gaussian_radius"
     )
+
+
+def _tagged_notebook(*cells: tuple[str, list[str]]) -> str:
+    return json.dumps(
+        {
+            "cells": [
+                {"cell_type": "code", "metadata": {"tags": tags}, "source": source}
+                for source, tags in cells
+            ],
+            "metadata": {},
+            "nbformat": 4,
+            "nbformat_minor": 5,
+        }
+    )
+
+
+def test_a_student_edition_chapter_is_graded_under_its_stub_names_without_redoing_it(tmp_path):
+    chapter = tmp_path / "erin.ipynb"
+    chapter.write_text(
+        _tagged_notebook(
+            ("import time\nimport centernet_edu as ce\nEPS = 1e-4\ntime.sleep(600)\n", []),
+            ("def helper(x):\n    return x\n\nhelper(1) + time.sleep(600)\n", []),
+            ("def my_focal_loss(pred, gt):\n    return ce.focal_loss(helper(pred), gt)\n", ["exercise"]),
+            ("print(check_focal_loss(my_focal_loss))\n", []),
+            ("def my_size_loss(output, mask, ind, target):\n    raise NotImplementedError\n", ["exercise"]),
+        )
+    )  # fmt: skip
+    assert [n for n, _ in code_cells(chapter)] == [1, 2, 3, 5]  # cell 4 holds no definition
+    rows = {r.exercise: r for r in grade_submission(chapter, timeout=60, memory_mb=1024)}
+    assert rows["focal_loss"].ok and rows["focal_loss"].passed == rows["focal_loss"].total
+    assert not rows["size_loss"].ok and "this is still the stub" in rows["size_loss"].message
+    assert rows["reg_l1_loss"].message == (
+        "missing: the submission defines no reg_l1_loss or my_reg_l1_loss"
+    )
+
+
+def test_the_definitions_of_a_student_edition_cell_keep_their_line_numbers(tmp_path):
+    chapter = tmp_path / "nb.ipynb"
+    chapter.write_text(
+        _tagged_notebook(
+            ("import math\nfit()\n@staticmethod\ndef f():\n    pass\nR = 4\nS = R * 2\n", []),
+            ("x = 1\n", ["exercise"]),
+        )
+    )
+    assert code_cells(chapter) == [
+        (1, "import math\n\n@staticmethod\ndef f():\n    pass\nR = 4\n\n"),
+        (2, "x = 1\n"),
+    ]

@@ -2,7 +2,9 @@
 
 A folder holds one ``.py`` or ``.ipynb`` file per student (the file's stem is the
 student's id), each defining some of the functions under the package's names
-(``gaussian_radius``, ``focal_loss``, ..., ``CenterNetLoss``). Each submission runs in a
+(``gaussian_radius``, ``focal_loss``, ..., ``CenterNetLoss``) or under the names of the
+student edition's stubs (``my_gaussian_radius``, ..., ``my_size_loss``,
+``my_centernet_loss``): a chapter of the student edition, filled in, is a submission. Each submission runs in a
 process of its own, forked from a server that has imported the package once (a fork
 takes milliseconds where a fresh interpreter takes seconds). The process
 
@@ -40,9 +42,17 @@ from .check_targets import check_draw_gaussian, check_encode_ctdet, check_gaussi
 from .check_totals import check_centernet_loss, check_extreme_net_loss
 from .submission import SUFFIXES, LoadError, load
 
-__all__ = ["CHECKERS", "Row", "find_submissions", "grade_submission", "grade_class", "work"]
+__all__ = [
+    "CHECKERS",
+    "NAMES",
+    "Row",
+    "find_submissions",
+    "grade_submission",
+    "grade_class",
+    "work",
+]
 
-# The exercises, under the names a submission defines them, in the book's order.
+# The exercises in the book's order, each with its checker.
 CHECKERS = {
     "gaussian_radius": check_gaussian_radius,
     "draw_gaussian": check_draw_gaussian,
@@ -50,10 +60,27 @@ CHECKERS = {
     "focal_loss": check_focal_loss,
     "focal_loss_with_logits": check_focal_loss_with_logits,
     "reg_l1_loss": check_reg_l1_loss,
+    "size_loss": check_reg_l1_loss,  # chapter 5: the L1 loss read at the centres, on sizes
     "heatmap_nms": check_heatmap_nms,
     "decode_ctdet": check_decode_ctdet,
     "CenterNetLoss": check_centernet_loss,
     "ExtremeNetLoss": check_extreme_net_loss,
+}
+
+# The names a submission may define each exercise under, first found first graded: the
+# package's name, then the name of the student edition's stub.
+NAMES = {
+    "gaussian_radius": ("gaussian_radius", "my_gaussian_radius"),
+    "draw_gaussian": ("draw_gaussian", "my_draw_gaussian"),
+    "encode_ctdet": ("encode_ctdet", "my_encode_ctdet"),
+    "focal_loss": ("focal_loss", "my_focal_loss"),
+    "focal_loss_with_logits": ("focal_loss_with_logits", "my_focal_loss_with_logits"),
+    "reg_l1_loss": ("reg_l1_loss", "my_reg_l1_loss"),
+    "size_loss": ("my_size_loss",),
+    "heatmap_nms": ("heatmap_nms", "my_heatmap_nms"),
+    "decode_ctdet": ("decode_ctdet", "my_decode_ctdet"),
+    "CenterNetLoss": ("CenterNetLoss", "my_centernet_loss"),
+    "ExtremeNetLoss": ("ExtremeNetLoss", "my_extreme_net_loss"),
 }
 
 
@@ -115,7 +142,7 @@ def _grade_defined(namespace: dict, names: list[str], memory_mb: int, say) -> No
     for name in names:
         say(event="start", exercise=name)
         try:
-            report = CHECKERS[name](namespace[name])
+            report = CHECKERS[name](namespace[_own_name(namespace, name)])
         except Exception as e:  # the checkers never raise on a student's code; if they do, say so
             say(
                 event="result",
@@ -138,10 +165,19 @@ def _grade_defined(namespace: dict, names: list[str], memory_mb: int, say) -> No
         )
 
 
-def _own(namespace: dict, name: str) -> bool:
+def _is_own(namespace: dict, name: str) -> bool:
     """Whether the submission defines ``name`` itself (not the package's, imported)."""
     module = getattr(namespace.get(name), "__module__", None) or ""
     return name in namespace and not module.startswith("centernet_edu")
+
+
+def _own_name(namespace: dict, exercise: str) -> str | None:
+    """The first of the exercise's ``NAMES`` that the submission defines itself."""
+    return next((n for n in NAMES[exercise] if _is_own(namespace, n)), None)
+
+
+def _own(namespace: dict, exercise: str) -> bool:
+    return _own_name(namespace, exercise) is not None
 
 
 def work(path: str, names: list[str], events: str, memory_mb: int) -> None:
@@ -160,7 +196,7 @@ def work(path: str, names: list[str], events: str, memory_mb: int) -> None:
             say(event="load_error", message=str(e))
             return
         ns = loaded.namespace
-        imported = [n for n in CHECKERS if n in ns and not _own(ns, n)]
+        imported = [n for n in CHECKERS if not _own(ns, n) and any(k in ns for k in NAMES[n])]
         say(
             event="loaded",
             defines=[n for n in CHECKERS if _own(ns, n)],
@@ -217,7 +253,7 @@ def _missing(student: str, name: str, load_event: dict) -> Row:
     if name in load_event.get("imported", []):
         words = f"{name} is the package's own, imported from centernet_edu, not written in the submission"
     else:
-        words = f"the submission defines no {name}"
+        words = f"the submission defines no {' or '.join(NAMES[name])}"
     problems = load_event.get("problems", [])
     if problems:
         words += f" ({len(problems)} cell{'s' if len(problems) > 1 else ''} failed; first, {problems[0]})"

@@ -7,10 +7,16 @@ without a Jupyter kernel: IPython's magics and shell lines (``%...``, ``!...``) 
 out, and a cell that fails is noted and skipped, so the functions of the other cells are
 still graded. Every line is registered with ``linecache``, so an error in a student's
 function shows the student's line.
+
+A chapter of the student edition (a notebook with cells tagged ``exercise``) is graded
+without redoing the chapter: its exercise cells run whole, and of every other cell only the
+imports, the function and class definitions and the assignments of plain constants, so
+the helpers a solution uses are there but no model is trained and no figure drawn.
 """
 
 from __future__ import annotations
 
+import ast
 import builtins
 import json
 import linecache
@@ -54,18 +60,54 @@ def _python_lines(source: str) -> str | None:
     return "\n".join(kept) + "\n"
 
 
+_DEFINITIONS = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def _is_definition(node: ast.stmt) -> bool:
+    """An import, a ``def``/``class``, or a name bound to a plain constant."""
+    if isinstance(node, _DEFINITIONS):
+        return True
+    if isinstance(node, ast.Assign):
+        try:
+            ast.literal_eval(node.value)
+        except ValueError:
+            return False
+        return all(isinstance(t, ast.Name) for t in node.targets)
+    return False
+
+
+def _definitions_only(source: str) -> str:
+    """The cell with every statement but its definitions blanked, line numbers kept; a
+    cell that does not parse is kept whole, so running it reports the student's error."""
+    try:
+        body = ast.parse(source).body
+    except SyntaxError:
+        return source
+    lines = source.splitlines()
+    kept = [""] * len(lines)
+    for node in filter(_is_definition, body):
+        start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+        kept[start - 1 : node.end_lineno] = lines[start - 1 : node.end_lineno]
+    return "\n".join(kept) + "\n"
+
+
 def code_cells(path: Path) -> list[tuple[int, str]]:
-    """The Python code cells of a notebook, numbered from 1 among its code cells."""
+    """The Python code cells of a notebook, numbered from 1 among its code cells; in a
+    student edition, only the definitions of the cells not tagged ``exercise``."""
     try:
         notebook = json.loads(path.read_text(encoding="utf-8"))
         cells = [c for c in notebook["cells"] if c.get("cell_type") == "code"]
+        tags = [c.get("metadata", {}).get("tags", []) for c in cells]
     except (ValueError, KeyError, TypeError, AttributeError) as e:
         raise LoadError(f"{path.name} is not a readable notebook ({type(e).__name__}: {e})") from e
+    student_edition = any("exercise" in t for t in tags)
     found = []
-    for n, cell in enumerate(cells, 1):
+    for n, (cell, cell_tags) in enumerate(zip(cells, tags, strict=True), 1):
         source = cell.get("source", "")
         source = _python_lines(source if isinstance(source, str) else "".join(source))
-        if source is not None:
+        if source is not None and student_edition and "exercise" not in cell_tags:
+            source = _definitions_only(source)
+        if source is not None and source.strip():
             found.append((n, source))
     return found
 
