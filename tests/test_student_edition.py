@@ -279,3 +279,37 @@ def test_the_student_edition_runs_and_every_checker_says_not_yet(edition, execut
 
 if __name__ == "__main__":
     execute_chapter(sys.argv[1])
+
+
+# Grading the edition ------------------------------------------------------------------------
+
+
+def _filled_in(nb, label: str):
+    """The student edition of ``nb`` with every stub replaced by the book's solution."""
+    solutions = {ex.stub: nb.cells[ex.solution].source for ex in student.exercises(nb, label)}
+    out = student.student_notebook(nb, label)
+    stubs = [i for i, c in enumerate(out.cells) if "exercise" in c.metadata.get("tags", [])]
+    for i, source in zip(stubs, solutions.values(), strict=True):
+        out.cells[i].source = source
+    return out
+
+
+def test_a_filled_in_chapter_is_graded_by_the_class_grader_without_redoing_it(tmp_path):
+    from centernet_edu.exercises.grade import NAMES, grade_submission
+
+    exercise_of = {name: ex for ex, names in NAMES.items() for name in names}
+    for chapter in GRADED:
+        nb = read(BOOK / chapter)
+        written = {ex.name for ex in student.exercises(nb, chapter)}
+        handed_out, filled = tmp_path / f"out_{chapter}", tmp_path / f"in_{chapter}"
+        nbformat.write(student.student_notebook(nb, chapter), handed_out)
+        nbformat.write(_filled_in(nb, chapter), filled)
+        start = time.monotonic()
+        rows = {r.exercise: r for r in grade_submission(filled, timeout=120, memory_mb=2048)}
+        stubs = {r.exercise: r for r in grade_submission(handed_out, timeout=120, memory_mb=2048)}
+        # The training chapters take minutes to run; graded, they take seconds.
+        assert time.monotonic() - start < 120, chapter
+        for name in written:
+            row = rows[exercise_of[name]]
+            assert row.ok and row.passed == row.total > 0, (chapter, name, row.message)
+            assert STUB in stubs[exercise_of[name]].message, (chapter, name)
