@@ -1,4 +1,4 @@
-"""Re-execute the book's chapters in place, keeping outputs and widget state.
+"""Re-execute the book's chapters in place, keeping their outputs.
 
 The book is built from the notebooks as committed (``execute_notebooks: off``), and
 ``pytest --nbval`` checks that the committed outputs are what the code produces
@@ -7,7 +7,9 @@ today. After changing a chapter or the package, run ``make notebooks`` (or
 
 Each notebook runs top to bottom in a fresh ``python3`` kernel of the Python that
 runs this script (the project's virtual environment), from the ``book/`` folder.
-Widget state is stored so that the built book can render the widgets.
+The explorers are self-contained HTML and JavaScript (``centernet_edu.widgets``), saved
+as ordinary outputs: no widget state is stored, and a ``widgets`` entry left in a
+notebook's metadata by an older run is dropped.
 """
 
 from __future__ import annotations
@@ -36,9 +38,10 @@ def execute(path: Path, timeout: int = 1200) -> float:
         timeout=timeout,
         kernel_name=KERNEL,
         resources={"metadata": {"path": str(BOOK)}},
-        store_widget_state=True,
+        store_widget_state=False,
     )
     client.execute()
+    nb.metadata.pop("widgets", None)
     nb.metadata["kernelspec"] = {
         "display_name": "Python 3 (ipykernel)",
         "language": "python",
