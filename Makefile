@@ -41,7 +41,7 @@ book-assets: $(STAMP)
 book: book-assets
 	$(VENV)/bin/jupyter-book build book --builder html -W -n --keep-going
 
-# Re-execute every chapter in place (outputs and widget state); commit the result.
+# Re-execute every chapter in place, outputs included; commit the result.
 notebooks: $(STAMP)
 	$(PY) tools/execute.py
 
