@@ -121,8 +121,9 @@ class TrainConfig:
     progress: bool = setting(True, "show a progress bar", _flag, free_on_resume=True)
     channels_last: bool = setting(
         True,
-        "keep images and convolution weights channels-last (NHWC), the layout that CPU "
-        "and tensor-core convolutions run fastest on; the numbers agree to rounding",
+        "keep images and convolution weights in the NHWC (channels last) layout, which "
+        "convolutions on a CPU and on tensor cores run fastest on; the numbers agree to "
+        "rounding",
         _flag, free_on_resume=True,
     )  # fmt: skip
     hm_weight: float = setting(1.0, "lambda of the heatmap focal loss L_k", _nonnegative)
