@@ -24,6 +24,7 @@ import torch
 pytest.importorskip("matplotlib")
 
 from centernet_edu import widgets  # noqa: E402
+from centernet_edu.pretrained import loss_weight_runs  # noqa: E402
 from centernet_edu.widgets import explorer as parts  # noqa: E402
 
 # Reads [{name, data, controls: [...]}, ...] on stdin and writes the numbers of each.
@@ -127,6 +128,24 @@ def training_snapshots(boxes: bool = True, steps=(1, 10, 25, 50, 100, 300)):
     return image, out, gt
 
 
+def weight_runs(steps=range(10, 101, 10), evals=(50, 100)) -> dict:
+    """Made-up records of ``benchmarks/loss_weight_runs.py`` on the grid {0.01, 0.1, 1} x
+    {0.1, 1}: terms falling with the step, AP50 rising, every value rounded as it rounds."""
+    runs = []
+    for a in (0.01, 0.1, 1.0):
+        for b in (0.1, 1.0):
+            hm = [round(3 / (1 + s / 20) + a, 5) for s in steps]
+            wh = [round(8 / (1 + s * (1 + a) / 30), 5) for s in steps]
+            off = [round(0.3 - s * b / 1000, 5) for s in steps]
+            loss = [round(h + a * w + b * o, 5) for h, w, o in zip(hm, wh, off, strict=True)]
+            ev = [
+                {"step": s, "AP50": round(s / 120 * (1 - a / 3) * (0.8 + b / 5), 4)} for s in evals
+            ]
+            runs.append({"wh_weight": a, "off_weight": b, "step": list(steps), "loss": loss})
+            runs[-1] |= {"hm_loss": hm, "wh_loss": wh, "off_loss": off, "eval": ev}
+    return {"command": "made up", "runs": runs}
+
+
 def explorers() -> list[widgets.Explorer]:
     simple = [
         widgets.centre_explorer(),
@@ -138,6 +157,8 @@ def explorers() -> list[widgets.Explorer]:
         widgets.offset_explorer(),
         widgets.size_explorer(),
         widgets.prior_explorer(),
+        widgets.loss_weights_explorer(),
+        widgets.loss_weights_explorer(weight_runs()["runs"], wh_weight=1.0, step=30),
     ]
     image, heads, gt = perfect_heads()
     ex_image, ex_heads, ex_gt = extreme_heads()
@@ -186,7 +207,7 @@ def compared():
 
 
 NAMES = ["centre", "radius", "radius_cases", "focal", "focal_gradient", "shape", "offset"]
-NAMES += ["size", "prior", "snapshot", "decode", "extreme"]
+NAMES += ["size", "prior", "loss_weights", "snapshot", "decode", "extreme"]
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -194,6 +215,9 @@ def test_browser_numbers_equal_the_package(compared, name):
     for controls, py, js in compared[name]:
         assert set(js) == set(py), (controls, sorted(set(js) ^ set(py)))
         for k, v in py.items():
+            if math.isnan(v):  # not measured at these controls; JSON writes NaN as null
+                assert js[k] is None, (controls, k, js[k])
+                continue
             assert math.isclose(js[k], v, rel_tol=1e-6, abs_tol=1e-12), (controls, k, v, js[k])
 
 
@@ -203,7 +227,8 @@ def test_the_grid_moves_every_number_that_depends_on_a_control(compared, name):
     rows = compared[name]
     fixed = {"max_error", "radius"} | ({"quadruples"} if name != "extreme" else set())
     for k in {k for _, py, _ in rows for k in py} - fixed:
-        assert len({round(py[k], 9) for _, py, _ in rows if k in py}) > 1, k
+        values = {round(py[k], 9) for _, py, _ in rows if k in py and not math.isnan(py[k])}
+        assert len(values) > 1, k
 
 
 def test_the_comparison_sees_a_wrong_number():
@@ -217,19 +242,23 @@ def test_the_comparison_sees_a_wrong_number():
 
 
 class Tags(HTMLParser):
-    """Every start tag with its attributes; the text of each <label> and each <output>."""
+    """Every start tag with its attributes; the text of each <label> and each <output>; the
+    option values of each <select>."""
 
     VOID = {"input", "br", "img", "meta", "link"}
 
     def __init__(self, text: str):
         super().__init__()
-        self.tags, self.open, self.labels, self.outputs = [], [], [], {}
+        self.tags, self.open, self.labels, self.outputs, self.options = [], [], [], {}, {}
         self.feed(text)
 
     def handle_starttag(self, tag, attrs):
         self.tags.append((tag, dict(attrs)))
         if tag == "label":
             self.labels.append("")
+        selects = [a["name"] for t, a in self.open if t == "select"]
+        if tag == "option" and selects:
+            self.options.setdefault(selects[-1], []).append(dict(attrs)["value"])
         if tag not in self.VOID:
             self.open.append((tag, dict(attrs)))
 
@@ -262,8 +291,7 @@ def test_every_control_is_a_labelled_input_or_select(pages):
         for name, c in e.controls.items():
             if c.options:
                 (select,) = tags.find("select", name=name)
-                values = [a["value"] for a in tags.find("option")]
-                assert values[-len(c.options) :] == [str(o) for o in c.options]
+                assert tags.options[name] == [str(o) for o in c.options]
             else:
                 (slider,) = tags.find("input", type="range", name=name)
                 assert float(slider["min"]) == c.lo and float(slider["max"]) == c.hi
@@ -278,8 +306,9 @@ def test_every_number_is_an_output_holding_the_package_value(pages):
         assert {a["name"] for a in tags.find("output")} == {s.name for s in e.shown}
         for s in e.shown:
             (out,) = tags.find("output", name=s.name)
-            assert float(out["data-value"]) == e.numbers[s.name]
-            assert tags.outputs[s.name] == f"{e.numbers[s.name]:.{s.digits}f}"
+            shown, value = float(out["data-value"]), e.numbers[s.name]
+            assert shown == value or math.isnan(shown) and math.isnan(value)
+            assert tags.outputs[s.name] == parts.shown_text(e.numbers[s.name], s.digits)
 
 
 def test_an_explorer_is_one_div_with_one_figure_its_data_and_its_script(pages):
@@ -314,6 +343,23 @@ def test_equal_arguments_give_equal_html():
     first = widgets.snapshot_explorer(snaps, snap_image, snap_gt)._repr_html_()
     snap_image, snaps, snap_gt = training_snapshots()  # made afresh: equal, not the same
     assert widgets.snapshot_explorer(snaps, snap_image, snap_gt)._repr_html_() == first
+    first = widgets.loss_weights_explorer(weight_runs(), step=40)._repr_html_()
+    assert widgets.loss_weights_explorer(weight_runs(), step=40)._repr_html_() == first
+    assert (
+        widgets.loss_weights_explorer()._repr_html_()
+        == widgets.loss_weights_explorer()._repr_html_()
+    )
+
+
+def test_before_the_first_evaluation_ap50_is_not_a_number_and_shows_a_dash():
+    e = widgets.loss_weights_explorer(weight_runs(), step=40)
+    assert math.isnan(e.numbers["ap50"]) and math.isnan(e.numbers["ap50_step"])
+    tags = Tags(e._repr_html_())
+    (out,) = tags.find("output", name="ap50")
+    assert out["data-value"] == "nan" and tags.outputs["ap50"] == "\u2013"
+    assert e.quantities(step=50)["ap50_step"] == 50
+    [[js]] = browser_numbers([{"name": e.name, "data": e.data, "controls": [e.values]}])
+    assert js["ap50"] is None and js["hm_loss"] == e.numbers["hm_loss"]
 
 
 def test_eight_snapshots_of_a_five_class_map_embed_in_under_300_kb():
@@ -459,3 +505,105 @@ def snap(step, **changes) -> dict:
 def test_bad_arguments_are_refused_with_what_was_expected(make, message):
     with pytest.raises(ValueError, match=message):
         make()
+
+
+def changed_runs(i: int, **changes) -> dict:
+    """``weight_runs()`` with run ``i``'s fields changed (``None`` drops one)."""
+    runs = weight_runs()
+    runs["runs"][i] |= changes
+    runs["runs"][i] = {k: v for k, v in runs["runs"][i].items() if v is not None}
+    return runs
+
+
+RUN_KEYS = (
+    r"\['wh_weight', 'off_weight', 'step', 'loss', 'hm_loss', 'wh_loss', 'off_loss', 'eval'\]"
+)
+
+
+@pytest.mark.parametrize(
+    "runs, changes, message",
+    [
+        ({"command": "x"}, {}, r"runs must hold \['runs'\], missing \['runs'\]"),
+        ([], {}, r"runs must be a non-empty list of dicts, got an empty list"),
+        ({"runs": 3}, {}, r"runs\['runs'\] must be a non-empty list of dicts, got int"),
+        (
+            [{"step": [10]}],
+            {},
+            rf"runs\[0\] must hold {RUN_KEYS}, missing \['wh_weight', 'off_weight', 'loss', ",
+        ),
+        (
+            changed_runs(2, eval=None),
+            {},
+            rf"runs\['runs'\]\[2\] must hold {RUN_KEYS}, missing \['eval'\]",
+        ),
+        (
+            changed_runs(0, wh_weight=-0.1),
+            {},
+            r"runs\['runs'\]\[0\]\['wh_weight'\] must be a finite number >= 0, got -0.1",
+        ),
+        (
+            changed_runs(0, step=[10, 20, 40]),
+            {},
+            r"runs\['runs'\]\[0\]\['step'\] must be increasing, evenly spaced steps, got \[10, 20, 40\]",
+        ),
+        (
+            changed_runs(0, step=[0, 10]),
+            {},
+            r"runs\['runs'\]\[0\]\['step'\]\[0\] must be a positive integer, got 0",
+        ),
+        (
+            changed_runs(1, step=list(range(20, 201, 20))),
+            {},
+            r"runs\['runs'\]\[1\]\['step'\] must equal runs\['runs'\]\[0\]\['step'\], "
+            r"\[10, 20, 30, .*\], got \[20, 40, ",
+        ),
+        (
+            changed_runs(0, hm_loss=[1.0] * 9),
+            {},
+            r"runs\['runs'\]\[0\]\['hm_loss'\] must be a list of 10 numbers, got 9 values",
+        ),
+        (
+            changed_runs(3, loss=[1.0, 1.0, math.nan] + [1.0] * 7),
+            {},
+            r"runs\['runs'\]\[3\]\['loss'\]\[2\] must be a finite number >= 0, got nan",
+        ),
+        (
+            changed_runs(0, eval=[{"step": 50, "AP50": 1.5}]),
+            {},
+            r"runs\['runs'\]\[0\]\['eval'\]\[0\]\['AP50'\] must be a number in \[0, 1\], got 1.5",
+        ),
+        (
+            changed_runs(0, eval=[{"step": 100, "AP50": 0.5}, {"step": 50, "AP50": 0.4}]),
+            {},
+            r"runs\['runs'\]\[0\]\['eval'\] must be in training order \(increasing steps\), "
+            r"got \[100, 50\]",
+        ),
+        (
+            changed_runs(5, wh_weight=0.1, off_weight=1.0),
+            {},
+            r"runs\['runs'\] must hold one run per \(wh_weight, off_weight\) of a full grid, "
+            r"got \[\(0.01, 0.1\), .*\(0.1, 1.0\)\]",
+        ),
+        (
+            {"runs": weight_runs()["runs"][:5]},
+            {},
+            r"runs\['runs'\] must hold one run per \(wh_weight, off_weight\) of a full grid",
+        ),
+        (
+            weight_runs(),
+            {"wh_weight": 0.5},
+            r"wh_weight must be one of \(0.01, 0.1, 1.0\), got 0.5",
+        ),
+        (weight_runs(), {"step": 0}, r"step must be a number in \[10, 100\], got 0"),
+    ],
+)
+def test_bad_loss_weight_runs_are_refused_with_what_was_expected(runs, changes, message):
+    with pytest.raises(ValueError, match=message):
+        widgets.loss_weights_explorer(runs, **changes)
+
+
+def test_the_shipped_runs_are_the_default():
+    assert (
+        widgets.loss_weights_explorer().data
+        == widgets.loss_weights_explorer(loss_weight_runs()).data
+    )

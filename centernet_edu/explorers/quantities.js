@@ -129,6 +129,23 @@
              total: parts[0] + parts[1] };
   } };
 
+  // Chapter 6: the recorded run at (lambda_size, lambda_off), or undefined.
+  function weightRun(d, whWeight, offWeight) {
+    return d.runs.filter(function (r) { return r.wh_weight === whWeight && r.off_weight === offWeight; })[0];
+  }
+  E.loss_weights = { run: weightRun, quantities: function (c, d) {
+    var run = weightRun(d, c.wh_weight, c.off_weight), i = d.step.indexOf(c.step), q = {};
+    ["loss", "hm_loss", "wh_loss", "off_loss"].forEach(function (k) { q[k] = run[k][i]; });
+    var parts = { hm: q.hm_loss, wh: c.wh_weight * q.wh_loss, off: c.off_weight * q.off_loss };
+    var total = parts.hm + parts.wh + parts.off;
+    Object.keys(parts).forEach(function (k) { q["share_" + k] = total > 0 ? parts[k] / total : 0; });
+    var done = -1; // the last evaluation not after the step; none before the first
+    run.eval_step.forEach(function (s, j) { if (s <= c.step) done = j; });
+    q.ap50 = done >= 0 ? run.ap50[done] : NaN;
+    q.ap50_step = done >= 0 ? run.eval_step[done] : NaN;
+    return q;
+  } };
+
   // One snapshot's class-wise heatmap (C, H, W): a view into the stacked (S, C, H, W).
   function snapshotMap(d, i) {
     var s = d.hm_shape, n = s[1] * s[2] * s[3];

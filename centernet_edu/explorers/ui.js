@@ -120,7 +120,8 @@ var CenterNetUI = (function () {
       var v = q[o.getAttribute("name")];
       if (v === undefined) return;
       o.setAttribute("data-value", String(v));
-      o.textContent = v.toFixed(parseInt(o.getAttribute("data-digits") || "2", 10));
+      // NaN: a number not measured at these controls (widgets.explorer.shown_text).
+      o.textContent = isNaN(v) ? "\u2013" : v.toFixed(parseInt(o.getAttribute("data-digits") || "2", 10));
     });
   }
 

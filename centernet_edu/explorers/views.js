@@ -159,6 +159,65 @@ var CenterNetViews = (function (F, U) {
     U.heat(svg, loss, 0, s[2], s[3], m.box, "viridis", logUnit(1e-6, 10));
   };
 
+  // Chapter 6: the chosen run's unweighted terms against the step (log scale), the run at
+  // CenterNetLoss's weights faintly behind; its held-out AP50; the shares of L_det.
+  var WEIGHT_TERMS = [["hm_loss", "L_k", "#1f77b4"], ["wh_loss", "L_size", "#ff7f0e"],
+                      ["off_loss", "L_off", "#2ca02c"]];
+  function powersOfTen(lo, hi) {
+    var out = [];
+    for (var e = Math.ceil(Math.log10(lo)); e <= Math.floor(Math.log10(hi)); e++) out.push(Math.pow(10, e));
+    return out;
+  }
+  function stepLine(svg, p, step) {
+    U.el(svg, "line", { x1: p.px(step), x2: p.px(step), y1: p.box.y, y2: p.box.y + p.box.h, stroke: "grey", "stroke-dasharray": "3,3" });
+  }
+  function faint(e) {
+    e.setAttribute("stroke-opacity", 0.35);
+    e.setAttribute("stroke-dasharray", "4,3");
+  }
+  V.loss_weights = function (svg, c, q, d) {
+    var E = F.explorers.loss_weights, run = E.run(d, c.wh_weight, c.off_weight);
+    var base = E.run(d, d.compare[0], d.compare[1]), last = d.step[d.step.length - 1], all = [];
+    d.runs.forEach(function (r) { WEIGHT_TERMS.forEach(function (t) { all = all.concat(r[t[0]]); }); });
+    var lo = Math.max(Math.min.apply(null, all), 1e-4), hi = Math.max(Math.max.apply(null, all), 2 * lo);
+    var p = U.panel(svg, { x: 55, y: 30, w: 420, h: 230 }, [0, last], [lo / 1.3, hi * 1.3],
+      { logy: true, xticks: [0, last], yticks: powersOfTen(lo / 1.3, hi * 1.3), xlabel: "step",
+        title: "unweighted terms at lambda_size " + c.wh_weight + ", lambda_off " + c.off_weight });
+    var i = d.step.indexOf(c.step);
+    WEIGHT_TERMS.forEach(function (t) {
+      var ys = function (r) { return r[t[0]].map(function (v) { return Math.max(v, lo); }); };
+      if (base && base !== run) faint(U.curve(p, d.step, ys(base), t[2]));
+      U.curve(p, d.step, ys(run), t[2]);
+      U.el(svg, "circle", { cx: p.px(c.step), cy: p.py(ys(run)[i]), r: 4, fill: t[2] });
+    });
+    stepLine(svg, p, c.step);
+    var items = WEIGHT_TERMS.map(function (t) { return [t[2], t[1]]; });
+    if (base) items.push(["grey", "at " + d.compare[0] + ", " + d.compare[1], "4,3"]);
+    U.legend(svg, 395, 45, items);
+    var a = U.panel(svg, { x: 525, y: 30, w: 200, h: 230 }, [0, last], [0, 1],
+      { xticks: [0, last], yticks: [0, 0.5, 1], xlabel: "step", title: "held-out AP50" });
+    if (base && base !== run) {
+      base.eval_step.forEach(function (s, j) {
+        U.el(svg, "circle", { cx: a.px(s), cy: a.py(base.ap50[j]), r: 3, fill: "none", stroke: "grey", "stroke-opacity": 0.6 });
+      });
+    }
+    U.curve(a, run.eval_step, run.ap50, "#9467bd");
+    run.eval_step.forEach(function (s, j) {
+      U.el(svg, "circle", { cx: a.px(s), cy: a.py(run.ap50[j]), r: s === q.ap50_step ? 5 : 3, fill: "#9467bd",
+        stroke: s === q.ap50_step ? "black" : "none" });
+    });
+    stepLine(svg, a, c.step);
+    var shares = [[q.share_hm, "L_k"], [q.share_wh, "size"], [q.share_off, "offset"]], y = 260;
+    U.el(svg, "text", { x: 800, y: 24, "text-anchor": "middle", "font-size": 12 }, "shares of L_det");
+    shares.forEach(function (sh, j) {
+      var h = 230 * sh[0];
+      y -= h;
+      U.el(svg, "rect", { x: 760, y: y, width: 30, height: h, fill: WEIGHT_TERMS[j][2] });
+      U.el(svg, "text", { x: 796, y: 44 + 14 * j, "font-size": 10, fill: WEIGHT_TERMS[j][2] },
+        sh[1] + " " + Math.round(100 * sh[0]) + "%");
+    });
+  };
+
   // The image (if the explorer has one), then what overlay(box) draws, then the ground truth.
   function imagePanel(svg, d, box, title, overlay) {
     var p = U.panel(svg, box, [0, d.image_size[1]], [0, d.image_size[0]], { down: true, title: title });

@@ -132,10 +132,16 @@ def _control_html(c: Control, value) -> str:
     )
 
 
+def shown_text(value: float, digits: int) -> str:
+    """A number as its ``<output>`` shows it; NaN (not measured there) as a dash."""
+    return "\u2013" if math.isnan(value) else f"{value:.{digits}f}"
+
+
 def _shown_html(s: Shown, value: float) -> str:
     return (
         f'<span class="cn-q">{html.escape(s.label)} <output name="{s.name}" '
-        f'data-digits="{s.digits}" data-value="{_num(value)}">{value:.{s.digits}f}</output></span>'
+        f'data-digits="{s.digits}" data-value="{_num(value)}">{shown_text(value, s.digits)}'
+        "</output></span>"
     )
 
 

@@ -1,4 +1,4 @@
-"""The explorers of chapters 1 to 6: the targets and the three loss terms.
+"""The explorers of chapters 1 to 6: the targets, the three loss terms and their weights.
 
 Each explorer is a function returning an ``Explorer``, beside the function that computes
 its numbers with the package (registered with ``numbers_of``).
@@ -16,6 +16,7 @@ from ..data import ShapesDataset
 from ..evaluate import box_iou, centred_boxes
 from ..heatmap import gaussian_radius
 from ..losses import ALPHA, BETA, focal_loss_terms, focal_loss_with_logits
+from ..pretrained import loss_weight_runs
 from ..targets import encode_ctdet, target_radius
 from .explorer import Control, Explorer, S, array, numbers_of, sliders, sparse
 
@@ -266,3 +267,138 @@ def prior_explorer(pi: float = 0.1) -> Explorer:
     shown += [S("neg", "+ negatives"), S("total", "= per object")]
     data = {"gt": sparse(prior_targets())}
     return Explorer("prior", controls, shown, {"log10_pi": math.log10(pi)}, data, (680, 320))
+
+
+# Chapter 6: the loss weights over recorded training curves ---------------------------------
+
+WEIGHT_TERMS = ("loss", "hm_loss", "wh_loss", "off_loss")  # loss_weight_runs' curves
+DEFAULT_WEIGHTS = (0.1, 1.0)  # CenterNetLoss's (wh_weight, off_weight), drawn for comparison
+
+
+def _weight_run(d, wh_weight, off_weight) -> dict:
+    """The embedded run trained at (lambda_size, lambda_off) = (wh_weight, off_weight)."""
+    return next(
+        r for r in d["runs"] if r["wh_weight"] == wh_weight and r["off_weight"] == off_weight
+    )
+
+
+@numbers_of("loss_weights")
+def _loss_weights(c, d):
+    run, step = _weight_run(d, c["wh_weight"], c["off_weight"]), c["step"]
+    i = d["step"].index(step)
+    q = {k: run[k][i] for k in WEIGHT_TERMS}
+    parts = {
+        "hm": q["hm_loss"],
+        "wh": c["wh_weight"] * q["wh_loss"],
+        "off": c["off_weight"] * q["off_loss"],
+    }
+    total = parts["hm"] + parts["wh"] + parts["off"]
+    q |= {f"share_{k}": v / total if total > 0 else 0.0 for k, v in parts.items()}
+    done = [j for j, s in enumerate(run["eval_step"]) if s <= step]  # none before the first
+    q["ap50"] = run["ap50"][done[-1]] if done else math.nan
+    q["ap50_step"] = run["eval_step"][done[-1]] if done else math.nan
+    return q
+
+
+def _numbers(name, values, n, high=math.inf) -> list[float]:
+    """``values`` as a list of ``n`` finite floats in [0, ``high``]."""
+    if not isinstance(values, (list, tuple)) or len(values) != n:
+        got = (
+            f"{len(values)} values"
+            if isinstance(values, (list, tuple))
+            else validate.shape_of(values)
+        )
+        raise ValueError(f"{name} must be a list of {n} numbers, got {got}")
+    return [validate.number(f"{name}[{i}]", v, 0, high) for i, v in enumerate(values)]
+
+
+def _steps(name, steps) -> list[int]:
+    """Recorded steps: positive integers, increasing, evenly spaced (one slider's grid)."""
+    if not isinstance(steps, (list, tuple)) or not steps:
+        raise ValueError(f"{name} must be a non-empty list of steps, got {steps!r}")
+    steps = [validate.positive_int(f"{name}[{i}]", s) for i, s in enumerate(steps)]
+    every = steps[1] - steps[0] if len(steps) > 1 else 1
+    if every < 1 or steps != list(range(steps[0], steps[0] + every * len(steps), every)):
+        raise ValueError(f"{name} must be increasing, evenly spaced steps, got {steps}")
+    return steps
+
+
+def _evaluations(name, points) -> tuple[list[int], list[float]]:
+    """The steps and AP50 of a run's held-out evaluations, in training order."""
+    if not isinstance(points, (list, tuple)):
+        raise ValueError(f"{name} must be a list of dicts, got {type(points).__name__}")
+    steps, ap50 = [], []
+    for j, p in enumerate(points):
+        validate.has_keys(f"{name}[{j}]", p, ["step", "AP50"])
+        steps.append(validate.nonnegative_int(f"{name}[{j}]['step']", p["step"]))
+        ap50.append(validate.number(f"{name}[{j}]['AP50']", p["AP50"], 0, 1))
+    if steps != sorted(set(steps)):
+        raise ValueError(f"{name} must be in training order (increasing steps), got {steps}")
+    return steps, ap50
+
+
+def _weight_runs(runs) -> tuple[list[int], list[dict]]:
+    """The common steps and the runs as the explorer embeds them, every field checked, one
+    run per (wh_weight, off_weight) of a full grid."""
+    where, records = "runs", runs
+    if hasattr(runs, "keys"):
+        validate.has_keys("runs", runs, ["runs"])
+        where, records = "runs['runs']", runs["runs"]
+    if not isinstance(records, (list, tuple)) or not records:
+        got = "an empty list" if isinstance(records, (list, tuple)) else type(records).__name__
+        raise ValueError(f"{where} must be a non-empty list of dicts, got {got}")
+    steps, out = None, []
+    for i, r in enumerate(records):
+        at = f"{where}[{i}]"
+        validate.has_keys(at, r, ["wh_weight", "off_weight", "step", *WEIGHT_TERMS, "eval"])
+        run = {k: validate.number(f"{at}[{k!r}]", r[k], 0) for k in ("wh_weight", "off_weight")}
+        here = _steps(f"{at}['step']", r["step"])
+        if steps is not None and here != steps:
+            raise ValueError(f"{at}['step'] must equal {where}[0]['step'], {steps}, got {here}")
+        steps = here
+        run |= {k: _numbers(f"{at}[{k!r}]", r[k], len(steps)) for k in WEIGHT_TERMS}
+        run["eval_step"], run["ap50"] = _evaluations(f"{at}['eval']", r["eval"])
+        out.append(run)
+    pairs = [(r["wh_weight"], r["off_weight"]) for r in out]
+    grid = {(a, b) for a in {p[0] for p in pairs} for b in {p[1] for p in pairs}}
+    if len(set(pairs)) != len(pairs) or set(pairs) != grid:
+        raise ValueError(
+            f"{where} must hold one run per (wh_weight, off_weight) of a full grid, got {pairs}"
+        )
+    return steps, out
+
+
+def loss_weights_explorer(runs=None, *, wh_weight=None, off_weight=None, step=None):
+    """Chapter 6: lambda_size, lambda_off and a step -> the recorded training curves of
+    that run, its terms at the step, their shares of L_det and its held-out AP50.
+
+    ``runs``: what ``benchmarks/loss_weight_runs.py`` writes (default: the shipped record,
+    ``centernet_edu.pretrained.loss_weight_runs()``), or its list ``runs``: one dict per
+    (lambda_size, lambda_off) of a full grid, with ``wh_weight``, ``off_weight``, ``step``
+    (the same evenly spaced steps in every run), the mean terms ``loss, hm_loss, wh_loss,
+    off_loss`` at each (unweighted; ``loss`` the weighted total L_det) and ``eval`` (dicts
+    with ``step`` and ``AP50``). The weights start at CenterNetLoss's (0.1, 1) when those
+    were recorded, else at the first run's; the step at the last. The run at (0.1, 1) is
+    drawn faintly behind the chosen one. Before a run's first evaluation its AP50 shows
+    as "–" (NaN in ``quantities``).
+    """
+    steps, records = _weight_runs(loss_weight_runs() if runs is None else runs)
+    pairs = [(r["wh_weight"], r["off_weight"]) for r in records]
+    first = DEFAULT_WEIGHTS if DEFAULT_WEIGHTS in pairs else pairs[0]
+    controls = [
+        Control("wh_weight", "lambda_size", options=tuple(sorted({p[0] for p in pairs}))),
+        Control("off_weight", "lambda_off", options=tuple(sorted({p[1] for p in pairs}))),
+    ]
+    every = steps[1] - steps[0] if len(steps) > 1 else 1
+    controls += sliders(("step", "step", steps[0], steps[-1], every, True))
+    shown = [S("hm_loss", "L_k", 3), S("wh_loss", "L_size", 3), S("off_loss", "L_off", 3)]
+    shown += [S("loss", "L_det", 3), S("share_hm", "shares of L_det: L_k")]
+    shown += [S("share_wh", "lambda_size L_size"), S("share_off", "lambda_off L_off")]
+    shown += [S("ap50", "held-out AP50", 3), S("ap50_step", "evaluated after step", 0)]
+    data = {"step": steps, "runs": records, "compare": list(DEFAULT_WEIGHTS)}
+    values = {
+        "wh_weight": first[0] if wh_weight is None else wh_weight,
+        "off_weight": first[1] if off_weight is None else off_weight,
+        "step": steps[-1] if step is None else step,
+    }
+    return Explorer("loss_weights", controls, shown, values, data, (860, 320))
