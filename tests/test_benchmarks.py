@@ -1,5 +1,6 @@
 """The benchmark scripts still run (at toy sizes) and still find both versions equal."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -54,3 +55,31 @@ def test_training_profile_runs_and_accounts_for_every_phase():
     for phase in ("render", "collate + targets", "forward", "loss", "backward", "optimizer"):
         assert f"| {phase} |" in out.stdout
     assert "scoring 4 held-out images" in out.stdout
+
+
+def test_loss_weight_runs_records_every_curve_at_every_weight(tmp_path):
+    from centernet_edu.widgets import loss_weights_explorer
+
+    out = tmp_path / "runs.json"
+    run = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "loss_weight_runs.py"), "--steps", "4", "--every", "2"]
+        + ["--eval-every", "4", "--val-size", "4", "--image-size", "64", "--batch-size", "2"]
+        + ["--workers", "0", "--threads", "1", "--wh-weights", "0.1", "1", "--off-weights", "1"]
+        + ["--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    assert f"wrote {out}" in run.stdout
+    record = json.loads(out.read_text())
+    assert record["settings"]["steps"] == 4
+    runs = record["runs"]
+    assert [(r["wh_weight"], r["off_weight"]) for r in runs] == [(0.1, 1.0), (1.0, 1.0)]
+    for r in runs:
+        assert r["step"] == [2, 4] and [p["step"] for p in r["eval"]] == [4]
+        terms = zip(r["hm_loss"], r["wh_loss"], r["off_loss"], strict=True)
+        weighted = [hm + r["wh_weight"] * wh + off for hm, wh, off in terms]
+        assert r["loss"] == pytest.approx(weighted, abs=1e-4)
+    e = loss_weights_explorer(record, wh_weight=1.0, step=2)
+    assert e.numbers["wh_loss"] == runs[1]["wh_loss"][0]

@@ -139,7 +139,8 @@ def weight_runs(steps=range(10, 101, 10), evals=(50, 100)) -> dict:
             off = [round(0.3 - s * b / 1000, 5) for s in steps]
             loss = [round(h + a * w + b * o, 5) for h, w, o in zip(hm, wh, off, strict=True)]
             ev = [
-                {"step": s, "AP50": round(s / 120 * (1 - a / 3) * (0.8 + b / 5), 4)} for s in evals
+                {"step": s, "AP50": round(s / (s + 60) * (1 - a / 3) * (0.8 + b / 5), 4)}
+                for s in evals
             ]
             runs.append({"wh_weight": a, "off_weight": b, "step": list(steps), "loss": loss})
             runs[-1] |= {"hm_loss": hm, "wh_loss": wh, "off_loss": off, "eval": ev}

@@ -10,6 +10,7 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from centernet_edu import gaussian_radius, viz, widgets  # noqa: E402
 from centernet_edu.evaluate import box_iou, match_detections  # noqa: E402
+from centernet_edu.pretrained import loss_weight_runs  # noqa: E402
 
 EXPLORERS = [
     widgets.centre_explorer,
@@ -21,6 +22,7 @@ EXPLORERS = [
     widgets.offset_explorer,
     widgets.size_explorer,
     widgets.prior_explorer,
+    widgets.loss_weights_explorer,
 ]
 
 
@@ -266,3 +268,61 @@ def test_snapshot_explorer_finds_every_object_in_a_perfect_map():
     assert (e.numbers["peak"], e.numbers["peaks"], e.numbers["boxes"]) == (1.0, n, n)
     assert (e.numbers["hits"], e.numbers["false_positives"]) == (n, 0)
     assert shown_text(e, "step") == "9"
+
+
+# Chapter 6: the recorded runs at several loss weights ----------------------------------------
+
+TERMS = ("loss", "hm_loss", "wh_loss", "off_loss")
+
+
+def weighted_sum_gap(run: dict, wh_weight: float, off_weight: float) -> list[float]:
+    """At each recorded point: |loss - (hm + wh_weight wh + off_weight off)| less what the
+    file's rounding (5 decimals on each of the four numbers) and float32 sums allow."""
+    gaps = []
+    for total, hm, wh, off in zip(*(run[k] for k in TERMS), strict=True):
+        allowed = 0.5e-5 * (2 + wh_weight + off_weight) + 2**-22 * total
+        gaps.append(abs(total - (hm + wh_weight * wh + off_weight * off)) - allowed)
+    return gaps
+
+
+def test_every_recorded_total_is_the_weighted_sum_of_its_terms():
+    # The file is what it says: L_det = L_k + lambda_size L_size + lambda_off L_off at
+    # every point, and the weights of any other run of the grid do not fit.
+    runs = loss_weight_runs()["runs"]
+    for run in runs:
+        a, b = run["wh_weight"], run["off_weight"]
+        assert max(weighted_sum_gap(run, a, b)) <= 0, (a, b)
+        for other in runs:
+            if (other["wh_weight"], other["off_weight"]) != (a, b):
+                assert max(weighted_sum_gap(run, other["wh_weight"], other["off_weight"])) > 0
+
+
+def test_the_shipped_runs_are_the_full_grid_of_the_300_step_schedule():
+    record = loss_weight_runs()
+    assert record["settings"]["steps"] == 300
+    assert record["command"].startswith("python benchmarks/loss_weight_runs.py ")
+    runs = record["runs"]
+    assert [(r["wh_weight"], r["off_weight"]) for r in runs] == [
+        (a, b) for a in (0.01, 0.1, 1.0) for b in (0.1, 1.0)
+    ]
+    for run in runs:
+        assert run["step"] == list(range(10, 301, 10))
+        assert [p["step"] for p in run["eval"]] == list(range(50, 301, 50))
+
+
+def test_loss_weights_explorer_reads_the_recorded_point_and_the_last_evaluation_before_it():
+    e = widgets.loss_weights_explorer()
+    assert e.values == {"wh_weight": 0.1, "off_weight": 1.0, "step": 300}
+    (run,) = [
+        r for r in loss_weight_runs()["runs"] if r["wh_weight"] == 1.0 and r["off_weight"] == 0.1
+    ]
+    q = e.quantities(wh_weight=1.0, off_weight=0.1, step=120)
+    i = run["step"].index(120)
+    assert {k: q[k] for k in TERMS} == {k: run[k][i] for k in TERMS}
+    assert q["ap50_step"] == 100 and q["ap50"] == run["eval"][1]["AP50"]
+    parts = [run["hm_loss"][i], run["wh_loss"][i], 0.1 * run["off_loss"][i]]
+    assert q["share_wh"] == pytest.approx(parts[1] / sum(parts))
+    assert q["share_hm"] + q["share_wh"] + q["share_off"] == pytest.approx(1)
+    before = e.quantities(step=40)
+    assert math.isnan(before["ap50"]) and math.isnan(before["ap50_step"])
+    assert shown_text(widgets.loss_weights_explorer(step=40), "ap50") == "\u2013"

@@ -192,7 +192,7 @@ var CenterNetViews = (function (F, U) {
     });
     stepLine(svg, p, c.step);
     var items = WEIGHT_TERMS.map(function (t) { return [t[2], t[1]]; });
-    if (base) items.push(["grey", "at " + d.compare[0] + ", " + d.compare[1], "4,3"]);
+    if (base) items.push(["grey", "faint: " + d.compare[0] + ", " + d.compare[1], "4,3"]);
     U.legend(svg, 395, 45, items);
     var a = U.panel(svg, { x: 525, y: 30, w: 200, h: 230 }, [0, last], [0, 1],
       { xticks: [0, last], yticks: [0, 0.5, 1], xlabel: "step", title: "held-out AP50" });
