@@ -297,6 +297,14 @@ def test_every_recorded_total_is_the_weighted_sum_of_its_terms():
                 assert max(weighted_sum_gap(run, other["wh_weight"], other["off_weight"])) > 0
 
 
+def test_the_faint_comparison_run_is_the_one_at_centernet_loss_defaults():
+    from centernet_edu import CenterNetLoss
+    from centernet_edu.widgets.targets_and_losses import DEFAULT_WEIGHTS
+
+    assert DEFAULT_WEIGHTS == (CenterNetLoss().wh_weight, CenterNetLoss().off_weight)
+    assert widgets.loss_weights_explorer().data["compare"] == list(DEFAULT_WEIGHTS)
+
+
 def test_the_shipped_runs_are_the_full_grid_of_the_300_step_schedule():
     record = loss_weight_runs()
     assert record["settings"]["steps"] == 300

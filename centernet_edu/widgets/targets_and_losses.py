@@ -300,8 +300,8 @@ def _loss_weights(c, d):
     return q
 
 
-def _numbers(name, values, n, high=math.inf) -> list[float]:
-    """``values`` as a list of ``n`` finite floats in [0, ``high``]."""
+def _numbers(name, values, n) -> list[float]:
+    """``values`` as a list of ``n`` finite floats >= 0."""
     if not isinstance(values, (list, tuple)) or len(values) != n:
         got = (
             f"{len(values)} values"
@@ -309,7 +309,7 @@ def _numbers(name, values, n, high=math.inf) -> list[float]:
             else validate.shape_of(values)
         )
         raise ValueError(f"{name} must be a list of {n} numbers, got {got}")
-    return [validate.number(f"{name}[{i}]", v, 0, high) for i, v in enumerate(values)]
+    return [validate.number(f"{name}[{i}]", v, 0) for i, v in enumerate(values)]
 
 
 def _steps(name, steps) -> list[int]:
