@@ -80,12 +80,7 @@ def main(argv=None) -> int:
             print(f"lambda_size {wh}, lambda_off {off}", flush=True)
             runs.append(_run(args, wh, off))
     summary = {
-        "command": "python benchmarks/loss_weight_runs.py "
-        + " ".join(
-            f"--{k.replace('_', '-')} {' '.join(map(str, v)) if isinstance(v, list) else v}"
-            for k, v in vars(args).items()
-            if k != "out" and v is not None
-        ),
+        "command": shapes_schedule.command("loss_weight_runs.py", args),
         "settings": {
             k: getattr(args, k)
             for k in ("steps", "batch_size", "lr", "image_size", "val_size", "seed")

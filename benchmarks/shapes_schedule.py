@@ -57,3 +57,14 @@ def config(args, steps: int, **settings) -> TrainConfig:
         progress=False,
     )
     return TrainConfig(**{**base, **settings})
+
+
+def command(script: str, args) -> str:
+    """The command line that repeats a run of ``script`` with ``args`` (``--out`` left out),
+    for the run's record."""
+    words = [f"python benchmarks/{script}"]
+    for k, v in vars(args).items():
+        if k != "out" and v is not None:
+            shown = " ".join(map(str, v)) if isinstance(v, list) else v
+            words.append(f"--{k.replace('_', '-')} {shown}")
+    return " ".join(words)

@@ -142,12 +142,7 @@ def main(argv=None) -> int:
     oracles = {name: _rounded(m) for name, m in oracles.items()}
     reached = next((c for c in curve.points if c["AP50"] >= 0.90), None)
     summary = {
-        "command": "python benchmarks/train_shapes.py "
-        + " ".join(
-            f"--{k.replace('_', '-')} {v}"
-            for k, v in vars(args).items()
-            if k != "out" and v is not None
-        ),
+        "command": shapes_schedule.command("train_shapes.py", args),
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs",
         "torch": torch.__version__,
         "parameters": n_params,
