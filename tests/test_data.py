@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import math
+import pickle
+import runpy
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,7 +23,10 @@ from centernet_edu.data import (
     read_coco,
     write_coco,
 )
-from centernet_edu.data.shapes import _make_shape
+from centernet_edu.data import shapes as shapes_module
+from centernet_edu.data.shapes import VIEWS, _make_shape
+
+GOLDEN = Path(__file__).parent / "data" / "shapes_golden.npz"
 
 
 def small(**kw) -> ShapesDataset:
@@ -90,10 +96,11 @@ def test_extreme_points_are_the_extremes_of_the_outline(kind):
         np.testing.assert_array_equal(shape.box, [l_[0], t_[1], r_[0], b_[1]])
 
 
-def test_drawn_pixels_span_the_box_and_reach_the_extreme_points():
+@pytest.mark.parametrize("views", VIEWS)
+def test_drawn_pixels_span_the_box_and_reach_the_extreme_points(views):
     """The visible pixels of every object (after occlusion) span its box within a pixel,
-    and each extreme point touches a visible pixel."""
-    ds = small(length=120, objects=(2, 6))
+    and each extreme point touches a visible pixel: in every mirror image too."""
+    ds = small(length=120, objects=(2, 6), views=views)
     checked = 0
     for i in range(len(ds)):
         r = ds.render(i, masks=True)
@@ -114,8 +121,9 @@ def test_drawn_pixels_span_the_box_and_reach_the_extreme_points():
     assert checked > 300
 
 
-def test_extreme_points_lie_on_the_box():
-    r = small().render(7)
+@pytest.mark.parametrize(("views", "index"), [(1, 7), (4, 29), (4, 30), (4, 31), (2, 15)])
+def test_extreme_points_lie_on_the_box(views, index):
+    r = small(views=views).render(index)
     top, left, bottom, right = r["extreme_points"].reshape(-1, 4, 2).transpose(1, 0, 2)
     np.testing.assert_array_equal(top[:, 1], r["boxes"][:, 1])
     np.testing.assert_array_equal(left[:, 0], r["boxes"][:, 0])
@@ -123,8 +131,9 @@ def test_extreme_points_lie_on_the_box():
     np.testing.assert_array_equal(right[:, 0], r["boxes"][:, 2])
 
 
-def test_objects_stay_inside_and_keep_their_own_centre_pixel():
-    ds = small(length=100, objects=(4, 8), max_objs=8)
+@pytest.mark.parametrize("views", [1, 4])
+def test_objects_stay_inside_and_keep_their_own_centre_pixel(views):
+    ds = small(length=100, objects=(4, 8), max_objs=8, views=views)
     sizes = []
     for i in range(len(ds)):
         item = ds[i]
@@ -175,11 +184,104 @@ def test_normalize_rejects_wrong_shapes():
         ({"max_overlap": 1.5}, "max_overlap must lie in"),
         ({"objects": (1, 40), "max_objs": 32}, "exceeds max_objs"),
         ({"noise": -0.1}, "noise must lie in"),
+        ({"views": 3}, r"views must be one of \(1, 2, 4\), got 3"),
+        ({"views": True}, "views must be one of"),
     ],
 )
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         small(**kwargs)
+
+
+def test_the_data_set_draws_what_it_drew_before():
+    """The renderer against images kept in tests/data (``shapes_golden.py`` wrote them):
+    the held-out images every recorded mAP was measured on must not move. A rounding
+    difference of another CPU's maths library may move a pixel value by one, no more."""
+    golden = np.load(GOLDEN)
+    cases = runpy.run_path(str(GOLDEN.with_suffix(".py")))["CASES"]
+    for name, (kw, indices) in cases.items():
+        ds = ShapesDataset(max(indices) + 1, 128, **kw)
+        for i in indices:
+            r = ds.render(i)
+            np.testing.assert_array_equal(r["labels"], golden[f"{name}/{i}/labels"])
+            np.testing.assert_allclose(r["boxes"], golden[f"{name}/{i}/boxes"], atol=1e-4)
+            diff = np.abs(r["image"].astype(int) - golden[f"{name}/{i}/image"])
+            assert diff.max() <= 1 and (diff > 0).mean() < 1e-3, (name, i)
+
+
+# --------------------------------------------------------------------------- views
+
+
+def _mirror_x(r: dict, W: int) -> dict:
+    top, left, bottom, right = r["extreme_points"].reshape(-1, 4, 2).transpose(1, 0, 2)
+    flip = lambda p: np.stack([W - p[:, 0], p[:, 1]], 1)  # noqa: E731
+    ext = np.stack([flip(top), flip(right), flip(bottom), flip(left)], 1).reshape(-1, 8)
+    boxes = np.stack(
+        [W - r["boxes"][:, 2], r["boxes"][:, 1], W - r["boxes"][:, 0], r["boxes"][:, 3]], 1
+    )
+    return {
+        "image": r["image"][:, ::-1],
+        "boxes": boxes,
+        "extreme_points": ext,
+        "labels": r["labels"],
+    }
+
+
+def _mirror_y(r: dict, H: int) -> dict:
+    top, left, bottom, right = r["extreme_points"].reshape(-1, 4, 2).transpose(1, 0, 2)
+    flip = lambda p: np.stack([p[:, 0], H - p[:, 1]], 1)  # noqa: E731
+    ext = np.stack([flip(bottom), flip(left), flip(top), flip(right)], 1).reshape(-1, 8)
+    boxes = np.stack(
+        [r["boxes"][:, 0], H - r["boxes"][:, 3], r["boxes"][:, 2], H - r["boxes"][:, 1]], 1
+    )
+    return {"image": r["image"][::-1], "boxes": boxes, "extreme_points": ext, "labels": r["labels"]}
+
+
+@pytest.mark.parametrize("views", [2, 4])
+def test_views_are_the_mirror_images_of_one_scene(views):
+    """Item ``views * s + v`` is scene ``s`` (item ``s`` of the data set without views),
+    mirrored left to right for odd ``v``, upside down for ``v`` >= 2."""
+    H, W = 64, 48
+    plain = small(length=10, image_size=(H, W))
+    mirrored = small(length=10 * views, image_size=(H, W), views=views)
+    assert len(mirrored) == 10 * views
+    for s in (0, 3, 9):
+        scene = plain.render(s)
+        want = [scene, _mirror_x(scene, W), _mirror_y(scene, H), _mirror_x(_mirror_y(scene, H), W)]
+        for v in range(views):
+            got = mirrored.render(views * s + v)
+            for k in ("image", "boxes", "extreme_points", "labels"):
+                np.testing.assert_array_equal(got[k], want[v][k], err_msg=f"{s}, {v}, {k}")
+
+
+def test_views_of_a_scene_are_drawn_once_and_read_in_any_order(monkeypatch):
+    drawn = []
+    ds = small(length=40, views=4)
+    draw = ds._draw
+    monkeypatch.setattr(ds, "_draw", lambda scene, masks: drawn.append(scene) or draw(scene, masks))
+    first = {i: ds.render(i) for i in (37, 5, 4, 36, 6, 39, 7, 38)}
+    assert sorted(drawn) == [1, 9]  # each scene drawn once, for all four of its views
+    # What a caller does with an item does not reach the kept scene.
+    first[5]["image"][:] = 0
+    first[5]["boxes"][:] = -1
+    fresh = small(length=40, views=4)
+    for i in (5, 4, 37):
+        for k, v in ds.render(i).items():
+            np.testing.assert_array_equal(v, fresh.render(i)[k])
+    # Masks are drawn afresh and agree with the kept image's scene.
+    assert ds.render(5, masks=True)["masks"].shape[1:] == (64, 64)
+
+
+def test_the_kept_scenes_stay_within_their_budget_and_out_of_copies(monkeypatch):
+    ds = small(length=400, views=2)
+    monkeypatch.setattr(shapes_module, "_CACHE_BYTES", 10 * 64 * 64 * 3)  # ten scenes
+    items = [ds.render(i)["image"] for i in range(0, 400, 7)]
+    assert len(ds._drawn) == 10
+    # A data loader's worker gets the data set without the kept scenes, and draws the same.
+    copy = pickle.loads(pickle.dumps(ds))
+    assert len(copy._drawn) == 0
+    for i, image in zip(range(0, 400, 7), items, strict=True):
+        np.testing.assert_array_equal(copy.render(i)["image"], image)
 
 
 # --------------------------------------------------------------------------- COCO files

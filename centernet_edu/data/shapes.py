@@ -15,6 +15,7 @@ Dividing by the output stride R gives heatmap coordinates, which is what
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from numbers import Integral, Real
 
@@ -31,6 +32,8 @@ SHAPES = ("circle", "square", "triangle", "ellipse", "diamond")
 
 _MARGIN = 4.0  # shapes stay this far inside the image, so the heatmap never clips a box
 _RING = np.array([[0, 0], [1.5, 0], [-1.5, 0], [0, 1.5], [0, -1.5]])  # around an extreme point
+VIEWS = (1, 2, 4)  # how many mirror images of each scene a data set may show
+_CACHE_BYTES = 128 * 2**20  # drawn scenes kept for their other views, at most this much image
 
 
 def _make_shape(kind: str, scale: float, rng: np.random.Generator, center=(0.0, 0.0)) -> Shape:
@@ -85,6 +88,55 @@ def _fraction(name: str, value, *, open_high: bool = False) -> float:
     return float(value)
 
 
+def _mirrored(drawn: dict, view: int, size: tuple[int, int]) -> dict:
+    """View ``view`` of a ``render`` dict: bit 0 mirrors it left to right (x -> W - x),
+    bit 1 upside down (y -> H - y). The extreme points keep their order t, l, b, r: a
+    left-right mirror swaps the left and right points, an upside-down one the top and
+    bottom. View 0 is ``drawn`` itself."""
+    if view == 0:
+        return drawn
+    H, W = size
+    out = dict(drawn)
+    image, boxes, ext = drawn["image"], drawn["boxes"].copy(), drawn["extreme_points"]
+    ext = ext.reshape(-1, 4, 2).copy()  # t, l, b, r; (x, y) each
+    masks = drawn.get("masks")
+    if view & 1:
+        image = image[:, ::-1]
+        boxes[:, [0, 2]] = W - boxes[:, [2, 0]]
+        ext[:, :, 0] = W - ext[:, :, 0]
+        ext = ext[:, [0, 3, 2, 1]]
+        masks = None if masks is None else masks[:, :, ::-1]
+    if view & 2:
+        image = image[::-1]
+        boxes[:, [1, 3]] = H - boxes[:, [3, 1]]
+        ext[:, :, 1] = H - ext[:, :, 1]
+        ext = ext[:, [2, 1, 0, 3]]
+        masks = None if masks is None else masks[:, ::-1]
+    out["image"] = np.ascontiguousarray(image)
+    out["boxes"], out["extreme_points"] = boxes, np.ascontiguousarray(ext.reshape(-1, 8))
+    if masks is not None:
+        out["masks"] = np.ascontiguousarray(masks)
+    return out
+
+
+class _Placed:
+    """The objects of a scene so far, with what ``_fits`` compares a candidate against:
+    their boxes, their centre pixels and the points around their extreme points (kept
+    as each object is added, not recomputed for every candidate position)."""
+
+    def __init__(self):
+        self.shapes: list[Shape] = []
+        self.boxes: list[list[float]] = []
+        self.centres: set[tuple[int, int]] = set()
+        self.ring = np.empty((0, len(_RING), 2))
+
+    def add(self, shape: Shape, centre: tuple[int, int]) -> None:
+        self.shapes.append(shape)
+        self.boxes.append(shape.box.tolist())
+        self.centres.add(centre)
+        self.ring = np.concatenate([self.ring, shape.extremes[:, None, :] + _RING])
+
+
 class ShapesDataset(Dataset):
     """Synthetic detection data: coloured shapes on a noisy, cluttered background.
 
@@ -95,6 +147,15 @@ class ShapesDataset(Dataset):
     extreme points, so the visible pixels of every object still span its box exactly.
     Object centres fall on distinct heatmap pixels, so a perfect heatmap can recover every
     object.
+
+    With ``views`` 2 or 4, each scene drawn is shown that many times, mirrored: item
+    ``index`` is view ``index % views`` of scene ``index // views`` (drawn from
+    ``default_rng([seed, index // views])``): as drawn, mirrored left to right, upside
+    down, and both. Every mirror image is as exact as the scene (boxes and extreme points
+    are mirrored with it) and is a fair sample of the same data: no kind of shape, no
+    size and no place in the image is favoured by a mirror. Drawing a crowded scene costs
+    more than a training step's share of it, so a scene is drawn once and kept (up to
+    128 MiB of images per process) until its other views are read.
 
     Args:
         length: number of images.
@@ -112,6 +173,8 @@ class ShapesDataset(Dataset):
         extreme: add the ``encode_exdet`` targets to each item.
         targets: add the ``encode_ctdet`` targets to each item; with False, batch items
             with ``collate_with_targets`` (``fit`` does), which encodes a batch at once.
+        views: 1, 2 or 4 mirror images of each scene (above); ``length`` counts the
+            images, so the data set draws ``ceil(length / views)`` scenes.
 
     Items are dicts of tensors; see ``make_item``.
     """
@@ -132,6 +195,7 @@ class ShapesDataset(Dataset):
         stride: int = 4,
         extreme: bool = False,
         targets: bool = True,
+        views: int = 1,
     ):
         self.length = nonnegative_int("length", length)
         self.seed = nonnegative_int("seed", seed)
@@ -157,6 +221,10 @@ class ShapesDataset(Dataset):
         self.noise = _fraction("noise", noise, open_high=True)
         self.extreme = bool(extreme)
         self.targets = bool(targets)
+        if isinstance(views, bool) or views not in VIEWS:
+            raise ValueError(f"views must be one of {VIEWS}, got {views!r}")
+        self.views = int(views)
+        self._drawn: OrderedDict[int, dict] = OrderedDict()  # scene -> render(), the cache
 
     @property
     def num_classes(self) -> int:
@@ -174,7 +242,7 @@ class ShapesDataset(Dataset):
         H, W = self.image_size
         lo, hi = self.size_range
         n_target = int(rng.integers(self.objects[0], self.objects[1] + 1))
-        placed: list[Shape] = []
+        placed = _Placed()
         for _ in range(n_target):
             kind = self.shapes[int(rng.integers(len(self.shapes)))]
             scale = math.exp(rng.uniform(math.log(lo), math.log(hi)))
@@ -186,34 +254,34 @@ class ShapesDataset(Dataset):
                 cx = rng.uniform(_MARGIN - px1, W - _MARGIN - px2)
                 cy = rng.uniform(_MARGIN - py1, H - _MARGIN - py2)
                 shape = proto.moved((cx, cy))
-                if self._fits(shape, placed):
-                    placed.append(shape)
+                centre = self._centre_pixel(shape.box)
+                if self._fits(shape, centre, placed):
+                    placed.add(shape, centre)
                     break
-        return placed
+        return placed.shapes
 
     def _centre_pixel(self, box) -> tuple[int, int]:
         """The heatmap pixel of a box's centre, computed as ``encode_ctdet`` does (float32)."""
         b = np.asarray(box, dtype=np.float32) / np.float32(self.stride)
         return int((b[0] + b[2]) / np.float32(2)), int((b[1] + b[3]) / np.float32(2))
 
-    def _fits(self, shape: Shape, placed: list[Shape]) -> bool:
-        """Whether ``shape`` may join ``placed``: small box overlaps, its own centre pixel,
-        and every extreme point of the others left visible."""
+    def _fits(self, shape: Shape, centre: tuple[int, int], placed: _Placed) -> bool:
+        """Whether ``shape``, whose box centre falls on heatmap pixel ``centre``, may join
+        ``placed``: its own centre pixel, small box overlaps, and every extreme point of
+        the others left visible."""
+        if centre in placed.centres:
+            return False
         x1, y1, x2, y2 = shape.box.tolist()
         area = (x2 - x1) * (y2 - y1)
-        centre = self._centre_pixel(shape.box)
-        for other in placed:
-            a1, b1, a2, b2 = other.box.tolist()
+        for a1, b1, a2, b2 in placed.boxes:
             inter = max(0.0, min(x2, a2) - max(x1, a1)) * max(0.0, min(y2, b2) - max(y1, b1))
             if inter > self.max_overlap * (area + (a2 - a1) * (b2 - b1) - inter):
                 return False
-            if self._centre_pixel(other.box) == centre:
-                return False
-        if not placed:
+        if not placed.shapes:
             return True
         # The new shape is drawn on top: it must leave the others' extreme points visible,
         # with a pixel and a half to spare.
-        pts = np.concatenate([o.extremes for o in placed])[:, None, :] + _RING
+        pts = placed.ring
         return not shape.contains(pts[..., 0], pts[..., 1]).any()
 
     def _noise_field(self) -> np.ndarray:
@@ -240,7 +308,26 @@ class ShapesDataset(Dataset):
         pixel covered by each object (what is left after the objects drawn on top).
         """
         index = _item_index(index, self.length)
-        rng = np.random.default_rng([self.seed, index])
+        scene, view = divmod(index, self.views)
+        if self.views == 1 or masks:
+            return _mirrored(self._draw(scene, masks), view, self.image_size)
+        drawn = self._drawn.get(scene)
+        if drawn is None:
+            drawn = self._draw(scene, False)
+            self._drawn[scene] = drawn
+            H, W = self.image_size
+            while len(self._drawn) * H * W * 3 > _CACHE_BYTES:
+                self._drawn.popitem(last=False)  # the scene drawn longest ago
+        # Copies: what the caller does with them must not reach the kept scene.
+        return {k: v.copy() for k, v in _mirrored(drawn, view, self.image_size).items()}
+
+    def __getstate__(self) -> dict:
+        # A data loader's worker gets a copy of the data set: without the drawn scenes.
+        return {**self.__dict__, "_drawn": OrderedDict()}
+
+    def _draw(self, scene: int, masks: bool) -> dict:
+        """Scene ``scene`` as drawn: ``render`` without a mirror."""
+        rng = np.random.default_rng([self.seed, scene])
         H, W = self.image_size
         # Channels first: numpy's inner loops then run along rows, not over 3 channels.
         # Background: a random colour with a linear gradient.
