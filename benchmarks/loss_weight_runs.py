@@ -34,7 +34,8 @@ TERMS = ("loss", "hm_loss", "wh_loss", "off_loss")
 def _arguments(argv) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     shapes_schedule.add_arguments(p, workers=1)
-    p.set_defaults(steps=300, batch_size=16, val_size=100)
+    # The settings of the recorded runs (the shapes schedule before the crowded scenes).
+    p.set_defaults(steps=300, batch_size=16, lr=2e-3, objects=[1, 6], views=1, val_size=100)
     p.add_argument("--wh-weights", type=float, nargs="+", default=[0.01, 0.1, 1.0])
     p.add_argument("--off-weights", type=float, nargs="+", default=[0.1, 1.0])
     p.add_argument("--every", type=int, default=10, help="steps averaged into one point")

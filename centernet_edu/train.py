@@ -233,13 +233,18 @@ def _device(name: str, local_rank: int) -> torch.device:
 
 def _data_setup(dataset, world: int) -> dict:
     """What a resumed run must share with its checkpoint besides the config and the model:
-    the process count and the data set's length, image size and classes (where it says)."""
+    the process count and the data set's length, image size and classes, and the objects
+    per scene and mirror views of synthetic shapes (where the data set says)."""
     setup = {"world_size": world, "dataset_len": len(dataset)}
     size = getattr(dataset, "image_size", getattr(dataset, "input_size", None))
     if size is not None:
         setup["image_size"] = list(size)
     if getattr(dataset, "categories", None) is not None:
         setup["categories"] = list(dataset.categories)
+    for key in ("objects", "views"):  # how ShapesDataset composes its scenes
+        if getattr(dataset, key, None) is not None:
+            value = getattr(dataset, key)
+            setup[key] = list(value) if isinstance(value, tuple) else value
     return setup
 
 

@@ -164,8 +164,12 @@ def _check_before_update(run: _Run, step: int, stats: dict) -> dict[str, float]:
 def _check_after_update(run: _Run, step: int) -> None:
     """Raise if a weight, a buffer or the optimizer state is not finite: the update (or the
     forward pass, for the BatchNorm statistics) can overflow where the gradient did not."""
-    state = _state_tensors(run)
-    if not torch.isfinite(get_total_norm([v for _, v in state], math.inf)):
+    tensors = [*run.model.parameters(), *run.model.buffers()]
+    tensors += [v for state in run.optimizer.state.values() for v in state.values()]
+    tensors = [v for v in tensors if torch.is_tensor(v) and v.is_floating_point()]
+    if not torch.isfinite(get_total_norm(tensors, math.inf)):
+        # Only now the names, to say which: building them every step costs more than the norm.
+        state = _state_tensors(run)
         raise NonFiniteStateError(step, *_first_non_finite(state), run.config.steps)
 
 

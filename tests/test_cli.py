@@ -94,7 +94,8 @@ def test_images_below_64_train_and_evaluate(tmp_path, capsys, size):
 @pytest.mark.parametrize(
     ("args", "named"),
     [
-        (["--lr", "0.01"], "--lr: 0.002 in the checkpoint, 0.01 now"),
+        (["--lr", "0.01"], "--lr: 0.008 in the checkpoint, 0.01 now"),
+        (["--objects", "1", "6"], "--objects: [6, 16] in the checkpoint, [1, 6] now"),
         (["--image-size", "32"], "--image-size: [64, 64] in the checkpoint, [32, 32] now"),
         (["--channels", "8", "8", "16", "24"], "--channels: (8, 8, 16, 16) in the checkpoint"),
         (["--head-channels", "4"], "--head-channels: 8 in the checkpoint, 4 now"),
@@ -193,6 +194,30 @@ def test_settings_from_the_command_line_reach_fit(tmp_path):
     assert config.checkpoint == str(tmp_path / "checkpoint.pt")
     assert settings.channels == (16, 32, 64, 96)  # CenterNetLiteConfig's default
     assert config.num_workers == min(4, max(0, (os.cpu_count() or 1) - 1))
+
+
+def test_the_default_run_is_the_shapes_schedule_on_crowded_mirrored_scenes(tmp_path):
+    parser = build_parser()
+    settings, config = cli._settings(parser, parser.parse_args(["--out", str(tmp_path)]))
+    assert {k: getattr(config, k) for k in cli.SCHEDULE} == cli.SCHEDULE
+    assert cli.SCHEDULE != {k: getattr(TrainConfig(), k) for k in cli.SCHEDULE}  # not fit's
+    train, held_out = cli._data(settings, config)
+    assert len(train) == 600 * 8 and (train.objects, train.views) == ((6, 16), 4)
+    # The held-out images are the data set's own: 1 to 6 objects, no mirrors.
+    assert (held_out.objects, held_out.views, held_out.seed) == ((1, 6), 1, 1_000_003)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--objects", "5", "2"], "--objects must be MIN MAX with MIN <= MAX, got 5 2"),
+        (["--objects", "-1", "2"], "--objects must be a non-negative integer, got -1"),
+        (["--views", "3"], "argument --views: invalid choice: 3"),
+    ],
+)
+def test_bad_data_options_are_usage_errors(capsys, args, message):
+    assert main([*args]) == 2
+    assert message in capsys.readouterr().err
 
 
 def test_help_exits_0(capsys):
