@@ -52,7 +52,8 @@ def test_training_profile_runs_and_accounts_for_every_phase():
         timeout=120,
     )
     assert out.returncode == 0, out.stderr
-    for phase in ("render", "collate + targets", "forward", "loss", "backward", "optimizer"):
+    phases = ("render", "collate + targets", "forward", "loss", "backward", "checks", "clip")
+    for phase in (*phases, "optimizer"):
         assert f"| {phase} |" in out.stdout
     assert "scoring 4 held-out images" in out.stdout
 
