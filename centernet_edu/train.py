@@ -285,7 +285,12 @@ def _set_up(model: nn.Module, dataset, config: TrainConfig, loss_fn) -> _Run:
     model = model.to(device)
     if config.channels_last:
         model = model.to(memory_format=torch.channels_last)  # 4-D weights only
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)  # fmt: skip
+    # On a CPU torch updates one tensor at a time unless told to batch them (foreach): the
+    # same numbers, bit for bit, in a fraction of the calls (tests/test_train.py checks).
+    foreach = True if device.type in ("cpu", "cuda") else None
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=config.lr, weight_decay=config.weight_decay, foreach=foreach
+    )
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: lr_factor(s, config.steps, config.warmup_steps, config.min_lr_ratio)
     )

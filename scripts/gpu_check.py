@@ -6,7 +6,8 @@
 Prints the device, the autocast dtype, training steps per second (after a short warm-up),
 the peak GPU memory, and the COCO mAP on held-out images (a seed never used in
 training). The run is the CPU benchmark's (``benchmarks/shapes_schedule.py``, shared with
-``benchmarks/train_shapes.py``: 800 steps of 32 images), so the mAP compares with
+``benchmarks/train_shapes.py``: the command line's default run, 600 steps of 8 crowded,
+mirrored scenes), so the mAP compares with
 ``benchmarks/README.md``. Without CUDA the script falls back to the CPU with a tiny
 schedule (``--max-steps``, 20 by default there) so that it can be checked anywhere.
 """

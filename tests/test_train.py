@@ -481,6 +481,58 @@ def test_an_overflowing_optimizer_state_stops_the_run_before_any_checkpoint(tmp_
     assert not ckpt.exists()
 
 
+class HugeGradient(torch.autograd.Function):
+    """The identity forward; a finite gradient of 3e38 an entry backward."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return torch.full_like(grad, 3e38)
+
+
+class HugeButFinite(nn.Module):
+    """A buffer and a gradient whose entries are finite, but whose sums overflow float32."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model, self.big = model, nn.Parameter(torch.zeros(2))
+        self.register_buffer("large", torch.full((2,), 3e38))
+
+    def forward(self, x):
+        out = self.model(x)
+        out["wh"] = out["wh"] + 0 * HugeGradient.apply(self.big).sum()
+        return out
+
+
+def test_the_optimizer_updates_all_tensors_at_once_with_the_same_numbers(monkeypatch):
+    # fit asks AdamW for its foreach form on a CPU; it must give the one-tensor-at-a-time
+    # form's weights, bit for bit.
+    import centernet_edu.train as train
+
+    adamw, asked, results = torch.optim.AdamW, [], []
+    for foreach in (True, False):
+
+        def make(*args, _foreach=foreach, **kw):
+            asked.append(kw["foreach"])
+            return adamw(*args, **{**kw, "foreach": _foreach})
+
+        monkeypatch.setattr(train.torch.optim, "AdamW", make)
+        results.append(fit(tiny_model(), tiny_data(), tiny_config(steps=6)).model.state_dict())
+    assert asked == [True, True]
+    for k, v in results[0].items():
+        assert torch.equal(v, results[1][k]), k
+
+
+def test_sums_that_overflow_over_finite_entries_do_not_stop_a_run():
+    # The checks sum each tensor; a sum of finite entries may overflow, which is not a NaN.
+    model = HugeButFinite(tiny_model())
+    result = fit(model, tiny_data(), tiny_config(steps=3))  # clipping tames the gradient
+    assert result.step == 3 and torch.isfinite(model.large).all()
+
+
 def test_the_gradient_check_stops_a_float32_run(tmp_path):
     ckpt = tmp_path / "g.pt"
     model = GradientPoisoned(tiny_model(), at=3)

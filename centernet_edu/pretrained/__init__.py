@@ -1,10 +1,11 @@
 """Weights trained by the project itself, shipped with the package (nothing is downloaded).
 
-``shapes_ctdet.pt``: ``CenterNetLite`` (default widths, five classes) after the full
-shapes schedule of ``benchmarks/train_shapes.py`` (800 steps of 32 images), written with
-its ``--save-model``; ``shapes_ctdet.json`` is that run's record (its command, machine,
-AP against training time, oracle ablations), as the script wrote it. Read them with
-``shapes_model()`` and ``shapes_run()``.
+``shapes_ctdet.pt``: ``CenterNetLite`` (default widths, five classes) after 800 steps of
+32 images of 1 to 6 objects at lr 2e-3 (the schedule of ``benchmarks/train_shapes.py``
+when it was trained; today's script repeats it with ``--objects 1 6 --views 1`` added to
+the recorded command), written with its ``--save-model``; ``shapes_ctdet.json`` is that
+run's record (its command, machine, AP against training time, oracle ablations), as the
+script wrote it. Read them with ``shapes_model()`` and ``shapes_run()``.
 
 ``loss_weight_runs.json``: one short shapes schedule trained at several loss weights
 (lambda_size, lambda_off), every curve recorded by ``benchmarks/loss_weight_runs.py``;
