@@ -27,8 +27,7 @@ import torch
 import torch.distributed as dist
 
 from .checkpoint import CheckpointError, CheckpointExistsError, check_writable
-from .data import SHAPES, CocoDataset, ShapesDataset
-from .data.shapes import VIEWS
+from .data import SHAPES, VIEWS, CocoDataset, ShapesDataset
 from .model import CenterNetLite, CenterNetLiteConfig
 from .train import ResumeMismatchError, TrainingInterrupted, fit
 from .train_config import TrainConfig, setting

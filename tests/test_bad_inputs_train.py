@@ -223,7 +223,7 @@ CLI = [
     # known failures of a run: status 1, one error line
     ("checkpoint exists", lambda f: ["--out", str(f.cli)], 1, r"error: .*cli/checkpoint\.pt already holds a run \(step 2\); continue it with --resume, or start afresh and replace it with --overwrite$"),
     ("resume junk", lambda f: ["--out", str(f.bad_cli), "--resume"], 1, r"error: checkpoint .*bad_cli/checkpoint\.pt cannot be read"),
-    ("resume other lr", lambda f: ["--out", str(f.cli), "--resume", "--lr", "0.5"], 1, r"error: cannot resume .*: --lr: 0\.002 in the checkpoint, 0\.5 now; resume with the options it was started with, or start afresh with --overwrite$"),
+    ("resume other lr", lambda f: ["--out", str(f.cli), "--resume", "--lr", "0.5"], 1, r"error: cannot resume .*: --lr: 0\.008 in the checkpoint, 0\.5 now; resume with the options it was started with, or start afresh with --overwrite$"),
     ("resume other size", lambda f: ["--out", str(f.cli), "--resume", "--image-size", "32"], 1, r"error: cannot resume .*: --image-size: \[64, 64\] in the checkpoint, \[32, 32\] now"),
     ("resume other weight decay", lambda f: ["--out", str(f.cli), "--resume", "--weight-decay", "0"], 1, r"error: cannot resume .*: --weight-decay: 0\.0001 in the checkpoint, 0\.0 now"),
     ("missing coco", lambda f: ["--coco", str(f.root / "none.json"), "--out", str(f.root / "c")], 1, r"error: COCO file .*none\.json does not exist$"),

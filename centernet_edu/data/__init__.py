@@ -24,10 +24,11 @@ from .batching import (
     normalize_image,
 )
 from .coco import CocoData, CocoDataset, CocoImage, ground_truth_to_coco, read_coco, write_coco
-from .shapes import SHAPES, ShapesDataset
+from .shapes import SHAPES, VIEWS, ShapesDataset
 
 __all__ = [
     "SHAPES",
+    "VIEWS",
     "MEAN",
     "STD",
     "normalize_image",

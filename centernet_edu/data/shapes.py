@@ -26,7 +26,7 @@ from ..validate import int_pair, nonnegative_int, positive_int
 from .batching import _item_index, _pack
 from .geometry import Shape, coverage, paint, polygon, rotate, segment_coverage
 
-__all__ = ["SHAPES", "ShapesDataset"]
+__all__ = ["SHAPES", "VIEWS", "ShapesDataset"]
 
 SHAPES = ("circle", "square", "triangle", "ellipse", "diamond")
 
