@@ -76,6 +76,8 @@ def _path(name, v):
 class TrainConfig:
     """Everything that shapes a run; each field carries its help text (``--help`` of the
     command line shows the same) and its check. Plain values, so they go into checkpoints.
+    The defaults are ``fit``'s; the command line's shapes run replaces the schedule's
+    (``cli.SCHEDULE``: 600 steps of 8 crowded scenes at 8e-3).
 
     On resume, a setting that shapes the numbers (``lr``, ``weight_decay``, the schedule's
     shape, ``grad_clip``, ``seed``, ``batch_size``, the loss weights) must be what the
