@@ -33,16 +33,12 @@ from centernet_edu.data import ShapesDataset, collate_with_targets  # noqa: E402
 from centernet_edu.model import CenterNetLite  # noqa: E402
 from centernet_edu.train import TrainConfig  # noqa: E402
 from centernet_edu.train_config import lr_factor  # noqa: E402
+from centernet_edu.train_step import _finite_sum  # noqa: E402  the trainer's own check
 
 PHASES = (
     "render", "collate + targets", "forward", "loss", "backward", "checks", "clip",
     "optimizer",
 )  # fmt: skip
-
-
-def _sum(tensors: list[torch.Tensor]) -> torch.Tensor:
-    # The trainer's finiteness check: a NaN or an infinity anywhere makes the sum non-finite.
-    return torch.stack([t.sum(dtype=torch.float32) for t in tensors]).sum()
 
 
 def main(argv=None) -> None:
@@ -73,6 +69,7 @@ def main(argv=None) -> None:
         lambda s: lr_factor(s, config.steps, config.warmup_steps, config.min_lr_ratio),
     )
     phases = dict.fromkeys(PHASES, 0.0)
+    device = torch.device("cpu")
 
     @contextlib.contextmanager
     def phase(name: str):
@@ -99,7 +96,7 @@ def main(argv=None) -> None:
             loss.backward()
         with phase("checks"):  # what train_step checks before the update
             grads = [q.grad for q in model.parameters()]
-            terms = [v.detach() for v in stats.values()] + [_sum(grads)]
+            terms = [v.detach() for v in stats.values()] + [_finite_sum(grads, device)]
             assert all(math.isfinite(v) for v in torch.stack(terms).tolist())
         with phase("clip"):
             clip_grad_norm_(model.parameters(), config.grad_clip)
@@ -110,7 +107,7 @@ def main(argv=None) -> None:
             state = [*model.parameters(), *model.buffers()]
             state += [v for st in optimizer.state.values() for v in st.values()]
             state = [v for v in state if torch.is_tensor(v) and v.is_floating_point()]
-            assert torch.isfinite(_sum(state))
+            assert torch.isfinite(_finite_sum(state, device))
 
     held_out = ShapesDataset(args.val_size, size, seed=HELD_OUT_SEED_OFFSET)
     start = time.perf_counter()

@@ -242,8 +242,8 @@ def _data_setup(dataset, world: int) -> dict:
     if getattr(dataset, "categories", None) is not None:
         setup["categories"] = list(dataset.categories)
     for key in ("objects", "views"):  # how ShapesDataset composes its scenes
-        if getattr(dataset, key, None) is not None:
-            value = getattr(dataset, key)
+        value = getattr(dataset, key, None)
+        if value is not None:
             setup[key] = list(value) if isinstance(value, tuple) else value
     return setup
 

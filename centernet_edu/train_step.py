@@ -174,12 +174,9 @@ def _check_before_update(run: _Run, step: int, stats: dict) -> dict[str, float]:
 def _check_after_update(run: _Run, step: int) -> None:
     """Raise if a weight, a buffer or the optimizer state is not finite: the update (or the
     forward pass, for the BatchNorm statistics) can overflow where the gradient did not."""
-    tensors = [*run.model.parameters(), *run.model.buffers()]
-    tensors += [v for state in run.optimizer.state.values() for v in state.values()]
-    tensors = [v for v in tensors if torch.is_tensor(v) and v.is_floating_point()]
-    if not torch.isfinite(_finite_sum(tensors, run.device)):
-        # Only now the names, to say which: building them every step costs more than the sum.
-        where, value = _first_non_finite(_state_tensors(run))
+    state = _state_tensors(run)
+    if not torch.isfinite(_finite_sum([v for _, v in state], run.device)):
+        where, value = _first_non_finite(state)
         if where != "?":  # not only a sum that overflowed
             raise NonFiniteStateError(step, where, value, run.config.steps)
 

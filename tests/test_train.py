@@ -410,16 +410,23 @@ def test_an_existing_checkpoint_is_never_replaced_without_being_asked(tmp_path):
     _same_weights(again.model, load_model(ckpt))
 
 
-class InfiniteGradient(torch.autograd.Function):
-    """The identity forward; an infinite gradient backward."""
+def gradient_of(value: float) -> type[torch.autograd.Function]:
+    """An autograd function: the identity forward, a gradient of ``value`` everywhere."""
 
-    @staticmethod
-    def forward(ctx, x):
-        return x.view_as(x)
+    class ConstantGradient(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x.view_as(x)
 
-    @staticmethod
-    def backward(ctx, grad):
-        return torch.full_like(grad, math.inf)
+        @staticmethod
+        def backward(ctx, grad):
+            return torch.full_like(grad, value)
+
+    return ConstantGradient
+
+
+InfiniteGradient = gradient_of(math.inf)
+HugeGradient = gradient_of(3e38)  # finite, but two of them overflow a float32 sum
 
 
 class GradientPoisoned(nn.Module):
@@ -479,18 +486,6 @@ def test_an_overflowing_optimizer_state_stops_the_run_before_any_checkpoint(tmp_
     with pytest.raises(NonFiniteStateError, match="optimizer exp_avg_sq of 'boost' holds inf"):
         fit(model, tiny_data(), tiny_config(grad_clip=None, checkpoint=str(ckpt)))
     assert not ckpt.exists()
-
-
-class HugeGradient(torch.autograd.Function):
-    """The identity forward; a finite gradient of 3e38 an entry backward."""
-
-    @staticmethod
-    def forward(ctx, x):
-        return x.view_as(x)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return torch.full_like(grad, 3e38)
 
 
 class HugeButFinite(nn.Module):
