@@ -1,9 +1,9 @@
 """The student edition: the chapters without their worked solutions, as tools/student.py
 writes them (``make student``).
 
-The teacher edition (book/) shows every checker passing on its worked solution; the
-student edition, run top to bottom as handed out, errors nowhere and every checker says
-"not yet". Only the chapters with exercises run here: the others are the book's chapters
+The teacher edition (book/) shows every checker under its untouched stub saying "not yet"
+and every worked solution, under its own name, passing its own check; the student edition,
+run top to bottom as handed out, errors nowhere and every checker says "not yet". Only the chapters with exercises run here: the others are the book's chapters
 with their outputs cleared, which the nbval run of the book executes. The chapters run
 two at a time, each in a fresh python3 kernel from the edition's folder, as
 tools/execute.py runs the book's.
@@ -71,13 +71,16 @@ def test_every_chapter_with_a_piece_to_build_has_graded_exercises():
 
 
 @pytest.mark.parametrize("chapter", GRADED)
-def test_the_teacher_edition_shows_every_checker_passing(chapter):
+def test_the_teacher_edition_grades_the_stub_and_the_collapsed_solution_apart(chapter):
     nb = read(BOOK / chapter)
     for ex in student.exercises(nb, chapter):
-        printed = text_of(nb.cells[ex.checker])
-        assert PASSED.search(printed), f"{chapter}, the checker of {ex.name}: {printed!r}"
-        tags = nb.cells[ex.solution].metadata["tags"]
-        assert "hide-input" in tags, f"{chapter}: the solution of {ex.name} is not hidden"
+        under_stub = text_of(nb.cells[ex.checker])
+        assert NOT_YET.search(under_stub) and STUB in under_stub, (chapter, ex.name, under_stub)
+        solution, *checks = (nb.cells[i] for i in ex.solutions)
+        assert "hide-input" in solution.metadata["tags"], f"{chapter}: {ex.name}'s solution shows"
+        assert f"def {ex.solution_name}(" in solution.source
+        printed = text_of(checks[-1])
+        assert PASSED.search(printed), f"{chapter}, the check of {ex.solution_name}: {printed!r}"
 
 
 # The edition, built once -----------------------------------------------------------------
@@ -94,7 +97,7 @@ def edition(tmp_path_factory) -> Path:
 def test_the_student_edition_leaves_out_solutions_outputs_widget_state_and_book_tags(edition):
     for path in CHAPTERS:
         teacher, handout = read(path), read(edition / path.name)
-        solutions = {ex.solution for ex in student.exercises(teacher)}
+        solutions = {i for ex in student.exercises(teacher) for i in ex.solutions}
         kept = [c for i, c in enumerate(teacher.cells) if i not in solutions]
         assert [c.source for c in handout.cells] == [c.source for c in kept], path.name
         assert "widgets" not in handout.metadata
@@ -105,7 +108,7 @@ def test_the_student_edition_leaves_out_solutions_outputs_widget_state_and_book_
             if cell.cell_type == "code":
                 assert cell.outputs == [] and cell.execution_count is None
         stubs = [c for c in handout.cells if "exercise" in c.metadata.get("tags", [])]
-        assert len(stubs) == len(solutions)
+        assert len(stubs) == len(student.exercises(teacher))
         assert all("raise NotImplementedError" in c.source for c in stubs)
 
 
@@ -129,11 +132,13 @@ def test_the_command_line_writes_into_its_own_folder_only(tmp_path):
     assert book.returncode == 1 and "the book's own folder" in book.stderr
 
 
-# Refusing a chapter whose exercises are not stub, solution, checker ---------------------
+# Refusing a chapter whose exercises are not stub, checker, solution ---------------------
 
 STUB_CELL = 'def my_loss(x):\n    """A loss."""\n    raise NotImplementedError("write it")'
-SOLUTION_CELL = "def my_loss(x):\n    return x.sum()"
 CHECK_CELL = "print(check_reg_l1_loss(my_loss))"
+SOLUTION_CELL = "def solution_loss(x):\n    return x.sum()"
+SOLUTION_CHECK_CELL = "print(check_reg_l1_loss(solution_loss))"
+SOLVED = [(SOLUTION_CELL, ["solution", "hide-input"]), (SOLUTION_CHECK_CELL, ["solution"])]
 
 
 def notebook(*cells):
@@ -148,48 +153,63 @@ def notebook(*cells):
     return nb
 
 
+A_STUB = (STUB_CELL, ["exercise"])
 BROKEN = {
-    "no solution": (
-        [(STUB_CELL, ["exercise"]), (CHECK_CELL, [])],
-        r"ch, cell 1: the stub my_loss must be followed by a code cell tagged 'solution'",
-    ),
     "no checker": (
-        [(STUB_CELL, ["exercise"]), (SOLUTION_CELL, ["solution", "hide-input"])],
-        r"ch, cell 2: the solution of my_loss must be followed by the checker cell",
+        [A_STUB, *SOLVED],
+        r"ch, cell 1: the stub my_loss must be followed by the checker cell",
+    ),
+    "the solution before the checker (the old order)": (
+        [A_STUB, ("def my_loss(x):\n    return x.sum()", ["solution"]), (CHECK_CELL, [])],
+        r"ch, cell 1: the stub my_loss must be followed by the checker cell",
     ),
     "a checker of another name": (
+        [A_STUB, ("print(check_reg_l1_loss(reg_l1_loss))", []), *SOLVED],
+        r"ch, cell 1: .* a check_\* function on my_loss",
+    ),
+    "no solution": (
+        [A_STUB, (CHECK_CELL, [])],
+        r"ch, cell 3: the checker of my_loss must be followed by a code cell tagged 'solution' "
+        r"defining the worked solution solution_loss",
+    ),
+    "a solution under the student's name": (
+        [A_STUB, (CHECK_CELL, []), ("def my_loss(x):\n    return x.sum()", ["solution"])],
+        r"ch, cell 3: the checker of my_loss must be followed by .* solution_loss",
+    ),
+    "a solution that also redefines the student's name": (
         [
-            (STUB_CELL, ["exercise"]),
-            (SOLUTION_CELL, ["solution"]),
-            ("print(check_reg_l1_loss(reg_l1_loss))", []),
+            A_STUB,
+            (CHECK_CELL, []),
+            (SOLUTION_CELL + "\n\n\ndef my_loss(x):\n    return x.sum()", ["solution"]),
+            (SOLUTION_CHECK_CELL, ["solution"]),
         ],
-        r"ch, cell 2: .* a check_\* function on my_loss",
+        r"ch, cell 3: a solution cell must not define my_loss, the student's name",
+    ),
+    "a solution without its own check": (
+        [A_STUB, (CHECK_CELL, []), (SOLUTION_CELL, ["solution", "hide-input"])],
+        r"ch, cell 3: the worked solution solution_loss must be followed by a cell tagged",
     ),
     "a solution without its stub": (
-        [("x = 1", []), (SOLUTION_CELL, ["solution"]), (CHECK_CELL, [])],
-        r"ch, cell 2: a 'solution' cell must come right after its 'exercise' stub",
+        [("x = 1", []), *SOLVED],
+        r"ch, cell 2: a 'solution' cell must follow its exercise's checker",
     ),
-    "a solution of another name": (
-        [
-            (STUB_CELL, ["exercise"]),
-            ("def my_other(x):\n    return x", ["solution"]),
-            (CHECK_CELL, []),
-        ],
-        r"ch, cell 2: the solution must define my_loss again",
+    "a checker tagged as a solution": (
+        [A_STUB, (CHECK_CELL, ["solution"]), *SOLVED],
+        r"ch, cell 2: the checker of my_loss must not be tagged 'solution'",
     ),
     "a stub that is already solved": (
-        [(SOLUTION_CELL, ["exercise"]), (SOLUTION_CELL, ["solution"]), (CHECK_CELL, [])],
+        [("def my_loss(x):\n    return x.sum()", ["exercise"]), (CHECK_CELL, []), *SOLVED],
         r"ch, cell 1: the 'exercise' stub my_loss must raise NotImplementedError",
     ),
     "a stub defining nothing": (
-        [("my_loss = None", ["exercise"]), (SOLUTION_CELL, ["solution"]), (CHECK_CELL, [])],
+        [("my_loss = None", ["exercise"]), (CHECK_CELL, []), *SOLVED],
         r"ch, cell 1: an 'exercise' cell must be a code cell defining one function or class",
     ),
 }
 
 
 @pytest.mark.parametrize("case", BROKEN)
-def test_an_exercise_that_is_not_stub_solution_checker_is_refused(case, tmp_path):
+def test_an_exercise_that_is_not_stub_checker_solution_is_refused(case, tmp_path):
     cells, message = BROKEN[case]
     path = tmp_path / "ch"
     nbformat.write(notebook(*cells), path)
@@ -199,11 +219,12 @@ def test_an_exercise_that_is_not_stub_solution_checker_is_refused(case, tmp_path
 
 
 def test_a_complete_exercise_is_accepted_and_its_solution_left_out():
-    nb = notebook((STUB_CELL, ["exercise"]), (SOLUTION_CELL, ["solution"]), (CHECK_CELL, []))
+    nb = notebook(A_STUB, (CHECK_CELL, []), *SOLVED, ("print('next')", []))
     (ex,) = student.exercises(nb)
-    assert (ex.name, ex.stub, ex.solution, ex.checker) == ("my_loss", 1, 2, 3)
+    assert (ex.name, ex.stub, ex.checker, ex.solutions) == ("my_loss", 1, 2, (3, 4))
+    assert ex.solution_name == "solution_loss"
     handout = student.student_notebook(nb)
-    assert [c.source for c in handout.cells[1:]] == [STUB_CELL, CHECK_CELL]
+    assert [c.source for c in handout.cells[1:]] == [STUB_CELL, CHECK_CELL, "print('next')"]
 
 
 # Running the student edition ---------------------------------------------------------------
@@ -285,8 +306,12 @@ if __name__ == "__main__":
 
 
 def _filled_in(nb, label: str):
-    """The student edition of ``nb`` with every stub replaced by the book's solution."""
-    solutions = {ex.stub: nb.cells[ex.solution].source for ex in student.exercises(nb, label)}
+    """The student edition of ``nb`` with every stub replaced by the book's solution, under
+    the student's name."""
+    solutions = {
+        ex.stub: re.sub(rf"\b{ex.solution_name}\b", ex.name, nb.cells[ex.solutions[0]].source)
+        for ex in student.exercises(nb, label)
+    }
     out = student.student_notebook(nb, label)
     stubs = [i for i, c in enumerate(out.cells) if "exercise" in c.metadata.get("tags", [])]
     for i, source in zip(stubs, solutions.values(), strict=True):

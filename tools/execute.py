@@ -10,6 +10,10 @@ runs this script (the project's virtual environment), from the ``book/`` folder.
 The explorers are self-contained HTML and JavaScript (``centernet_edu.widgets``), saved
 as ordinary outputs: no widget state is stored, and a ``widgets`` entry left in a
 notebook's metadata by an older run is dropped.
+
+After executing, every chapter's marked numbers in the prose are rewritten from the values
+the chapters record (``tools/prose.py``), so the text shows what the cells computed;
+a chapter may show another's numbers, so all are rewritten, not only those executed.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import time
 from pathlib import Path
 
 import nbformat
+import prose
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,6 +63,7 @@ def main() -> None:
     for path in args.notebooks or chapters():
         seconds = execute(path)
         print(f"executed {path.name} in {seconds:.1f} s", flush=True)
+    raise SystemExit(prose.main([]))  # every chapter: one may show the numbers of another
 
 
 if __name__ == "__main__":

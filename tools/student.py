@@ -1,17 +1,20 @@
 """Write the student edition of the book: the chapters without their worked solutions.
 
-An exercise in a chapter is a markdown cell saying what to write, then three code cells:
-the student's stub (tagged ``exercise``: a function that raises ``NotImplementedError``),
-the worked solution (tagged ``solution``, hidden behind a toggle in the book), which
-defines the stub's name again, and the checker cell, which calls a ``check_*`` function
-on that name. The student edition keeps the stubs and the checkers and leaves the
-solutions out; it clears every output, execution count and the widget state, and drops
+An exercise in a chapter is a markdown cell saying what to write, then code cells in this
+order: the student's stub (tagged ``exercise``: a function that raises
+``NotImplementedError``, named ``my_<thing>``), the checker cell, which calls a ``check_*``
+function on that name, and the worked solution (tagged ``solution``, collapsed behind a
+toggle in the book) under its own name, ``solution_<thing>``, followed by its own check (a
+cell tagged ``solution`` too). The solution never defines the student's name, so running
+every cell, in any order, never grades the solution in place of the student's code, and
+the checker's committed output under the untouched stub is its "not yet". The student
+edition keeps the stubs and the checkers and leaves the solution cells out; it clears every output, execution count and the widget state, and drops
 the tags that only steer how the book shows a cell (``hide-input``, ``remove-cell``, ...).
 Chapters without exercises are copied with their outputs cleared.
 
     python tools/student.py [--out student] [notebook ...]   (make student)
 
-A chapter whose exercises do not come as stub, solution, checker is refused with the
+A chapter whose exercises do not come as stub, checker, solution is refused with the
 chapter, the cell and what is missing, and then nothing is written. The folder is
 created if need be, and it must be a folder this tool wrote before (it leaves a
 ``.student-edition`` file there) or an empty one: the book itself is never overwritten.
@@ -43,7 +46,7 @@ class EditionError(ValueError):
 
 
 class ExerciseLayoutError(EditionError):
-    """A chapter's exercise cells are not stub, solution, checker."""
+    """A chapter's exercise cells are not stub, checker, solution."""
 
 
 @dataclass(frozen=True)
@@ -52,8 +55,17 @@ class Exercise:
 
     name: str
     stub: int
-    solution: int
     checker: int
+    solutions: tuple[int, ...]  # the worked solution, then its check
+
+    @property
+    def solution_name(self) -> str:
+        return solution_name(self.name)
+
+
+def solution_name(name: str) -> str:
+    """The worked solution's name for the stub ``name``: my_focal_loss -> solution_focal_loss."""
+    return "solution_" + name.removeprefix("my_")
 
 
 def chapters() -> list[Path]:
@@ -105,8 +117,35 @@ def _stub_name(cells, i: int, where) -> str:
     return names[0]
 
 
+def _solution_cells(cells, start: int, name: str, where) -> tuple[int, ...]:
+    """The cells tagged ``solution`` from ``start`` on: the first defines the worked
+    solution under its own name, a later one checks it."""
+    own = solution_name(name)
+    end = start
+    while end < len(cells) and SOLUTION_TAG in _tags(cells[end]):
+        end += 1
+    found = tuple(range(start, end))
+    if not found or cells[start].cell_type != "code" or own not in _defined(cells[start].source):
+        raise ExerciseLayoutError(
+            f"{where(start)}: the checker of {name} must be followed by a code cell tagged "
+            f"{SOLUTION_TAG!r} defining the worked solution {own}"
+        )
+    for j in found:
+        if name in _defined(cells[j].source):
+            raise ExerciseLayoutError(
+                f"{where(j)}: a solution cell must not define {name}, the student's name "
+                "(running it would grade the solution in place of the student's code)"
+            )
+    if not any(_checks(cells[j].source, own) for j in found[1:]):
+        raise ExerciseLayoutError(
+            f"{where(start)}: the worked solution {own} must be followed by a cell tagged "
+            f"{SOLUTION_TAG!r} calling a check_* function on it"
+        )
+    return found
+
+
 def exercises(nb, label: str = "notebook") -> list[Exercise]:
-    """The exercises of a notebook, each checked to be stub, solution, checker."""
+    """The exercises of a notebook, each checked to be stub, checker, solution."""
     cells = nb.cells
 
     def where(i: int) -> str:
@@ -117,27 +156,23 @@ def exercises(nb, label: str = "notebook") -> list[Exercise]:
         if STUB_TAG not in _tags(cell):
             continue
         name = _stub_name(cells, i, where)
-        j, k = i + 1, i + 2
-        if j >= len(cells) or SOLUTION_TAG not in _tags(cells[j]) or cells[j].cell_type != "code":
+        j = i + 1
+        if j >= len(cells) or cells[j].cell_type != "code" or not _checks(cells[j].source, name):
             raise ExerciseLayoutError(
-                f"{where(i)}: the stub {name} must be followed by a code cell tagged "
-                f"{SOLUTION_TAG!r} holding its worked solution"
+                f"{where(i)}: the stub {name} must be followed by the checker cell, a code "
+                f"cell calling a check_* function on {name}"
             )
-        if name not in _defined(cells[j].source):
+        if SOLUTION_TAG in _tags(cells[j]):
             raise ExerciseLayoutError(
-                f"{where(j)}: the solution must define {name} again, as the stub does"
+                f"{where(j)}: the checker of {name} must not be tagged {SOLUTION_TAG!r}"
             )
-        if k >= len(cells) or cells[k].cell_type != "code" or not _checks(cells[k].source, name):
-            raise ExerciseLayoutError(
-                f"{where(j)}: the solution of {name} must be followed by the checker "
-                f"cell, a code cell calling a check_* function on {name}"
-            )
-        found.append(Exercise(name, i, j, k))
-        claimed.add(j)
+        solutions = _solution_cells(cells, j + 1, name, where)
+        found.append(Exercise(name, i, j, solutions))
+        claimed.update(solutions)
     for i, cell in enumerate(cells):
         if SOLUTION_TAG in _tags(cell) and i not in claimed:
             raise ExerciseLayoutError(
-                f"{where(i)}: a {SOLUTION_TAG!r} cell must come right after its {STUB_TAG!r} stub"
+                f"{where(i)}: a {SOLUTION_TAG!r} cell must follow its exercise's checker"
             )
     return found
 
@@ -145,7 +180,7 @@ def exercises(nb, label: str = "notebook") -> list[Exercise]:
 def student_notebook(nb, label: str = "notebook"):
     """A copy of ``nb`` as a student gets it: no solutions, outputs, widget state or
     book-only tags."""
-    solutions = {ex.solution for ex in exercises(nb, label)}
+    solutions = {i for ex in exercises(nb, label) for i in ex.solutions}
     out = copy.deepcopy(nb)
     out.cells = [cell for i, cell in enumerate(out.cells) if i not in solutions]
     for cell in out.cells:
