@@ -27,6 +27,7 @@ sys.modules[spec.name] = prose  # dataclasses look their module up there
 spec.loader.exec_module(prose)
 
 NBVAL_TAGS = {"nbval-ignore-output", "nbval-skip", "nbval-raises-exception", "raises-exception"}
+LINE_START_COMMENT = re.compile(r"^[ \t]*(?:(?:[-*+>]|\d+[.)])[ \t]+)*<!--.*$", re.M)
 CITATION = re.compile(r"\(\[[A-Z][\w-]+(?: et al\.| and [A-Z][\w-]+), \d{4}\]\(references\.md\)\)")
 
 
@@ -55,6 +56,16 @@ def test_every_number_in_the_prose_is_the_value_the_chapter_computes(path):
     assert shown, f"{path.name} shows no computed number"
     wrong = prose.mismatches(nb, BOOK, path.name)
     assert not wrong, f"{path.name}: run python tools/prose.py: {wrong}"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_no_marker_starts_a_line(path):
+    """A line that starts with ``<!--`` opens an HTML block in CommonMark: the rest of it
+    would be raw HTML (no math, no emphasis) outside its paragraph, in Jupyter and in the
+    built book alike."""
+    for i, source in markdown(read(path)):
+        starts = LINE_START_COMMENT.findall(source)
+        assert not starts, f"{path.name}, cell {i}: lines starting with a marker: {starts}"
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
