@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 # committed outputs with strict nbval.
 NOTEBOOKS := $(wildcard book/*.ipynb)
 
-.PHONY: demo test lint book book-assets notebooks student clean
+.PHONY: demo test test-full lint book book-assets notebooks student clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -53,4 +53,10 @@ student: $(STAMP)
 	$(PY) tools/student.py --out $(STUDENT)
 
 clean:
-	rm -rf $(VENV) book/_build book/_assets .pytest_cache .hypothesis
+	rm -rf $(VENV) .venv-colab book/_build book/_assets .pytest_cache .hypothesis
+
+# `make test` with the Colab-like run (tests/test_colab_run.py) of all nine chapters
+# instead of chapters 1, 3 and 7: each executed as on Colab, in .venv-colab (created on
+# first use, ignored by git), the package installed by the chapter's own install cell.
+test-full:
+	COLAB_CHAPTERS=all $(MAKE) test

@@ -1,5 +1,6 @@
 """The book's workflow builds it with the README's command and publishes it to GitHub Pages,
-and the README says where, from book/_config.yml."""
+and the README says where, from book/_config.yml. The test workflow runs `make test-full`
+on every push and pull request."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ yaml = pytest.importorskip("yaml")
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOW = ROOT / ".github" / "workflows" / "book.yml"
+TEST_WORKFLOW = ROOT / ".github" / "workflows" / "test.yml"
 README = (ROOT / "README.md").read_text()
 
 spec = importlib.util.spec_from_file_location("colab_tool", ROOT / "tools" / "colab.py")
@@ -131,6 +133,65 @@ def test_every_action_is_pinned_to_a_major_version(workflow):
 def test_the_readme_says_where_the_book_is_published_and_how_chapters_pin_the_package():
     repo = colab.read_repository()
     assert f"<{colab.pages_url(repo)}>" in README
-    assert colab.pip_line(repo, colab.version_tag()) in README
-    assert f"git tag {colab.version_tag()}" in README
+    assert f'REPOSITORY = "{repo.url}"' in README and "check=True" in README
+    assert "python tools/colab.py --check" in README and "git tag" not in README
     assert ".github/workflows/book.yml" in README and "tools/colab.py" in README
+
+
+# The test workflow --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def test_workflow() -> dict:
+    return yaml.safe_load(TEST_WORKFLOW.read_text())
+
+
+def test_the_test_workflow_runs_on_every_push_and_pull_request(test_workflow):
+    # YAML 1.1 reads the key `on` as True.
+    triggers = test_workflow.get("on", test_workflow.get(True))
+    assert set(triggers) == {"push", "pull_request"}
+    # No branch or path filters: every push and every pull request.
+    assert all(not triggers[event] for event in triggers), triggers
+    assert test_workflow["permissions"] == {"contents": "read"}
+
+
+def test_the_test_workflow_runs_make_test_full_from_a_full_clone(test_workflow):
+    (job,) = test_workflow["jobs"].values()
+    assert job["runs-on"] == "ubuntu-latest"
+    order = [s.get("uses", s.get("run", "")).split("@")[0].strip() for s in job["steps"]]
+    assert order[:2] == ["actions/checkout", "actions/setup-python"]
+    assert order[-1] == "make test-full"
+    # The chapters' install cells pin commits of the history: the run installs them
+    # from this clone, so it needs all of it.
+    assert steps_using(job, "actions/checkout")[0]["with"]["fetch-depth"] == 0
+    python = steps_using(job, "actions/setup-python")[0]["with"]["python-version"]
+    assert str(python) == "3.11"
+    # PyTorch's CPU wheels, as the book's workflow.
+    (book,) = [
+        s for s in yaml.safe_load(WORKFLOW.read_text())["jobs"]["build"]["steps"] if "env" in s
+    ]
+    (test,) = [s for s in job["steps"] if s.get("run", "").strip() == "make test-full"]
+    assert test["env"]["PIP_EXTRA_INDEX_URL"] == book["env"]["PIP_EXTRA_INDEX_URL"]
+    for step in job["steps"]:
+        if "uses" in step:
+            assert re.fullmatch(r"actions/[\w-]+@v\d+", step["uses"]), step["uses"]
+
+
+def test_the_test_workflow_installs_what_ci_run_installs(test_workflow):
+    """Chromium, ChromeDriver, npm and Node: the packages .ci/run installs when missing."""
+    wanted = re.findall(r"\|\| need\+=\((\S+)\)", (ROOT / ".ci" / "run").read_text())
+    assert set(wanted) == {"chromium", "chromium-driver", "npm", "nodejs"}
+    (job,) = test_workflow["jobs"].values()
+    runs = "\n".join(s["run"] for s in job["steps"] if "run" in s)
+    for package in wanted:
+        assert f"need+=({package})" in runs, package
+    assert "apt-get install" in runs
+    assert runs.index("apt-get install") < runs.index("make test-full")
+
+
+def test_make_test_full_is_make_test_with_every_chapter_run_as_on_colab():
+    makefile = (ROOT / "Makefile").read_text()
+    target = re.search(r"^test-full:.*\n((?:\t.*\n)+)", makefile, re.M)
+    assert target, "the Makefile has no test-full target"
+    assert target.group(1).split() == ["COLAB_CHAPTERS=all", "$(MAKE)", "test"]
+    assert re.search(r"^\.PHONY:.*\btest-full\b", makefile, re.M)
