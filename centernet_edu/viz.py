@@ -1,9 +1,11 @@
 """Matplotlib helpers for the book: heatmaps, boxes, and the figures of each loss term.
 
 Every function draws on Axes it is given and returns them, so the same drawing serves
-a static figure in the book and the live explorers of ``centernet_edu.widgets``.
-Needs matplotlib (the ``book`` extra). What the figures compute comes from the modules
-that compute it (box overlaps and matching from ``centernet_edu.evaluate``).
+a static figure in the book and the pictures of the explorers of ``centernet_edu.widgets``
+(what an explorer shows before its script runs). Drawing needs matplotlib (the ``book``
+extra), imported when a function draws, so that ``prior_loss`` and the explorers load
+without it. What the figures compute comes from the modules that compute it (box
+overlaps and matching from ``centernet_edu.evaluate``).
 """
 
 from __future__ import annotations
@@ -12,10 +14,9 @@ import math
 
 import numpy as np
 import torch
-from matplotlib.patches import Rectangle
 
 from .evaluate import box_iou, centred_boxes
-from .heatmap import gaussian_radius
+from .heatmap import draw_gaussian, gaussian_radius
 from .losses import focal_loss_terms
 
 __all__ = [
@@ -27,28 +28,52 @@ __all__ = [
     "draw_quantisation",
     "draw_size_error",
     "prior_loss",
+    "prior_losses",
     "plot_prior_loss",
     "draw_peaks",
     "draw_detections",
     "draw_extreme_points",
     "draw_extreme_detections",
+    "draw_peak_offset",
+    "draw_radius_splats",
+    "plot_focal_gradients",
+    "show_signed_map",
+    "show_prior_loss_map",
+    "plot_loss_curves",
+    "plot_ap50",
+    "draw_shares",
+    "overlay_heatmap",
 ]
 
 CLASS_COLOURS = ("tab:red", "tab:blue", "tab:green", "tab:orange", "tab:purple", "tab:brown")
+# The colour of each loss term wherever a figure draws one.
+TERM_COLOURS = {"L_det": "black", "L_k": "tab:blue", "L_size": "tab:orange", "L_off": "tab:green"}
+
+
+def _rectangle(*args, **kwargs):
+    """matplotlib's ``Rectangle`` patch, imported when a figure first draws one."""
+    from matplotlib.patches import Rectangle
+
+    return Rectangle(*args, **kwargs)
 
 
 def _numpy(x) -> np.ndarray:
     return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
 
 
-def show_heatmap(ax, heat, title: str | None = None, vmax: float = 1.0):
+def show_heatmap(ax, heat, title: str | None = None, vmax: float = 1.0, cmap: str = "magma"):
     """Show a ``(H, W)`` map, or the per-pixel maximum over classes of ``(C, H, W)``."""
     h = _numpy(heat)
     if h.ndim == 3:
         h = h.max(axis=0)
     if h.ndim != 2:
         raise ValueError(f"heat must have shape (H, W) or (C, H, W), got {h.shape}")
-    ax.imshow(h, cmap="magma", vmin=0, vmax=vmax, interpolation="nearest")
+    return _show_map(ax, h, title, cmap=cmap, vmin=0, vmax=vmax)
+
+
+def _show_map(ax, h: np.ndarray, title: str | None, **imshow):
+    """A ``(H, W)`` map, one square per pixel, without ticks."""
+    ax.imshow(h, interpolation="nearest", **imshow)
     ax.set_xticks([])
     ax.set_yticks([])
     if title:
@@ -68,7 +93,7 @@ def draw_boxes(ax, boxes, labels=None, scores=None, linestyle: str = "-", pixel_
         c = 0 if labels is None else int(_numpy(labels)[k])
         colour = CLASS_COLOURS[c % len(CLASS_COLOURS)]
         ax.add_patch(
-            Rectangle(
+            _rectangle(
                 (x1 - shift, y1 - shift),
                 x2 - x1,
                 y2 - y1,
@@ -85,13 +110,18 @@ def draw_boxes(ax, boxes, labels=None, scores=None, linestyle: str = "-", pixel_
     return ax
 
 
-def draw_overlap_cases(axes, height: float, width: float, min_overlap: float = 0.7):
-    """The three corner moves of the radius derivation, each at the corrected radius.
+def draw_overlap_cases(
+    axes, height: float, width: float, min_overlap: float = 0.7, r: float | None = None
+):
+    """The three corner moves of the radius derivation, each by r (by default the
+    corrected radius).
 
     ``axes`` are three Axes: the box slid diagonally, shrunk, and grown by r. Each panel
-    shows the ground truth (solid), the moved box (dashed) and their IoU.
+    shows the ground truth (solid), the moved box (dashed; none when shrinking leaves no
+    box) and their IoU.
     """
-    r = gaussian_radius(height, width, min_overlap, variant="corrected")
+    if r is None:
+        r = gaussian_radius(height, width, min_overlap, variant="corrected")
     h, w = height, width
     cases = [
         ("slid by r", (r, r, w + r, h + r)),
@@ -100,19 +130,20 @@ def draw_overlap_cases(axes, height: float, width: float, min_overlap: float = 0
     ]
     for ax, (name, moved) in zip(axes, cases, strict=True):
         iou = box_iou((0, 0, w, h), moved)
-        ax.add_patch(Rectangle((0, 0), w, h, fill=False, edgecolor="black", linewidth=2))
+        ax.add_patch(_rectangle((0, 0), w, h, fill=False, edgecolor="black", linewidth=2))
         x1, y1, x2, y2 = moved
-        ax.add_patch(
-            Rectangle(
-                (x1, y1),
-                x2 - x1,
-                y2 - y1,
-                fill=False,
-                edgecolor="tab:red",
-                linestyle="--",
-                linewidth=2,
+        if x2 > x1 and y2 > y1:
+            ax.add_patch(
+                _rectangle(
+                    (x1, y1),
+                    x2 - x1,
+                    y2 - y1,
+                    fill=False,
+                    edgecolor="tab:red",
+                    linestyle="--",
+                    linewidth=2,
+                )
             )
-        )
         pad = 2 * r + 1
         ax.set_xlim(-pad, w + pad)
         ax.set_ylim(h + pad, -pad)
@@ -172,7 +203,7 @@ def draw_quantisation(ax, x: float, y: float, stride: int = 4):
     for k in range(n + 1):
         ax.axhline(k * R, color="lightgrey", linewidth=1)
         ax.axvline(k * R, color="lightgrey", linewidth=1)
-    ax.add_patch(Rectangle((qx * R, qy * R), R, R, color="tab:orange", alpha=0.3))
+    ax.add_patch(_rectangle((qx * R, qy * R), R, R, color="tab:orange", alpha=0.3))
     ax.plot([x], [y], "o", color="tab:blue", label="true centre p")
     ax.plot([qx * R], [qy * R], "s", color="tab:red", label="R * floor(p / R), no offset")
     ax.annotate(
@@ -195,9 +226,9 @@ def draw_size_error(ax, width: float, height: float, dw: float, dh: float):
     """A ground-truth box and a prediction at the same centre with size error (dw, dh)."""
     gt, pred = centred_boxes(width, height, dw, dh)
     pw, ph = pred[2] - pred[0], pred[3] - pred[1]
-    ax.add_patch(Rectangle(gt[:2], width, height, fill=False, edgecolor="black", linewidth=2))
+    ax.add_patch(_rectangle(gt[:2], width, height, fill=False, edgecolor="black", linewidth=2))
     ax.add_patch(
-        Rectangle(pred[:2], pw, ph, fill=False, edgecolor="tab:red", linestyle="--", linewidth=2)
+        _rectangle(pred[:2], pw, ph, fill=False, edgecolor="tab:red", linestyle="--", linewidth=2)
     )
     lim = max(width, height, pw, ph) / 2 + 2
     ax.set_xlim(-lim, lim)
@@ -221,10 +252,22 @@ def prior_loss(gt: torch.Tensor, pi: float) -> tuple[float, float]:
     return float(terms[pos].sum()) / n, float(terms[~pos].sum()) / n
 
 
+def prior_losses(gt: torch.Tensor, pis) -> np.ndarray:
+    """``prior_loss(gt, pi)`` at each pi of ``pis (n,)``, as an ``(n, 2)`` array: the term
+    of each distinct target value computed once and counted as often as it occurs."""
+    values, counts = torch.unique(gt.double(), return_counts=True)  # (U,)
+    p = torch.as_tensor(np.asarray(pis), dtype=torch.float64)[:, None]  # (n, 1)
+    logits, targets = torch.broadcast_tensors(torch.log(p / (1 - p)), values)  # (n, U)
+    terms = focal_loss_terms(logits, targets) * counts
+    pos = values == 1
+    n = max(int(counts[pos].sum()), 1)
+    return torch.stack([terms[:, pos].sum(1), terms[:, ~pos].sum(1)], dim=1).numpy() / n
+
+
 def plot_prior_loss(ax, gt: torch.Tensor, marked: float | None = None):
     """L_k at initialisation against the prior probability pi that every pixel predicts."""
     pis = np.logspace(-4, math.log10(0.9), 120)
-    parts = np.array([prior_loss(gt, p) for p in pis])
+    parts = prior_losses(gt, pis)
     ax.loglog(pis, parts[:, 0], color="tab:blue", label="positives")
     ax.loglog(pis, parts[:, 1], color="tab:red", label="negatives")
     ax.loglog(pis, parts.sum(1), color="black", label="L_k")
@@ -253,7 +296,9 @@ def draw_peaks(ax, heat, xs, ys, scores, threshold: float = 0.3, title: str | No
     return ax
 
 
-def draw_detections(ax, image, dets, threshold: float = 0.3, stride: float = 4.0, gt=None):
+def draw_detections(
+    ax, image, dets, threshold=0.3, stride=4.0, gt=None, interpolation="antialiased"
+):
     """An RGB image with the detections scoring at least ``threshold``.
 
     Args:
@@ -261,8 +306,11 @@ def draw_detections(ax, image, dets, threshold: float = 0.3, stride: float = 4.0
         dets: ``(K, >= 6)`` x1, y1, x2, y2 (heatmap pixels), score, class.
         stride: R: heatmap pixels times R are image pixels.
         gt: optional ``(boxes (N, 4), labels (N,))`` in image pixels, drawn dashed.
+        interpolation: matplotlib's, for the image ("nearest": a square per pixel, and a
+            smaller PNG).
     """
-    ax.imshow(_numpy(image), extent=(0, image.shape[1], image.shape[0], 0))
+    extent = (0, image.shape[1], image.shape[0], 0)
+    ax.imshow(_numpy(image), extent=extent, interpolation=interpolation)
     if gt is not None:
         draw_boxes(ax, gt[0], gt[1], linestyle=":", pixel_centres=False)
     d = _numpy(dets).reshape(-1, _numpy(dets).shape[-1])
@@ -305,13 +353,164 @@ def draw_extreme_points(ax, points, colour="white", size: float = 40):
     return ax
 
 
-def draw_extreme_detections(ax, image, dets, threshold: float = 0.3, stride: float = 4.0, gt=None):
+def draw_extreme_detections(
+    ax, image, dets, threshold=0.3, stride=4.0, gt=None, interpolation="antialiased"
+):
     """``draw_detections`` for ``decode_exdet`` output ``(K, 14)``: the boxes scoring at
     least ``threshold``, and the four extreme points that span each of them."""
-    draw_detections(ax, image, dets, threshold, stride, gt)
+    draw_detections(ax, image, dets, threshold, stride, gt, interpolation)
     d = _numpy(dets).reshape(-1, _numpy(dets).shape[-1])
     d = d[d[:, 4] >= threshold]
     for row in d:
         colour = CLASS_COLOURS[int(row[5]) % len(CLASS_COLOURS)]
         draw_extreme_points(ax, row[6:14] * stride, colour=colour, size=30)
+    return ax
+
+
+# The pictures of the explorers (centernet_edu.widgets) that the figures above lack ----------
+
+
+def draw_peak_offset(ax, hm, peak, offset, n: int = 7):
+    """An ``n x n`` window of a ``(H, W)`` heatmap around its peak p~ = ``peak`` (x, y),
+    outlined, and the offset target ``offset`` (x, y): an arrow from the peak's corner to
+    p / R, marked with a cross. Pixel (x, y) covers [x, x + 1) x [y, y + 1) here, so that
+    p / R = p~ + offset lies inside the peak's pixel."""
+    h, (px, py), (ox, oy) = _numpy(hm), (int(v) for v in peak), offset
+    x0, y0 = (min(max(v - n // 2, 0), size - n) for v, size in ((px, h.shape[1]), (py, len(h))))
+    window, extent = h[y0 : y0 + n, x0 : x0 + n], (x0, x0 + n, y0 + n, y0)
+    ax.imshow(window, cmap="magma", vmin=0, vmax=1, interpolation="nearest", extent=extent)
+    ax.add_patch(_rectangle((px, py), 1, 1, fill=False, edgecolor="white", linewidth=3))
+    arrow = {"arrowstyle": "->", "color": "cyan", "linewidth": 2}
+    ax.annotate("", xy=(px + ox, py + oy), xytext=(px, py), arrowprops=arrow)
+    ax.plot([px + ox], [py + oy], "+", color="cyan", markersize=16, markeredgewidth=2)
+    ax.set_title(f"p / R = ({px + ox:.3f}, {py + oy:.3f})", fontsize=10)
+    return ax
+
+
+def draw_radius_splats(axes, width: float, height: float, min_overlap: float = 0.7, n=64):
+    """A ``width x height`` box's Gaussian at the reference radius and at the corrected one,
+    each splatted at the centre of an ``n x n`` map with the box dashed (two Axes)."""
+    c, names = n // 2, {"centernet": "reference formula", "corrected": "corrected"}
+    for ax, (variant, name) in zip(axes, names.items(), strict=True):
+        r = gaussian_radius(height, width, min_overlap, variant=variant)
+        show_heatmap(ax, draw_gaussian(np.zeros((n, n)), (c, c), int(r)), f"{name}: r = {r:.2f}")
+        corner = (c - 0.5 - width / 2, c - 0.5 - height / 2)  # imshow's pixel c spans c +- 0.5
+        ax.add_patch(_rectangle(corner, width, height, fill=False, ec="#4cc9f0", ls="--"))
+    return axes
+
+
+def plot_focal_gradients(ax, alpha: float, beta: float, x: float, ys, n: int = 241):
+    """dL/dx of one pixel's focal term against its logit x in [-8, 8], by autograd: for a
+    positive (Y = 1) and for negatives at each target Y of ``ys``; ``x`` marked dotted."""
+    xs = torch.linspace(-8, 8, n, dtype=torch.float64)
+    reds = ("#fdae61", "#f46d43", "#d73027", "#a50026")
+    lines = [(1.0, "tab:blue", "positive (Y = 1)")]
+    lines += [(y, reds[i % 4], f"negative, Y = {y:g}") for i, y in enumerate(ys)]
+    for y, colour, label in lines:
+        logits = xs.clone().requires_grad_()
+        terms = focal_loss_terms(logits, torch.full_like(xs, y), alpha, beta)
+        (grad,) = torch.autograd.grad(terms.sum(), logits)  # each term has its own logit
+        ax.plot(xs.numpy(), grad.numpy(), color=colour, label=label)
+    ax.axhline(0, color="lightgrey", linewidth=1)
+    ax.axvline(x, color="grey", linestyle=":")
+    ax.set_xlabel("logit x (Yhat = sigmoid x)")
+    ax.set_ylabel("dL/dx at one pixel")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def show_signed_map(ax, values, title: str | None = None):
+    """A signed ``(H, W)`` map (a gradient) on a signed square-root scale, blue below 0 and
+    red above, so that small values show beside the largest."""
+    v = _numpy(values).astype(np.float64)
+    top = float(np.abs(v).max()) or 1.0
+    scaled = np.sign(v) * np.sqrt(np.abs(v) / top)
+    return _show_map(ax, scaled, title, cmap="RdBu_r", vmin=-1, vmax=1)
+
+
+def show_prior_loss_map(ax, gt, pi: float):
+    """The focal term per pixel of one image's targets ``gt (C, H, W)``, summed over the
+    classes, when every pixel predicts ``pi``: on a log scale from 1e-6 to 10."""
+    from matplotlib.colors import LogNorm
+
+    g = torch.as_tensor(_numpy(gt), dtype=torch.float64)
+    terms = focal_loss_terms(torch.full_like(g, math.log(pi / (1 - pi))), g).sum(0)
+    title = f"loss per pixel, log scale (pi = {pi:.3g})"
+    norm = LogNorm(1e-6, 10, clip=True)
+    return _show_map(ax, terms.clamp(min=1e-6).numpy(), title, cmap="viridis", norm=norm)
+
+
+def plot_loss_curves(ax, steps, curves: dict, at: int, faint=None, log_steps=False, title=None):
+    """Loss terms against the step on a log scale, each at index ``at`` marked.
+
+    ``curves`` maps a term's name (``L_det``, ``L_k``, ``L_size``, ``L_off``) to its values
+    at ``steps``; ``faint``, optional ``(label, curves)``, a run to compare with, drawn
+    faintly dashed. Values under 1e-4 are drawn at 1e-4 (a log scale has no 0).
+    """
+    from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
+
+    s = np.maximum(np.asarray(steps, dtype=np.float64), 1 if log_steps else -np.inf)
+    for i, (name, values) in enumerate(curves.items()):
+        colour = TERM_COLOURS.get(name, "grey")
+        if faint is not None:
+            f, label = np.maximum(faint[1][name], 1e-4), None if i else faint[0]
+            ax.plot(s, f, color=colour, alpha=0.35, ls="--", label=label)
+        v = np.maximum(values, 1e-4)
+        ax.plot(s, v, color=colour, label=name)
+        ax.plot([s[at]], [v[at]], "o", color=colour)
+    ax.axvline(s[at], color="grey", linestyle=":")
+    ax.set_yscale("log")  # ticks at 1, 2, 5 times powers of ten, written plainly
+    ax.yaxis.set_major_locator(LogLocator(subs=(1, 2, 5), numticks=8))
+    ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+    ax.yaxis.set_minor_formatter(NullFormatter())
+    ax.set_xscale("log" if log_steps else "linear")
+    ax.set_xlabel("step (log scale)" if log_steps else "step")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3, which="both")
+    if title:
+        ax.set_title(title, fontsize=10)
+    return ax
+
+
+def plot_ap50(ax, eval_steps, ap50, step: int, faint=None):
+    """Held-out AP50 at each evaluation (``eval_steps``), the last at or before ``step``
+    ringed; ``faint``, optional ``(eval_steps, ap50)``, a run to compare with."""
+    if faint is not None:
+        ax.plot(*faint, "o", mfc="none", color="grey", alpha=0.6)
+    ax.plot(eval_steps, ap50, "o-", color="tab:purple")
+    done = [i for i, s in enumerate(eval_steps) if s <= step]
+    if done:
+        ax.plot(eval_steps[done[-1]], ap50[done[-1]], "o", ms=9, color="tab:purple", mec="black")
+    ax.axvline(step, color="grey", linestyle=":")
+    ax.set_xlim(0, max([step, *eval_steps]) * 1.05)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("step")
+    ax.set_title("held-out AP50", fontsize=10)
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def draw_shares(ax, shares: dict, title: str = "shares of L_det"):
+    """Fractions of a total (summing to 1) as one stacked bar, each named with its percent;
+    the names are terms (``TERM_COLOURS``) or any label."""
+    bottom = 0.0
+    for j, (name, share) in enumerate(shares.items()):
+        colour = TERM_COLOURS.get(name, "grey")
+        ax.bar(0, share, bottom=bottom, color=colour, width=0.8)
+        ax.text(0.6, 0.9 - 0.12 * j, f"{name} {100 * share:.0f}%", color=colour, fontsize=9)
+        bottom += share
+    ax.set_xlim(-0.5, 2.5)
+    ax.set_ylim(0, 1)
+    ax.axis("off")
+    ax.set_title(title, fontsize=10)
+    return ax
+
+
+def overlay_heatmap(ax, heat, size, alpha: float = 0.5):
+    """The per-pixel maximum over classes of ``heat (C, h, w)``, stretched over an image
+    of ``size`` (H, W) pixels, ``alpha`` opaque."""
+    top = _numpy(heat).max(axis=0)
+    H, W = size
+    ax.imshow(top, cmap="magma", vmin=0, vmax=1, alpha=alpha, extent=(0, W, H, 0))
     return ax

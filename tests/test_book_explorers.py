@@ -407,6 +407,53 @@ def test_moves_reach_both_ends_and_come_back():
     assert moves(select) == ["a", "c"]
 
 
+# The package's own explorers, on a page of their own: live once their script runs, with
+# their static picture and its hint hidden; without scripts (a notebook opened untrusted
+# runs none), the picture and the hint alone.
+
+PICTURE_JS = """
+return Array.from(document.querySelectorAll('.cn-explorer')).map((root) => {
+  const shown = (sel) => Array.from(root.querySelectorAll(sel)).map((e) => e.getClientRects().length > 0);
+  const img = root.querySelector('img.cn-picture');
+  return {
+    picture: shown('.cn-picture'), hint: shown('.cn-hint'), live: shown('.cn-live'),
+    loaded: img ? img.complete && img.naturalWidth > 0 : null,
+    drawn: root.querySelector('.cn-figure').childElementCount > 0,
+  };
+});
+"""
+
+
+def explorer_page(path: Path, explorers: list, scripts: bool = True) -> Path:
+    """A page holding the explorers' HTML, with their scripts or without them."""
+    body = "\n".join(e._repr_html_() for e in explorers)
+    if not scripts:
+        body = re.sub(r"<script>.*?</script>", "", body, flags=re.S)
+    path.write_text(
+        '<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>explorers</title></head>'
+        f"<body>{body}</body></html>"
+    )
+    return path
+
+
+def test_a_live_explorer_hides_its_picture_and_the_hint(tmp_path, browser):
+    pytest.importorskip("matplotlib")
+    widgets = pytest.importorskip("centernet_edu.widgets")
+    explorers = [widgets.size_explorer(), widgets.focal_loss_explorer()]
+    explorer_page(tmp_path / "live.html", explorers)
+    explorer_page(tmp_path / "static.html", explorers, scripts=False)
+    with serve(tmp_path) as url:
+        result = check_page(browser, f"{url}/live.html", package_reference())
+        live = browser.execute_script(PICTURE_JS)
+        load(browser, f"{url}/static.html", "return document.readyState === 'complete'")
+        static = browser.execute_script(PICTURE_JS)
+    assert result == {"explorers": ["size", "focal"], "problems": []}
+    hidden = {"picture": [False], "hint": [False], "live": [True], "loaded": True, "drawn": True}
+    assert live == [hidden, hidden]
+    shown = {"picture": [True], "hint": [True], "live": [False], "loaded": True, "drawn": False}
+    assert static == [shown, shown]
+
+
 # The chapters of the built book.
 
 

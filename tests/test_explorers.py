@@ -352,6 +352,27 @@ def test_equal_arguments_give_equal_html():
     )
 
 
+def test_numbers_are_written_as_the_browser_writes_them():
+    # The page's first text and the picture's caption (shown_text) read as the browser's
+    # toFixed writes the same number once live: ties away from zero, -0 as 0.
+    rng = random.Random(0)
+    values = [0.0625, -0.0625, 0.5, 2.5, -2.5, 1e-7, -1e-7, 0.0, -0.0, 1234.5, 0.1 + 0.2]
+    values += [rng.randint(-4000, 4000) / 64 for _ in range(300)]
+    values += [rng.uniform(-100, 100) for _ in range(300)]
+    cases = [[v, digits] for v in values for digits in (0, 1, 2, 3, 4, 6)]
+    script = (
+        "const c = JSON.parse(require('fs').readFileSync(0, 'utf8'));"
+        "process.stdout.write(JSON.stringify(c.map(([v, d]) => v.toFixed(d))));"
+    )
+    run = subprocess.run(
+        [node(), "-e", script], input=json.dumps(cases), capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stderr
+    browser = json.loads(run.stdout)
+    written = [parts.shown_text(v, d) for v, d in cases]
+    assert [c for c, w, js in zip(cases, written, browser, strict=True) if w != js] == []
+
+
 def test_before_the_first_evaluation_ap50_is_not_a_number_and_shows_a_dash():
     e = widgets.loss_weights_explorer(weight_runs(), step=40)
     assert math.isnan(e.numbers["ap50"]) and math.isnan(e.numbers["ap50_step"])

@@ -1,6 +1,13 @@
 """The book's figures and explorers, driven without a notebook."""
 
+import base64
+import html
+import io
 import math
+import re
+import subprocess
+import sys
+from html.parser import HTMLParser
 
 import pytest
 
@@ -11,6 +18,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from centernet_edu import gaussian_radius, viz, widgets  # noqa: E402
 from centernet_edu.evaluate import box_iou, match_detections  # noqa: E402
 from centernet_edu.pretrained import loss_weight_runs  # noqa: E402
+from centernet_edu.widgets import explorer as parts  # noqa: E402
 
 EXPLORERS = [
     widgets.centre_explorer,
@@ -191,24 +199,27 @@ def test_match_detections_is_greedy_per_class():
     assert match_detections([det], [0], [far, near], [0, 0]) == [1]
 
 
-def test_extreme_explorer_shows_what_the_centre_check_rejects():
+def _ghost_scene():
+    """Two objects of one class side by side and their perfect extreme-point heads: the
+    left points of the first and the right points of the second also span a box (a
+    ghost), whose centre is background. Returns ``image, heads, gt``."""
     import numpy as np
     from torch.utils.data import default_collate
 
     from centernet_edu import scatter_targets
     from centernet_edu.data import make_item
 
-    # Two objects of one class side by side: the left points of the first and the right
-    # points of the second also span a box (a ghost), whose centre is background.
     points = np.array([[14, 20, 4, 30, 14, 40, 24, 30], [46, 20, 36, 30, 46, 40, 56, 30]])
     boxes = np.array([[4, 20, 24, 40], [36, 20, 56, 40]])
     image = np.zeros((64, 64, 3), dtype=np.uint8)
     item = make_item(image, boxes, [0, 0], 1, extreme_points=points, max_objs=2, extreme=True)
     keys = [f"hm_{p}" for p in "tlbrc"] + [f"{k}_{p}" for k in ("reg", "ind") for p in "tlbr"]
     heads = scatter_targets(default_collate([{k: item[k] for k in keys + ["reg_mask"]}]))
-    heads = {k: v[0] for k, v in heads.items()}
-    gt = (boxes, np.array([0, 0]))
+    return image, {k: v[0] for k, v in heads.items()}, (boxes, np.array([0, 0]))
 
+
+def test_extreme_explorer_shows_what_the_centre_check_rejects():
+    image, heads, gt = _ghost_scene()
     e = widgets.extreme_explorer(image, heads, gt, K=2, center_thresh=0.1, threshold=0.3)
     assert (e.numbers["quadruples"], e.numbers["valid"]) == (16, 2)
     assert (e.numbers["hits"], e.numbers["false_positives"]) == (2, 0)
@@ -334,3 +345,180 @@ def test_loss_weights_explorer_reads_the_recorded_point_and_the_last_evaluation_
     before = e.quantities(step=40)
     assert math.isnan(before["ap50"]) and math.isnan(before["ap50_step"])
     assert shown_text(widgets.loss_weights_explorer(step=40), "ap50") == "\u2013"
+
+
+# The picture an explorer shows until its script runs -----------------------------------------
+
+PICTURE = re.compile(r'<img class="cn-picture" alt="([^"]*)" src="data:image/png;base64,([^"]+)">')
+HINT = f'<p class="cn-hint">{parts.HINT}</p>'
+
+
+def _one_of_each_kind() -> list:
+    """One explorer of every kind, at its starting values (the snapshot one over a
+    perfect map with its boxes)."""
+    from centernet_edu import decode_ctdet
+
+    image, heads, gt = _perfect_heads()
+    dets = decode_ctdet(heads["hm"][None], heads["wh"][None], heads["reg"][None], K=20)[0]
+    snap = {"step": 9, "hm": heads["hm"], "dets": dets} | dict.fromkeys(TERMS, 0.5)
+    ghost_image, ghost_heads, ghost_gt = _ghost_scene()
+    return [make() for make in EXPLORERS] + [
+        widgets.snapshot_explorer([snap], image, gt),
+        widgets.decode_explorer(image, heads, gt),
+        widgets.extreme_explorer(ghost_image, ghost_heads, ghost_gt, K=2),
+    ]
+
+
+@pytest.fixture(scope="module")
+def kinds():
+    return _one_of_each_kind()
+
+
+class Visible(HTMLParser):
+    """The text a page shows when no script runs: not inside a ``hidden`` element, nor a
+    script; and the classes of the visible elements."""
+
+    VOID = {"input", "br", "img", "meta", "link", "hr", "wbr", "source"}
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.open, self.text, self.classes = [], "", []
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        unseen = bool(self.open and self.open[-1][1]) or "hidden" in attrs or tag == "script"
+        if not unseen and "class" in attrs:
+            self.classes.append(attrs["class"])
+        if tag not in self.VOID:
+            self.open.append((tag, unseen))
+
+    def handle_endtag(self, tag):
+        while self.open and self.open.pop()[0] != tag:
+            pass
+
+    def handle_data(self, data):
+        if not (self.open and self.open[-1][1]):
+            self.text += data
+
+
+def test_every_kind_of_explorer_has_a_picture(kinds):
+    assert sorted(e.name for e in kinds) == sorted(parts.QUANTITIES) == sorted(parts.PICTURES)
+
+
+def test_every_explorer_shows_a_picture_of_itself_and_how_to_make_it_live(kinds):
+    from PIL import Image
+
+    for e in kinds:
+        page = e._repr_html_()
+        ((alt, payload),) = PICTURE.findall(page)
+        png = base64.b64decode(payload, validate=True)
+        assert png == e.picture and len(png) <= 60_000, (e.name, len(png))
+        with Image.open(io.BytesIO(png)) as image:
+            image.load()  # the whole PNG decodes
+            assert image.format == "PNG" and image.width == e.size[0], e.name
+            assert e.size[1] < image.height < e.size[1] + 100, e.name  # and its caption
+        assert page.count(HINT) == 1 and page.index(HINT) > page.index("cn-picture")
+        # The picture's text alternative names every control and number, as shown.
+        controls, shown = e.caption()
+        assert all(f"{label} {value}" in html.unescape(alt) for label, value in controls + shown)
+
+
+def test_without_scripts_only_the_picture_and_the_hint_show(kinds):
+    # What a notebook opened untrusted shows: it runs no script and drops the SVG, so
+    # the controls, the numbers and the figure wait in a hidden div.cn-live.
+    for e in kinds:
+        page = Visible(e._repr_html_())
+        assert page.text == parts.HINT, e.name
+        assert page.classes == ["cn-explorer", "cn-picture", "cn-hint"], e.name
+        assert '<div class="cn-live" hidden="hidden"><div class="cn-controls">' in e._repr_html_()
+
+
+def test_the_caption_writes_each_number_as_the_page_does():
+    e = widgets.focal_loss_explorer()
+    controls, shown = e.caption()
+    assert controls == [("alpha", "2"), ("beta", "4"), ("target Y", "0.5")]
+    assert shown[0] == ("(1 - Y)^beta", "0.063")  # 0.0625: the browser's toFixed rounds up
+    assert ("lambda_off", "1.0") in widgets.loss_weights_explorer().caption()[0]
+
+
+def test_shown_text_rounds_as_the_browser_does():
+    assert [parts.shown_text(v, 3) for v in (0.0625, -0.0625, 0.0005, 1 / 3)] == [
+        "0.063",
+        "-0.063",
+        "0.001",
+        "0.333",
+    ]
+    assert parts.shown_text(2.5, 0) == "3" and parts.shown_text(-0.0, 2) == "0.00"
+    assert parts.shown_text(1e-7, 6) == "0.000000" and parts.shown_text(math.nan, 2) == "\u2013"
+
+
+def test_pictures_are_deterministic_and_follow_the_values():
+    first = widgets.prior_explorer().picture
+    assert widgets.prior_explorer().picture == first  # drawn afresh: the same bytes
+    assert widgets.prior_explorer(pi=0.01).picture != first
+    for chunk in (b"tEXt", b"iTXt", b"zTXt", b"tIME"):  # no software version, no date
+        assert chunk not in first
+    e = widgets.size_explorer(dw=3)
+    assert e._repr_html_() == widgets.size_explorer(dw=3)._repr_html_()
+
+
+def test_without_matplotlib_the_hint_stays_and_the_picture_goes(monkeypatch):
+    for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")]:
+        monkeypatch.setitem(sys.modules, name, None)  # each import of it now fails
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    e = widgets.size_explorer()
+    page = e._repr_html_()
+    assert e.picture is None and "<img" not in page
+    assert page.count(f'<p class="cn-hint">{parts.HINT_ALONE}</p>') == 1
+    assert Visible(page).text == parts.HINT_ALONE
+    assert '<output name="iou"' in page  # the live explorer is all there
+
+
+def test_the_explorers_load_and_render_without_matplotlib():
+    # matplotlib is the book extra's: the package's explorers must import without it.
+    code = (
+        "import sys; sys.modules['matplotlib'] = None\n"
+        "from centernet_edu import widgets\n"
+        "page = widgets.offset_explorer()._repr_html_()\n"
+        "assert '<img' not in page and 'class=\"cn-hint\"' in page, page[:300]\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+
+
+def test_prior_losses_equal_prior_loss_at_each_pi():
+    gt = widgets.prior_targets()
+    pis = [1e-4, 0.01, 0.1, 0.5, 0.9]
+    many = viz.prior_losses(gt, pis)
+    for row, pi in zip(many, pis, strict=True):
+        assert row == pytest.approx(viz.prior_loss(gt, pi), rel=1e-12)
+
+
+def test_overlap_cases_take_any_radius():
+    axes = Figure().subplots(1, 3)
+    viz.draw_overlap_cases(axes, 16, 24, 0.7, r=0.0)
+    assert [ax.get_title() for ax in axes] == [
+        f"{name} by r: IoU 1.000" for name in ("slid", "shrunk", "grown")
+    ]
+    viz.draw_overlap_cases(Figure().subplots(1, 3), 16, 24, 0.7, r=12.0)  # shrunk to nothing
+
+
+def test_nbval_compares_an_explorer_without_its_picture_bytes():
+    # The committed chapters are compared with fresh runs (make test): the PNG's bytes are
+    # matplotlib's, but the picture's alt text and everything around it still count.
+    from pathlib import Path
+
+    config = (Path(__file__).parents[1] / "book" / "nbval_sanitize.cfg").read_text()
+    patterns = re.findall(r"^regex: (.*)$\n^replace: (.*)$", config, flags=re.MULTILINE)
+
+    def sanitized(text: str) -> str:
+        for regex, replace in patterns:
+            text = re.sub(regex, replace, text)
+        return text
+
+    page = widgets.size_explorer()._repr_html_()
+    other_png = PICTURE.sub(lambda m: m.group(0).replace(m.group(2), "iVBORw0KGgo="), page)
+    assert other_png != page and sanitized(other_png) == sanitized(page)
+    other_alt = page.replace('alt="The explorer at width 20', 'alt="The explorer at width 21')
+    assert other_alt != page and sanitized(other_alt) != sanitized(page)

@@ -1,7 +1,9 @@
 /* Controls, numbers and SVG drawing for the explorers: the global CenterNetUI.
- * Needs formulas.js and quantities.js (the numbers) and views.js (the pictures).
+ * Needs formulas.js and quantities.js (the numbers) and views.js (the figures).
  * An explorer is a div.cn-explorer[data-explorer=NAME] holding its inputs, its
  * <output>s, one svg.cn-figure and its data (script.cn-data); mount() makes it live.
+ * Until then a static picture (img.cn-picture) and a line (p.cn-hint) stand in for it
+ * and the live parts wait hidden in div.cn-live: a notebook opened untrusted runs no script.
  */
 var CenterNetUI = (function () {
   "use strict";
@@ -131,6 +133,14 @@ var CenterNetUI = (function () {
     ".cn-numbers{margin:.4em 0}.cn-q{margin-right:1.2em;white-space:nowrap}.cn-q output{font-weight:bold}" +
     ".cn-figure{max-width:100%;height:auto;display:block}";
 
+  // The live explorer in place of its static picture and hint, which are hidden rather
+  // than removed: the page keeps the images its HTML holds.
+  function reveal(root) {
+    root.querySelectorAll(".cn-picture, .cn-hint").forEach(function (e) { e.style.display = "none"; });
+    var live = root.querySelector(".cn-live");
+    if (live) live.removeAttribute("hidden");
+  }
+
   function mount(root) {
     if (!root || root.getAttribute("data-live")) return;
     root.setAttribute("data-live", "1");
@@ -154,6 +164,7 @@ var CenterNetUI = (function () {
       e.addEventListener("change", update);
     });
     update();
+    reveal(root);  // after the first drawing: should it fail, the picture stays
   }
 
   // From the explorer's own script when the browser names it, else every explorer not yet live.

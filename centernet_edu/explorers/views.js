@@ -1,4 +1,4 @@
-/* The pictures: one function per explorer, (svg, controls c, numbers q, data d), drawn
+/* The live figures: one function per explorer, (svg, controls c, numbers q, data d), drawn
  * afresh on every change. The global CenterNetViews; needs formulas.js and ui.js.
  */
 var CenterNetViews = (function (F, U) {

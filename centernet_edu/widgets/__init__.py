@@ -8,10 +8,15 @@ numbers of each explorer, ``ui.js`` the controls and SVG, ``views.js`` the pictu
 browser recomputes the numbers and redraws the picture on every ``input`` event, the same
 in Jupyter, on Colab and in the built book, where no kernel runs; nothing is fetched.
 
+Until its script runs (a notebook opened untrusted runs none) an explorer shows a picture
+of itself at its starting values, drawn with ``centernet_edu.viz``, and one line saying how
+to make it live; the script hides both. The pictures, like the static figures the chapters
+print, need matplotlib (the ``book`` extra); without it an explorer shows the line alone,
+and is as live once its script runs.
+
 ``quantities(name, controls, data)`` is the reference the JavaScript is tested against
 (``tests/test_explorers.py``): every number an explorer shows, computed with the
-package's functions. The static figures the chapters print come from
-``centernet_edu.viz``. Needs the ``book`` extra (matplotlib, through ``viz``).
+package's functions.
 
 ``explorer`` holds what every explorer is made of; ``targets_and_losses`` the explorers of
 chapters 1 to 6, ``detections`` those of chapters 7 to 9.

@@ -2,7 +2,8 @@
 
 ``snapshot_explorer`` steps through training snapshots (chapter 7), ``decode_explorer``
 decodes one image's heads (chapter 8), ``extreme_explorer`` groups extreme points
-(chapter 9). Each draws over the image the maps were computed from (a PNG in the page).
+(chapter 9). Each draws over the image the maps were computed from (a PNG in the page),
+in the browser (``views.js``) and in its picture (``picture_of``).
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ import io
 import numpy as np
 import torch
 
-from .. import validate
-from ..decode import decode_ctdet, decode_exdet, heatmap_nms
+from .. import validate, viz
+from ..decode import decode_ctdet, decode_exdet, heatmap_nms, topk
 from ..evaluate import match_detections
 from ..targets import EXTREME_PARTS
 from .explorer import (
@@ -26,6 +27,7 @@ from .explorer import (
     numbers_of,
     numpy_of,
     packed,
+    picture_of,
     shortest,
     sliders,
 )
@@ -53,6 +55,22 @@ def _scene(image, gt, stride, map_size) -> dict:
         d["gt_boxes"] = boxes.reshape(-1, 4).astype(np.float64).tolist()
         d["gt_labels"] = labels.reshape(-1).astype(np.int64).tolist()
     return d
+
+
+def _image(d) -> np.ndarray:
+    """The scene's image ``(H, W, 3)`` uint8, read back from its PNG, or a white one of
+    its size when it has none."""
+    from PIL import Image
+
+    if "image" not in d:
+        return np.full((*d["image_size"], 3), 255, dtype=np.uint8)
+    png = base64.b64decode(d["image"].split(",", 1)[1])
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+
+
+def _gt(d):
+    """The scene's ground truth ``(boxes (N, 4), labels (N,))`` in image pixels, or None."""
+    return (d["gt_boxes"], d["gt_labels"]) if "gt_boxes" in d else None
 
 
 def _hits(q, kept, d):
@@ -153,6 +171,31 @@ def snapshot_explorer(snapshots, image=None, gt=None, *, stride=4, snapshot=0, t
     return Explorer("snapshot", controls, shown, values, data, (860, 330))
 
 
+@picture_of("snapshot")
+def _snapshot_picture(fig, c, q, d):
+    i, threshold = int(c["snapshot"]), c["threshold"]
+    hm = array(d["hm"])[i]  # (C, H, W)
+    peaks = topk(heatmap_nms(hm[None]), min(100, hm[0].numel()))
+    on = peaks.scores[0] >= threshold
+    title = f"Yhat after step {q['step']:.0f}: {q['peaks']:.0f} peaks >= {threshold:.2f}"
+    heat, scene, curves = fig.subplots(1, 3, width_ratios=[1, 1, 1.1])
+    viz.draw_peaks(
+        heat, hm, peaks.xs[0][on], peaks.ys[0][on], peaks.scores[0][on], threshold, title
+    )
+    dets = np.asarray(d["dets"][i]).reshape(-1, 6) if "dets" in d else np.zeros((0, 6))
+    viz.draw_detections(scene, _image(d), dets, threshold, d["stride"], _gt(d), "nearest")
+    viz.overlay_heatmap(scene, hm, d["image_size"], alpha=0.5 if "image" in d else 1.0)
+    scene.set_title(
+        f"boxes scoring at least {threshold:.2f}" if "dets" in d else "the image under Yhat",
+        fontsize=10,
+    )
+    names = {"loss": "L_det", "hm_loss": "L_k", "wh_loss": "L_size", "off_loss": "L_off"}
+    losses = {names[k]: d["losses"][k] for k in LOSS_TERMS}
+    viz.plot_loss_curves(
+        curves, d["steps"], losses, i, log_steps=True, title="loss terms at each snapshot"
+    )
+
+
 # Chapter 8: decoding ------------------------------------------------------------------------
 
 
@@ -188,6 +231,19 @@ def decode_explorer(image, heads: dict, gt=None, *, stride=4, threshold=0.3, K=2
     )
 
 
+@picture_of("decode")
+def _decode_picture(fig, c, q, d):
+    hm, wh, reg = (array(d[k])[None] for k in ("hm", "wh", "reg"))
+    K, kernel, threshold = int(c["K"]), int(c["kernel"]), c["threshold"]
+    peaks = topk(heatmap_nms(hm, kernel), K)
+    heat, scene = fig.subplots(1, 2)
+    title = f"heatmap and its top {K} peaks\n({kernel} x {kernel} max-pool)"
+    viz.draw_peaks(heat, hm[0], peaks.xs[0], peaks.ys[0], peaks.scores[0], threshold, title)
+    dets = decode_ctdet(hm, wh, reg, K=K, kernel=kernel)[0]
+    viz.draw_detections(scene, _image(d), dets, threshold, d["stride"], _gt(d), "nearest")
+    scene.set_title(f"boxes scoring at least {threshold:.2f}", fontsize=10)
+
+
 # Chapter 9: extreme points --------------------------------------------------------------------
 
 
@@ -221,3 +277,13 @@ def extreme_explorer(
     return Explorer(
         "extreme", controls, shown + MATCHES[: 2 * (gt is not None)], values, data, (360, 370)
     )
+
+
+@picture_of("extreme")
+def _extreme_picture(fig, c, q, d):
+    heads = {k: array(v)[None] for k, v in d.items() if k.startswith(("hm_", "reg_"))}
+    K = int(c["K"])
+    dets = decode_exdet(heads, K=K, num_dets=K**4, center_thresh=c["center_thresh"])[0]
+    ax = fig.subplots()
+    viz.draw_extreme_detections(ax, _image(d), dets, c["threshold"], d["stride"], _gt(d), "nearest")
+    ax.set_title(f"groupings scoring at least {c['threshold']:.2f}", fontsize=10)

@@ -6,13 +6,22 @@ range input (or a select) per ``Control``, an ``<output>`` per ``Shown`` number,
 (``centernet_edu/explorers/*.js``). ``quantities(name, controls, data)`` dispatches to the
 function each explorer registers with ``numbers_of(name)``: the package's value of every
 number the browser shows.
+
+Before its script runs (a notebook opened untrusted runs none, and its sanitiser drops the
+SVG and the styles) an explorer shows a picture of itself at its starting values instead,
+``img.cn-picture`` (``Explorer.picture``, drawn with matplotlib by the function each
+explorer registers with ``picture_of(name)``), and one line, ``p.cn-hint``, saying how to
+make it live; its controls and numbers wait in ``div.cn-live``, hidden. The script hides
+the picture and the line and shows the live explorer.
 """
 
 from __future__ import annotations
 
 import base64
+import decimal
 import functools
 import html
+import io
 import json
 import math
 from collections.abc import Callable
@@ -26,6 +35,13 @@ from .. import validate
 
 SCRIPTS = ("formulas.js", "quantities.js", "ui.js", "views.js")  # in load order
 SCRIPT_DIR = Path(__file__).parent.parent / "explorers"
+DPI = 100  # the picture's pixels per inch: its width in pixels is the live figure's
+# The one line shown with the picture (or alone, without matplotlib) until the script runs.
+HINT = (
+    "A picture of the explorer at its starting values: run this cell, or trust the notebook, "
+    "to make it live."
+)
+HINT_ALONE = "Run this cell, or trust the notebook, to make this explorer live."
 
 
 @dataclass(frozen=True)
@@ -81,8 +97,9 @@ def scripts() -> str:
 class Explorer:
     """One explorer: its controls at their values, the numbers it shows, its fixed data.
 
-    ``name`` selects the numbers (``quantities``) and the picture (``views.js``); ``data``
-    is JSON-ready and embedded in the page as it is. ``size`` is the figure's (w, h).
+    ``name`` selects the numbers (``quantities``), the live figure (``views.js``) and the
+    static picture (``picture_of``); ``data`` is JSON-ready and embedded in the page as it
+    is. ``size`` is the figure's (w, h), in pixels.
     """
 
     def __init__(self, name, controls, shown, values, data=None, size=(640, 320)):
@@ -102,18 +119,61 @@ class Explorer:
         controls = ", ".join(f"{k}={v!r}" for k, v in self.values.items())
         return f"{type(self).__name__}({controls})"
 
+    def caption(self) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+        """The controls and the numbers as the explorer shows them: ``(label, value)``
+        pairs, each value as its readout or its ``<output>`` writes it."""
+        controls = [
+            (c.label, str(v) if c.options else _num(v))
+            for c, v in zip(self.controls.values(), self.values.values(), strict=True)
+        ]
+        shown = [(s.label, shown_text(self.numbers[s.name], s.digits)) for s in self.shown]
+        return controls, shown
+
+    @functools.cached_property
+    def picture(self) -> bytes | None:
+        """The explorer at its values as a PNG: what its live figure shows, with its
+        controls and numbers written under it, ``size[0]`` pixels wide; drawn once.
+        ``None`` without matplotlib (the ``book`` extra). Equal values give equal bytes."""
+        try:
+            from matplotlib.figure import Figure
+        except ImportError:
+            return None
+        w, h = self.size
+        controls, shown = self.caption()
+        lines = _lines(controls, w // 7) + _lines(shown, w // 7)
+        size = (w / DPI, (h + 16 * len(lines)) / DPI)
+        fig = Figure(figsize=size, dpi=DPI, layout="constrained")
+        PICTURES[self.name](fig, self.values, self.numbers, self.data)
+        fig.supxlabel("\n".join(lines), fontsize=9)
+        return _png(fig)
+
     def _repr_html_(self) -> str:
         controls = "".join(_control_html(c, self.values[c.name]) for c in self.controls.values())
         numbers = "".join(_shown_html(s, self.numbers[s.name]) for s in self.shown)
         w, h = self.size
         data = json.dumps(self.data, separators=(",", ":"), sort_keys=True).replace("</", "<\\/")
+        # hidden="hidden", not a bare hidden: the notebook's sanitiser drops empty values.
         return (
-            f'<div class="cn-explorer" data-explorer="{self.name}">'
+            f'<div class="cn-explorer" data-explorer="{self.name}">{self._picture_html()}'
+            f'<div class="cn-live" hidden="hidden">'
             f'<div class="cn-controls">{controls}</div><div class="cn-numbers">{numbers}</div>'
             f'<svg class="cn-figure" xmlns="http://www.w3.org/2000/svg" width="{w}" '
-            f'height="{h}" viewBox="0 0 {w} {h}" role="img"></svg>'
+            f'height="{h}" viewBox="0 0 {w} {h}" role="img"></svg></div>'
             f'<script type="application/json" class="cn-data">{data}</script>'
             f"<script>{scripts()}\nCenterNetUI.mountFrom(document.currentScript);</script></div>"
+        )
+
+    def _picture_html(self) -> str:
+        """The picture (when matplotlib draws it) and the line that says how to go live."""
+        png = self.picture
+        if png is None:
+            return f'<p class="cn-hint">{HINT_ALONE}</p>'
+        controls, shown = (", ".join(f"{k} {v}" for k, v in pairs) for pairs in self.caption())
+        alt = f"The explorer at {controls}: {shown}"
+        src = "data:image/png;base64," + base64.b64encode(png).decode()
+        return (
+            f'<img class="cn-picture" alt="{html.escape(alt)}" src="{src}">'
+            f'<p class="cn-hint">{HINT}</p>'
         )
 
 
@@ -132,9 +192,42 @@ def _control_html(c: Control, value) -> str:
     )
 
 
+def _lines(pairs: list[tuple[str, str]], width: int) -> list[str]:
+    """``(label, value)`` pairs in lines of about ``width`` characters, spaced as the page
+    spaces them, each number bold (matplotlib's mathtext); a pair is never split."""
+    lines, length = [""], 0
+    for label, value in pairs:
+        n = len(label) + 1 + len(value)
+        if length and length + 3 + n > width:
+            lines, length = [*lines, ""], 0
+        bold = f"$\\mathbf{{{value}}}$" if value[-1:].isdigit() else value
+        lines[-1] += ("   " if length else "") + f"{label} {bold}"
+        length += (3 if length else 0) + n
+    return lines
+
+
+def _png(fig) -> bytes:
+    """``fig`` as a PNG at ``DPI`` in 256 colours (a third of the bytes, the same look)."""
+    from PIL import Image
+
+    full = io.BytesIO()
+    fig.savefig(full, format="png", dpi=DPI, metadata={"Software": None})
+    rgb = Image.open(full).convert("RGB")
+    image = rgb.quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    png = io.BytesIO()
+    image.save(png, format="PNG", optimize=True)
+    return png.getvalue()
+
+
 def shown_text(value: float, digits: int) -> str:
-    """A number as its ``<output>`` shows it; NaN (not measured there) as a dash."""
-    return "\u2013" if math.isnan(value) else f"{value:.{digits}f}"
+    """A number as its ``<output>`` shows it, rounded as the browser's ``toFixed`` rounds
+    (a tie, such as 0.0625 to 3 decimals, away from zero, where Python's format rounds it
+    to even); NaN (not measured there) as a dash."""
+    if not math.isfinite(value):
+        return "\u2013" if math.isnan(value) else ("-" if value < 0 else "") + "Infinity"
+    exact = decimal.Decimal(value + 0.0)  # + 0.0: the browser writes -0 as 0
+    step = decimal.Decimal(1).scaleb(-digits)
+    return format(exact.quantize(step, rounding=decimal.ROUND_HALF_UP), "f")
 
 
 def _shown_html(s: Shown, value: float) -> str:
@@ -214,3 +307,21 @@ def quantities(name: str, controls: dict, data: dict | None = None) -> dict[str,
     """
     validate.choice("name", name, tuple(QUANTITIES))
     return {k: float(v) for k, v in QUANTITIES[name](controls, data or {}).items()}
+
+
+# The picture of every explorer, drawn with matplotlib --------------------------------------
+
+PICTURES: dict[str, Callable[..., None]] = {}
+
+
+def picture_of(name: str):
+    """Register ``f(fig, controls, numbers, data)`` as explorer ``name``'s picture: it
+    draws the explorer at ``controls`` (``numbers``: their ``quantities``) on the empty
+    matplotlib Figure ``fig``, as its live figure shows them; ``Explorer.picture`` adds
+    the caption."""
+
+    def register(f):
+        PICTURES[name] = f
+        return f
+
+    return register

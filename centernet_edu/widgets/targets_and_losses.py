@@ -1,7 +1,8 @@
 """The explorers of chapters 1 to 6: the targets, the three loss terms and their weights.
 
 Each explorer is a function returning an ``Explorer``, beside the function that computes
-its numbers with the package (registered with ``numbers_of``).
+its numbers with the package (registered with ``numbers_of``) and the one that draws its
+picture with ``centernet_edu.viz`` (registered with ``picture_of``).
 """
 
 from __future__ import annotations
@@ -18,16 +19,21 @@ from ..heatmap import gaussian_radius
 from ..losses import ALPHA, BETA, focal_loss_terms, focal_loss_with_logits
 from ..pretrained import loss_weight_runs
 from ..targets import encode_ctdet, target_radius
-from .explorer import Control, Explorer, S, array, numbers_of, sliders, sparse
+from .explorer import Control, Explorer, S, array, numbers_of, picture_of, sliders, sparse
 
 TOY = {"box": [8, 8, 24, 24], "size": 32}  # chapter 3's one object on a 32 x 32 map
 
 
-@numbers_of("centre")
-def _centre(c, d):
+def _centre_targets(c, d) -> dict:
+    """``encode_ctdet``'s targets of the box centred at (cx, cy) image pixels."""
     R, bw, bh = d["R"], d["box_w"], d["box_h"]
     box = np.array([[c["cx"] - bw / 2, c["cy"] - bh / 2, c["cx"] + bw / 2, c["cy"] + bh / 2]])
-    t = encode_ctdet(box / R, [0], 1, (d["size"], d["size"]), max_objs=1)
+    return encode_ctdet(box / R, [0], 1, (d["size"], d["size"]), max_objs=1)
+
+
+@numbers_of("centre")
+def _centre(c, d):
+    R, t = d["R"], _centre_targets(c, d)
     ind, (w, h) = int(t["ind"][0]), t["wh"][0].tolist()
     ox, oy = t["reg"][0].tolist()
     return {
@@ -48,6 +54,12 @@ def centre_explorer(cx: float = 50.0, cy: float = 62.0) -> Explorer:
     shown += [S("offset_y", "y", 3), S("radius", "radius", 0)]
     data = {"R": 4, "box_w": 40, "box_h": 28, "size": 32}
     return Explorer("centre", controls, shown, {"cx": cx, "cy": cy}, data, (340, 330))
+
+
+@picture_of("centre")
+def _centre_picture(fig, c, q, d):
+    hm, peak = _centre_targets(c, d)["hm"][0], (q["peak_x"], q["peak_y"])
+    viz.draw_peak_offset(fig.subplots(), hm, peak, (q["offset_x"], q["offset_y"]))
 
 
 @numbers_of("radius")
@@ -77,6 +89,11 @@ def radius_explorer(width: int = 24, height: int = 16, min_overlap: float = 0.7)
     return Explorer("radius", controls, shown, values, size=(600, 300))
 
 
+@picture_of("radius")
+def _radius_picture(fig, c, q, d):
+    viz.draw_radius_splats(fig.subplots(1, 2), c["width"], c["height"], c["min_overlap"])
+
+
 @numbers_of("radius_cases")
 def _radius_cases(c, d):
     w, h, r = c["width"], c["height"], c["r"]
@@ -104,10 +121,26 @@ def radius_cases_explorer(width=24, height=16, min_overlap=0.7, r=2.0) -> Explor
     return Explorer("radius_cases", controls, shown, values, size=(610, 225))
 
 
+@picture_of("radius_cases")
+def _radius_cases_picture(fig, c, q, d):
+    axes = fig.subplots(1, 3)
+    viz.draw_overlap_cases(axes, c["height"], c["width"], c["min_overlap"], r=c["r"])
+
+
 def _toy_target(d) -> torch.Tensor:
     """Chapter 3's toy target: one box on a small map, ``(1, 1, n, n)`` float64."""
     hm = encode_ctdet([d["box"]], [0], 1, (d["size"], d["size"]))["hm"]
     return hm[None].double()
+
+
+def _toy_terms(c, d) -> torch.Tensor:
+    """The focal term at each pixel of the toy map under a blob that is too wide and too
+    weak, ``(1, 1, n, n)``."""
+    gt = _toy_target(d)
+    logits = torch.full_like(gt, d["outside"])
+    lo, hi = d["blob"]
+    logits[..., lo:hi, lo:hi] = d["inside"]
+    return focal_loss_terms(logits, gt, c["alpha"], c["beta"])
 
 
 @numbers_of("focal")
@@ -115,11 +148,7 @@ def _focal(c, d):
     alpha, beta, y = c["alpha"], c["beta"], c["y"]
     p = torch.tensor([0.1, 0.5, 0.9], dtype=torch.float64)
     neg = focal_loss_terms(torch.logit(p), torch.full_like(p, min(y, 1 - 1e-12)), alpha, beta)
-    gt = _toy_target(d)
-    logits = torch.full_like(gt, d["outside"])  # a blob that is too wide and too weak
-    lo, hi = d["blob"]
-    logits[..., lo:hi, lo:hi] = d["inside"]
-    q = {"weight": (1 - y) ** beta, "map_sum": focal_loss_terms(logits, gt, alpha, beta).sum()}
+    q = {"weight": (1 - y) ** beta, "map_sum": _toy_terms(c, d).sum()}
     return q | dict(zip(("neg_at_01", "neg_at_05", "neg_at_09"), neg, strict=True))
 
 
@@ -133,6 +162,15 @@ def focal_loss_explorer(alpha: float = 2.0, beta: float = 4.0, y: float = 0.5) -
     data = TOY | {"blob": [10, 22], "inside": 0.5, "outside": -2.0}
     values = {"alpha": alpha, "beta": beta, "y": y}
     return Explorer("focal", controls, shown, values, data, (660, 310))
+
+
+@picture_of("focal")
+def _focal_picture(fig, c, q, d):
+    curves, loss_map = fig.subplots(1, 2, width_ratios=[1.3, 1])
+    viz.plot_focal_curves(curves, c["alpha"], c["beta"], c["y"])
+    terms = _toy_terms(c, d)[0, 0]
+    title = f"per-pixel loss, sum {q['map_sum']:.2f}"
+    viz.show_heatmap(loss_map, terms, title, vmax=float(terms.max()) or 1.0, cmap="viridis")
 
 
 @numbers_of("focal_gradient")
@@ -160,6 +198,11 @@ def focal_gradient_explorer(alpha: float = 2.0, beta: float = 4.0, x: float = 0.
     shown += [S(f"grad_neg_y{round(100 * y)}", f"negative Y = {y:g}", 6) for y in ys]
     values = {"alpha": alpha, "beta": beta, "x": x}
     return Explorer("focal_gradient", controls, shown, values, {"ys": ys}, (640, 310))
+
+
+@picture_of("focal_gradient")
+def _focal_gradient_picture(fig, c, q, d):
+    viz.plot_focal_gradients(fig.subplots(), c["alpha"], c["beta"], c["x"], d["ys"])
 
 
 def _blob_logits(c, d) -> torch.Tensor:
@@ -202,6 +245,20 @@ def shape_explorer(x=18.0, y=14.0, sigma=3.0, peak=0.5) -> Explorer:
     return Explorer("shape", controls, shown, values, data, (600, 310))
 
 
+@picture_of("shape")
+def _shape_picture(fig, c, q, d):
+    gt, logits = _toy_target(d), _blob_logits(c, d).requires_grad_()
+    loss = focal_loss_with_logits(logits, gt, d["alpha"], d["beta"])
+    (grad,) = torch.autograd.grad(loss, logits)
+    yhat, signed = fig.subplots(1, 2)
+    viz.show_heatmap(yhat, torch.sigmoid(logits.detach())[0, 0], "prediction Yhat, target dashed")
+    viz.draw_boxes(yhat, [d["box"]], linestyle="--")
+    y, x = divmod(int(gt.argmax()), d["size"])
+    yhat.plot([x], [y], "+", color="#4cc9f0", markersize=14, markeredgewidth=2)
+    title = "dL/dx per pixel, sqrt scale\n(blue: raise, red: lower)"
+    viz.show_signed_map(signed, grad[0, 0], title)
+
+
 @numbers_of("offset")
 def _offset(c, d):
     # The offset target p / R - floor(p / R) of encode_ctdet, in float64.
@@ -228,6 +285,11 @@ def offset_explorer(x: float = 13.3, y: float = 6.8, stride: int = 4) -> Explore
     return Explorer("offset", controls, shown, values, size=(540, 350))
 
 
+@picture_of("offset")
+def _offset_picture(fig, c, q, d):
+    viz.draw_quantisation(fig.subplots(), c["x"], c["y"], int(c["stride"]))
+
+
 @numbers_of("size")
 def _size(c, d):
     l1 = abs(c["dw"]) + abs(c["dh"])
@@ -242,6 +304,11 @@ def size_explorer(width: float = 20.0, height: float = 12.0, dw: float = 3.0, dh
     shown = [S("l1", "L1 on (w, h)"), S("weighted", "weighted by 0.1", 3), S("iou", "IoU", 3)]
     values = {"width": width, "height": height, "dw": dw, "dh": dh}
     return Explorer("size", controls, shown, values, size=(360, 350))
+
+
+@picture_of("size")
+def _size_picture(fig, c, q, d):
+    viz.draw_size_error(fig.subplots(), c["width"], c["height"], c["dw"], c["dh"])
 
 
 @numbers_of("prior")
@@ -267,6 +334,14 @@ def prior_explorer(pi: float = 0.1) -> Explorer:
     shown += [S("neg", "+ negatives"), S("total", "= per object")]
     data = {"gt": sparse(prior_targets())}
     return Explorer("prior", controls, shown, {"log10_pi": math.log10(pi)}, data, (680, 320))
+
+
+@picture_of("prior")
+def _prior_picture(fig, c, q, d):
+    curves, loss_map = fig.subplots(1, 2, width_ratios=[1.2, 1])
+    gt = array(d["gt"])
+    viz.plot_prior_loss(curves, gt, marked=q["pi"])
+    viz.show_prior_loss_map(loss_map, gt[0], q["pi"])  # the first image
 
 
 # Chapter 6: the loss weights over recorded training curves ---------------------------------
@@ -402,3 +477,24 @@ def loss_weights_explorer(runs=None, *, wh_weight=None, off_weight=None, step=No
         "step": steps[-1] if step is None else step,
     }
     return Explorer("loss_weights", controls, shown, values, data, (860, 320))
+
+
+@picture_of("loss_weights")
+def _loss_weights_picture(fig, c, q, d):
+    run, i = _weight_run(d, c["wh_weight"], c["off_weight"]), d["step"].index(c["step"])
+    base = [r for r in d["runs"] if [r["wh_weight"], r["off_weight"]] == d["compare"]]
+    base = base[0] if base and base[0] is not run else None  # drawn faintly, when another
+
+    def terms(r):
+        return {"L_k": r["hm_loss"], "L_size": r["wh_loss"], "L_off": r["off_loss"]}
+
+    curves, ap50, shares = fig.subplots(1, 3, width_ratios=[2.2, 1, 0.8])
+    title = f"unweighted terms at lambda_size {c['wh_weight']:g}, lambda_off {c['off_weight']:g}"
+    faint, faint_ap50 = None, None
+    if base is not None:
+        faint = (f"faint: {d['compare'][0]:g}, {d['compare'][1]:g}", terms(base))
+        faint_ap50 = (base["eval_step"], base["ap50"])
+    viz.plot_loss_curves(curves, d["step"], terms(run), i, faint, title=title)
+    viz.plot_ap50(ap50, run["eval_step"], run["ap50"], c["step"], faint_ap50)
+    shared = {"L_k": q["share_hm"], "L_size": q["share_wh"], "L_off": q["share_off"]}
+    viz.draw_shares(shares, shared)
