@@ -59,11 +59,16 @@ def heatmap_nms(heat: torch.Tensor, kernel: int = 3) -> torch.Tensor:
     A pixel survives when it equals the maximum of its ``kernel x kernel``
     neighbourhood; equal neighbours (a plateau) all survive, as in the reference. The
     neighbourhood maximum is the reference's 3 x 3 max-pool, computed by
-    ``fast.window_max`` (the same numbers, several times faster on a CPU).
+    ``fast.window_max`` (the same numbers, several times faster on a CPU). Where ``heat``
+    requires grad the result is ``heat`` times the 0/1 mask of maxima, so each surviving
+    peak passes its gradient through, as in the reference; the mask itself has none.
     """
     _check_map("heat", heat)
-    hmax = window_max(heat, validate.odd_positive_int("kernel", kernel))
-    return hmax.eq_(heat).mul_(heat)  # 1 where heat is the maximum, times heat
+    flat = heat.detach()  # the mask is a comparison: nothing to differentiate
+    keep = window_max(flat, validate.odd_positive_int("kernel", kernel)).eq_(flat)
+    if heat.requires_grad:
+        return heat * keep
+    return keep.mul_(heat)  # 1 where heat is the maximum, times heat
 
 
 def topk(scores: torch.Tensor, K: int = 100) -> TopK:

@@ -207,3 +207,38 @@ def test_empty_batches_decode_to_empty_detections():
     heads = {f"hm_{p}": torch.zeros(0, 2, 8, 8) for p in "tlbrc"}
     assert decode_exdet(heads, K=2, num_dets=3).shape == (0, 3, 14)
     assert decode_ctdet(torch.zeros(0, 2, 8, 8), torch.zeros(0, 2, 8, 8), K=4).shape == (0, 4, 6)
+
+
+def test_decoding_a_models_outputs_outside_no_grad_works_and_keeps_the_gradient():
+    """A student decodes what the model just returned, without torch.no_grad(): the same
+    detections as under no_grad, and heatmap_nms differentiable as the reference's
+    heat * (max_pool(heat) == heat) is."""
+    from centernet_edu.pretrained import shapes_model
+
+    torch.manual_seed(0)
+    out = shapes_model()(torch.rand(2, 3, 128, 128))
+    heat = torch.sigmoid(out["hm"])
+    assert heat.requires_grad and out["wh"].requires_grad and out["reg"].requires_grad
+
+    dets = decode_ctdet(heat, out["wh"], out["reg"], K=10)
+    with torch.no_grad():
+        expected = decode_ctdet(heat, out["wh"], out["reg"], K=10)
+    assert dets.requires_grad and torch.equal(dets.detach(), expected)
+
+    peaks = heatmap_nms(heat)
+    reference = heat * (torch.nn.functional.max_pool2d(heat, 3, stride=1, padding=1) == heat)
+    assert torch.equal(peaks, reference)
+    (grad,) = torch.autograd.grad(peaks.sum(), out["hm"], retain_graph=True)
+    (grad_reference,) = torch.autograd.grad(reference.sum(), out["hm"])
+    assert torch.equal(grad, grad_reference) and grad.abs().sum() > 0
+    # Without grad the fast path still returns a new tensor and leaves heat as it was.
+    frozen = heat.detach().clone()
+    assert torch.equal(heatmap_nms(frozen), reference.detach()) and torch.equal(frozen, heat)
+
+
+def test_extreme_point_decoding_outside_no_grad_works():
+    heads = exdet_heads([(5, 1), (2, 6), (6, 10), (9, 5)], label=1)
+    grad_heads = {k: v.clone().requires_grad_(True) for k, v in heads.items()}
+    expected = decode_exdet(heads, K=3, num_dets=2)
+    got = decode_exdet(grad_heads, K=3, num_dets=2)
+    assert torch.equal(got.detach(), expected) and expected[0, 0, 12] > 0  # found the box
