@@ -39,20 +39,10 @@ from urllib.parse import quote
 
 import pytest
 
-HOST = "127.0.0.1"
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-    "--window-size=1280,1000",
-    # Any host but the local server resolves to nothing: nothing leaves the machine.
-    f"--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE {HOST}",
-]
+# Chromium starts as in the built book's browser suite: one list of flags.
+from test_book_build import CHROMIUM_FLAGS
+from test_book_build import SERVER_HOST as HOST
+
 # JupyterLab's settings for every test: each cell in the page (no windowing), no news.
 OVERRIDES = {
     "@jupyterlab/notebook-extension:tracker": {"windowingMode": "none"},
