@@ -32,8 +32,8 @@ test: lint
 	$(PY) -m pytest -q tests $(NOTEBOOKS) --nbval --nbval-current-env \
 		--nbval-sanitize-with book/nbval_sanitize.cfg
 
-# require.js, the ipywidgets embed bundle and MathJax from the npm registry, so that
-# the built pages load nothing from a CDN (book/_assets/, ignored by git).
+# MathJax from the npm registry, so that the built pages load nothing from a CDN
+# (book/_assets/, ignored by git).
 book-assets: $(STAMP)
 	$(PY) tools/fetch_assets.py
 

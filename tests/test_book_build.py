@@ -4,9 +4,10 @@ The book is built into a temporary folder (``jupyter-book build -W -n --keep-goi
 the same command as ``make book``), served from 127.0.0.1, and every page of the table
 of contents is loaded in headless Chromium through ChromeDriver. Each page must request
 nothing from any other host (the browser's DNS is pointed at nowhere, so an attempt
-shows up as a request without leaking), its math must be typeset by the local MathJax,
-its embedded widgets must render, once each, from the local embed bundle, and its
-images must load.
+shows up as a request without leaking), every local request must succeed (the favicon
+included), its math must be typeset by the local MathJax, its images must load, and
+its console must show no error. The explorers are kernel-free HTML and JavaScript, so
+no page may carry ipywidgets or the scripts that once rendered them.
 
 Needs npm (to fetch the JavaScript assets, unless ``book/_assets`` already holds them)
 and Debian's ``chromium`` and ``chromium-driver``; without them the browser checks are
@@ -50,14 +51,18 @@ CHROMIUM_FLAGS = [
     # still recorded as a request (and fails the test) but never leaves the machine.
     f"--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE {SERVER_HOST}",
 ]
-# Requests a browser makes on its own, not the page.
-BROWSER_OWN = {"/favicon.ico"}
-# Script errors of the themes Jupyter Book 1 ships, harmless and not ours to fix:
-# sphinx-thebe writes its inline configuration twice (a const declared twice).
-KNOWN_ERRORS = (
-    "Identifier 'THEBE_JS_URL' has already been declared",
-    # pydata-sphinx-theme on a first visit, before it has stored a colour mode.
-    "Got invalid theme mode: . Resetting to auto.",
+# What the ipywidgets embedding needed, gone from the site since the explorers stopped
+# using it: none of these may appear in a built page (nor in _config.yml's settings).
+WIDGET_LEFTOVERS = (
+    "require.js",
+    "require.min.js",
+    "requirejs",
+    "embed-amd",
+    "html-manager",
+    "widgets-offline",
+    "data-jupyter-widgets-cdn",
+    "application/vnd.jupyter.widget-state+json",
+    "application/vnd.jupyter.widget-view+json",
 )
 
 
@@ -125,30 +130,52 @@ def build_book(out: Path) -> Path:
 
 def test_every_page_is_built_with_local_scripts_once(built_book):
     vendor = built_book / "_static" / "vendor"
-    for path in [
-        "requirejs/require.js",
-        "html-manager/dist/embed-amd.js",
-        "mathjax/es5/tex-mml-chtml.js",
-    ]:
-        assert (vendor / path).is_file(), f"{path} is not in the built book"
+    assert (vendor / "mathjax/es5/tex-mml-chtml.js").is_file(), "MathJax is not in the built book"
     for page in toc_pages():
         html = (built_book / f"{page}.html").read_text()
         scripts = re.findall(r'<script[^>]*\ssrc="([^"]+)"', html)
         vendored = [s for s in scripts if "_static/vendor/" in s and "fontawesome" not in s]
-        # Only the three entry points, never MathJax's components or the embed
-        # bundle twice (widgets would render once per copy).
-        names = sorted(urlsplit(s).path.split("_static/vendor/")[1] for s in vendored)
-        allowed = {
-            "requirejs/require.js",
-            "html-manager/dist/embed-amd.js",
-            "mathjax/es5/tex-mml-chtml.js",
-        }
-        assert len(names) == len(set(names)) and set(names) <= allowed, (page, names)
+        # MathJax's entry point once, never its components.
+        names = [urlsplit(s).path.split("_static/vendor/")[1] for s in vendored]
+        assert names == ["mathjax/es5/tex-mml-chtml.js"], (page, names)
         external = [s for s in scripts if urlsplit(s).scheme]
         assert not external, f"{page} loads scripts from elsewhere: {external}"
-        if "widget-view+json" in html:
-            assert "html-manager/dist/embed-amd.js" in names, page
-            assert "requirejs/require.js" in names, page
+        # An inline script the head carries twice redeclares its constants: a script
+        # error. (The explorers' own scripts in the body guard against running twice.)
+        inline = re.findall(r"<script>(.*?)</script>", html.split("</head>", 1)[0], re.S)
+        declares = re.compile(r"\b(const|let|class)\s")
+        twice = sorted({b[:80] for b in inline if inline.count(b) > 1 and declares.search(b)})
+        assert not twice, f"{page} has inline scripts twice: {twice}"
+
+
+def test_no_page_carries_the_ipywidgets_embedding(built_book):
+    config = yaml.safe_load((BOOK / "_config.yml").read_text())["sphinx"]["config"]
+    # An empty mapping: myst-nb adds no widget script, where leaving it out would add
+    # require.js and the embed bundle from CDNs to any page with widget state.
+    assert config["nb_ipywidgets_js"] == {}
+    myst_nb_config = pytest.importorskip("myst_nb.core.config")
+    assert myst_nb_config.NbParserConfig(ipywidgets_js={}).ipywidgets_js == {}
+    assert not any(leftover in json.dumps(config) for leftover in WIDGET_LEFTOVERS)
+    # MathJax alone is fetched (it has a require.js of its own, a TeX extension); the
+    # theme brings fontawesome.
+    vendored = {p.name for p in (built_book / "_static" / "vendor").iterdir()}
+    assert vendored - {".fetched.json"} == {"mathjax", "fontawesome"}, sorted(vendored)
+    static = [p.name for p in (built_book / "_static").rglob("*") if "vendor" not in p.parts]
+    stray = [name for name in static if any(leftover in name for leftover in WIDGET_LEFTOVERS)]
+    assert not stray, f"widget files in the built book: {stray}"
+    for page in toc_pages():
+        html = (built_book / f"{page}.html").read_text()
+        found = [leftover for leftover in WIDGET_LEFTOVERS if leftover in html]
+        assert not found, f"{page} still references {found}"
+
+
+def test_every_page_links_the_favicon(built_book):
+    icon = BOOK / yaml.safe_load((BOOK / "_config.yml").read_text())["html"]["favicon"]
+    assert icon.is_file() and icon.stat().st_size < 8192, icon
+    assert (built_book / "_static" / icon.name).read_bytes() == icon.read_bytes()
+    for page in toc_pages():
+        html = (built_book / f"{page}.html").read_text()
+        assert f'<link rel="icon" href="_static/{icon.name}"' in html, page
 
 
 @contextlib.contextmanager
@@ -307,8 +334,6 @@ def test_local_requests_all_succeed(rendered):
         for e in r["events"]:
             p = e["params"]
             url = urls.get(p.get("requestId"), "?")
-            if urlsplit(url).path in BROWSER_OWN:
-                continue
             if e["method"] == "Network.responseReceived" and p["response"]["status"] >= 400:
                 failed.append(f"{page}: {p['response']['status']} {url}")
             elif e["method"] == "Network.loadingFailed" and not p.get("canceled"):
@@ -327,24 +352,13 @@ def test_math_renders(rendered):
         )
 
 
-def test_widgets_render_once(rendered):
-    pages_with_widgets = [p for p, r in rendered.items() if r["expect"]["widget_views"]]
-    if not pages_with_widgets:
-        # Once every explorer is kernel-free HTML (tests/test_book_explorers.py), the
-        # book embeds no ipywidgets at all.
-        explorers = {p: r["found"]["explorers"] for p, r in rendered.items()}
-        assert any(explorers.values()), "no page of the book embeds widgets or explorers"
-    for page in pages_with_widgets:
-        found, expect = rendered[page]["found"], rendered[page]["expect"]
-        print(page, {k: found[k] for k in ("widgets", "sliders", "outputs")}, expect)
-        assert found["widgets"] > 0, (
-            f"{page}: no widget rendered (ready: {rendered[page]['ready']})"
-        )
-        if expect["slider_models"]:
-            assert 0 < found["sliders"] <= expect["slider_models"], (
-                f"{page}: {found['sliders']} sliders rendered for "
-                f"{expect['slider_models']} slider models (rendered twice?)"
-            )
+def test_explorers_and_no_ipywidgets_render(rendered):
+    # The explorers are kernel-free HTML (tests/test_book_explorers.py tries them);
+    # no page renders an ipywidget.
+    explorers = {p: r["found"]["explorers"] for p, r in rendered.items()}
+    assert any(explorers.values()), "no page of the book shows an explorer"
+    widgets = {p: r["found"]["widgets"] for p, r in rendered.items() if r["found"]["widgets"]}
+    assert not widgets, f"pages render ipywidgets: {widgets}"
 
 
 def test_figures_load(rendered):
@@ -357,15 +371,12 @@ def test_figures_load(rendered):
         assert not found["imgs_broken"], f"{page}: images that did not load"
 
 
-def test_no_script_errors(rendered):
-    errors = []
-    for page, r in rendered.items():
-        for entry in r["console"]:
-            message = entry["message"]
-            # Uncaught exceptions only: failed loads are the test above's, and the
-            # theme logs a console error on a first visit (no stored colour mode).
-            if entry["level"] != "SEVERE" or "Uncaught" not in message:
-                continue
-            if not any(known in message for known in KNOWN_ERRORS):
-                errors.append(f"{page}: {message[:300]}")
+def test_no_console_errors(rendered):
+    # Any error: an uncaught exception, a failed load, one the page logs itself.
+    errors = [
+        f"{page}: {entry['message'][:300]}"
+        for page, r in rendered.items()
+        for entry in r["console"]
+        if entry["level"] == "SEVERE"
+    ]
     assert not errors, "\n".join(errors)

@@ -1,20 +1,10 @@
 """Fetch the JavaScript the built book needs, so that its pages load nothing from a CDN.
 
-By default a Jupyter Book 1 page loads require.js, the ipywidgets embed bundle
-(``@jupyter-widgets/html-manager``) and MathJax from CDNs. This script takes them
-from the npm registry with ``npm pack`` and unpacks what the pages use into
+By default a Jupyter Book 1 page loads MathJax from a CDN. This script takes it from
+the npm registry with ``npm pack`` and unpacks what the pages use into
 ``book/_assets/_static/vendor/`` (ignored by git). ``_config.yml`` copies
 ``book/_assets/`` into the built site (``html_extra_path``), so the files land in
-``_static/vendor/``, and points ``mathjax_path`` and myst-nb's ``nb_ipywidgets_js``
-at them.
-
-The embed bundle ``embed-amd.js`` carries ``@jupyter-widgets/base``,
-``@jupyter-widgets/controls`` and ``@jupyter-widgets/output`` inside it, so core
-ipywidgets never ask require.js for another module. Only third-party widget
-libraries would: they are looked up under ``data-jupyter-widgets-cdn``, which
-``_config.yml`` sets to the local ``_static/vendor/npm/`` folder. To use such a library,
-add its npm spec to ``WIDGET_MODULES`` below; its ``dist/`` lands in
-``vendor/npm/<name>@<version>/dist/``, the layout the embed script asks for.
+``_static/vendor/``, and points ``mathjax_path`` at them.
 
 Run ``python tools/fetch_assets.py``; it does nothing when the assets are already
 there for the same versions. ``--force`` fetches again.
@@ -38,28 +28,15 @@ STAMP = VENDOR / ".fetched.json"
 
 # npm spec -> (folder under vendor/, paths inside the package to keep)
 PACKAGES: dict[str, tuple[str, list[str]]] = {
-    "requirejs@2.3.7": ("requirejs", ["require.js", "package.json"]),
-    "@jupyter-widgets/html-manager@1.0.6": (
-        "html-manager",
-        ["dist", "LICENSE"],
-    ),
     "mathjax@3.2.2": ("mathjax", ["es5", "LICENSE"]),
 }
-
-# Widget modules that embed-amd.js does not bundle, served where its
-# data-jupyter-widgets-cdn attribute points: _static/vendor/npm/<name>@<version>/dist/.
-# Core ipywidgets need none (measured: the built pages request no module there).
-WIDGET_MODULES: list[str] = []
 
 # Source maps are only read by a browser's developer tools; leave them out.
 SKIP_SUFFIXES = (".map",)
 
 
 def want() -> dict:
-    return {
-        "packages": sorted(PACKAGES),
-        "widget_modules": sorted(WIDGET_MODULES),
-    }
+    return {"packages": sorted(PACKAGES)}
 
 
 def npm_pack(spec: str, dest: Path) -> Path:
@@ -90,11 +67,6 @@ def unpack(tarball: Path, keep: list[str], target: Path) -> None:
                 shutil.copyfileobj(src, dst)
 
 
-def split_spec(spec: str) -> tuple[str, str]:
-    name, _, version = spec.rpartition("@")
-    return name, version
-
-
 def fetch(force: bool = False) -> bool:
     """Fetch the assets unless present; return True when something was fetched."""
     if not force and STAMP.is_file() and json.loads(STAMP.read_text()) == want():
@@ -109,14 +81,6 @@ def fetch(force: bool = False) -> bool:
         for spec, (folder, keep) in PACKAGES.items():
             print(f"npm pack {spec}")
             unpack(npm_pack(spec, Path(tmp)), keep, VENDOR / folder)
-        for spec in WIDGET_MODULES:
-            print(f"npm pack {spec}")
-            name, version = split_spec(spec)
-            unpack(
-                npm_pack(spec, Path(tmp)),
-                ["dist"],
-                VENDOR / "npm" / f"{name}@{version}",
-            )
     STAMP.write_text(json.dumps(want(), indent=1) + "\n")
     size = sum(p.stat().st_size for p in VENDOR.rglob("*") if p.is_file())
     print(f"book assets in {VENDOR.relative_to(ROOT)}: {size / 2**20:.1f} MiB")
