@@ -190,11 +190,13 @@ def plot_focal_curves(ax, alpha: float = 2.0, beta: float = 4.0, y: float = 0.0,
     return ax
 
 
-def draw_quantisation(ax, x: float, y: float, stride: int = 4):
+def draw_quantisation(ax, x: float, y: float, stride: int = 4, middle: bool = False):
     """An object centre (x, y) in image pixels on the grid of stride-R heatmap cells.
 
-    Marks the true centre p, the heatmap cell p~ = floor(p / R), where that cell maps
-    back to in the image without an offset (R p~) and the offset target p / R - p~.
+    Marks the true centre p, the heatmap cell p~ = floor(p / R), where that cell's corner
+    maps back to in the image (R p~) and the offset target p / R - p~. With ``middle``,
+    also the cell's middle R (p~ + 0.5), where a decoder without offsets puts the centre,
+    and its miss.
     """
     R = stride
     cx, cy = x / R, y / R
@@ -205,7 +207,12 @@ def draw_quantisation(ax, x: float, y: float, stride: int = 4):
         ax.axvline(k * R, color="lightgrey", linewidth=1)
     ax.add_patch(_rectangle((qx * R, qy * R), R, R, color="tab:orange", alpha=0.3))
     ax.plot([x], [y], "o", color="tab:blue", label="true centre p")
-    ax.plot([qx * R], [qy * R], "s", color="tab:red", label="R * floor(p / R), no offset")
+    corner = "tab:grey" if middle else "tab:red"
+    ax.plot([qx * R], [qy * R], "s", color=corner, label="R * floor(p / R), no offset")
+    if middle:
+        mx, my = (qx + 0.5) * R, (qy + 0.5) * R
+        ax.plot([mx, x], [my, y], ":", color="tab:red")
+        ax.plot([mx], [my], "s", color="tab:red", label="cell's middle: decoded without offset")
     ax.annotate(
         "",
         xy=(x, y),
@@ -460,8 +467,9 @@ def plot_loss_curves(ax, steps, curves: dict, at: int, faint=None, log_steps=Fal
         ax.plot(s, v, color=colour, label=name)
         ax.plot([s[at]], [v[at]], "o", color=colour)
     ax.axvline(s[at], color="grey", linestyle=":")
-    ax.set_yscale("log")  # ticks at 1, 2, 5 times powers of ten, written plainly
-    ax.yaxis.set_major_locator(LogLocator(subs=(1, 2, 5), numticks=8))
+    ax.set_yscale("log")  # ticks at 1, 2, 5 times powers of ten (over a wide range at
+    decades = np.log10(ax.get_ylim()[1] / ax.get_ylim()[0])  # powers of ten), written plainly
+    ax.yaxis.set_major_locator(LogLocator(subs=(1, 2, 5) if decades < 2.5 else (1,), numticks=8))
     ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
     ax.yaxis.set_minor_formatter(NullFormatter())
     ax.set_xscale("log" if log_steps else "linear")

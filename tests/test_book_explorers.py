@@ -514,3 +514,81 @@ def test_chapters_show_live_explorers_and_no_frozen_sliders(explored):
         if r["frozen"] or r["slider_models"]
     }
     assert not frozen, f"ipywidgets sliders without a kernel (rendered, in state): {frozen}"
+
+
+# A narrow window: a phone held upright ---------------------------------------------------
+
+NARROW = 390  # CSS pixels, the width of a common phone
+# The page's width, each live explorer's, and the font sizes of its labels and numbers
+# against the page's text.
+WIDTHS_JS = """
+const body = getComputedStyle(document.querySelector('main p, article p, body')).fontSize;
+return {
+  page: document.documentElement.scrollWidth,
+  body: body,
+  explorers: Array.from(document.querySelectorAll('.cn-explorer')).map((root) => ({
+    name: root.dataset.explorer, live: root.querySelector('.cn-live:not([hidden])') !== null,
+    scroll: root.scrollWidth, client: root.clientWidth,
+    right: Math.max(...Array.from(root.querySelectorAll('*'))
+      .filter((e) => e.getClientRects().length).map((e) => e.getBoundingClientRect().right)),
+    sizes: Array.from(root.querySelectorAll('label, .cn-readout, .cn-q, output')).map(
+      (e) => getComputedStyle(e).fontSize),
+  })),
+};
+"""
+
+
+def narrow_widths(driver, url: str) -> dict:
+    """WIDTHS_JS on url loaded in a window NARROW pixels wide; the window comes back."""
+    try:
+        driver.set_window_size(NARROW, 900)
+        load(driver, url, "return document.readyState === 'complete'")
+        assert driver.execute_script("return window.innerWidth") == NARROW
+        return driver.execute_script(WIDTHS_JS)
+    finally:
+        driver.set_window_size(1280, 1000)
+
+
+def fits(widths: dict) -> list[str]:
+    """What does not fit: the page wider than the window, an explorer wider than its
+    column or reaching past the window, labels or numbers smaller than the text."""
+    problems = [f"the page is {widths['page']} px wide"] * (widths["page"] > NARROW)
+    for e in widths["explorers"]:
+        if not e["live"]:
+            problems.append(f"{e['name']} is not live")
+        if e["scroll"] > e["client"] or e["right"] > NARROW:
+            problems.append(f"{e['name']}: {e['scroll']} px in {e['client']}, to {e['right']}")
+        small = sorted({s for s in e["sizes"] if s != widths["body"]})
+        if small:
+            problems.append(f"{e['name']}: text of {small}, the page's is {widths['body']}")
+    return problems
+
+
+def test_explorers_fit_a_narrow_window_in_the_page_font(tmp_path, browser):
+    pytest.importorskip("matplotlib")
+    widgets = pytest.importorskip("centernet_edu.widgets")
+    explorers = [
+        widgets.centre_explorer(),
+        widgets.focal_loss_explorer(),
+        widgets.focal_gradient_explorer(),
+        widgets.offset_explorer(),
+        widgets.size_explorer(),
+        widgets.loss_weights_explorer(),
+    ]
+    explorer_page(tmp_path / "narrow.html", explorers)
+    html = (tmp_path / "narrow.html").read_text()
+    # A page's text at 16 px, as the book's theme sets it.
+    (tmp_path / "narrow.html").write_text(html.replace("<body>", '<body style="font-size:16px">'))
+    with serve(tmp_path) as url:
+        widths = narrow_widths(browser, f"{url}/narrow.html")
+    assert len(widths["explorers"]) == len(explorers)
+    assert widths["body"] == "16px" and fits(widths) == []
+
+
+def test_a_chapter_with_explorers_fits_a_narrow_window(explored, server, browser):
+    # Chapter 5: prose, code, a figure and its explorer; every explorer chapter's explorers.
+    widths = narrow_widths(browser, f"{server}/05_size_loss.html")
+    assert widths["explorers"] and fits(widths) == []
+    for page in explorer_chapters():
+        widths = narrow_widths(browser, f"{server}/{page}.html")
+        assert fits(widths | {"page": 0}) == [], page

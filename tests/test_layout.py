@@ -46,6 +46,7 @@ ORDER = [
     "viz",
     "widgets.explorer",
     "widgets.targets_and_losses",
+    "widgets.total_loss",
     "widgets.detections",
     "widgets",
     "exercises",

@@ -69,14 +69,57 @@ def test_radius_explorer_reports_the_package_radii():
 
 def test_size_explorer_reports_l1_and_iou():
     e = widgets.size_explorer(width=10, height=10, dw=10, dh=0)
-    assert e.numbers == {"l1": 10.0, "weighted": 1.0, "iou": 0.5}
-    assert shown_text(e, "iou") == "0.500"
+    want = {"l1": 10.0, "wh_loss": 5.0, "weighted": 0.5, "iou": 0.5}  # 1e-4 in 2N + 1e-4
+    assert e.numbers == pytest.approx(want, rel=1e-4)
+    assert shown_text(e, "iou") == "0.500" and shown_text(e, "weighted") == "0.500"
+
+
+@pytest.mark.parametrize("dw, dh", [(3.0, -2.0), (10.0, 0.0), (-7.5, 12.0), (0.0, 0.0)])
+def test_size_explorer_shows_what_centernet_loss_adds(dw, dh):
+    # One object in a batch of one, its size head off by (dw, dh) at the centre: the
+    # explorer's weighted term is CenterNetLoss's wh_loss times its wh_weight.
+    import numpy as np
+    import torch
+
+    from centernet_edu import CenterNetLoss, encode_ctdet, scatter_targets
+
+    e = widgets.size_explorer(width=20, height=12, dw=dw, dh=dh)
+    box = np.array([[4.0, 10.0, 24.0, 22.0]])  # 20 x 12 heatmap pixels
+    t = {k: v[None] for k, v in encode_ctdet(box, [0], 1, (32, 32), max_objs=4).items()}
+    outputs = {"hm": torch.zeros(1, 1, 32, 32), "reg": torch.zeros(1, 2, 32, 32)}
+    outputs["wh"] = scatter_targets(t)["wh"] + torch.tensor([dw, dh]).view(1, 2, 1, 1)
+    criterion = CenterNetLoss()
+    _, stats = criterion(outputs, t)
+    assert e.numbers["wh_loss"] == pytest.approx(stats["wh_loss"].item(), rel=1e-6, abs=1e-7)
+    want = criterion.wh_weight * stats["wh_loss"].item()
+    assert e.numbers["weighted"] == pytest.approx(want, rel=1e-6, abs=1e-7)
+    assert e.numbers["weighted"] == pytest.approx(0.1 * (abs(dw) + abs(dh)) / 2, rel=1e-4)
 
 
 def test_offset_explorer_reports_the_quantisation_error():
     q = widgets.offset_explorer(x=6.0, y=4.0, stride=4).numbers
     assert (q["cell_x"], q["cell_y"], q["offset_x"], q["offset_y"]) == (1, 1, 0.5, 0.0)
-    assert q["error"] == 2.0
+    assert q["error"] == 2.0 and q["error_corner"] == 2.0
+    assert q["max_error"] == pytest.approx(2 * math.sqrt(2))  # R / sqrt(2) at R = 4
+
+
+@pytest.mark.parametrize("x, y, stride", [(13.3, 6.8, 4), (6.0, 4.0, 4), (0.1, 23.9, 8), (5, 5, 1)])
+def test_offset_explorer_error_is_where_the_decoder_puts_the_centre_without_offsets(x, y, stride):
+    # decode_ctdet without an offset map: the centre of a perfect peak, in image pixels.
+    import numpy as np
+
+    from centernet_edu import decode_ctdet, encode_ctdet, scatter_targets
+
+    q = widgets.offset_explorer(x=x, y=y, stride=stride).numbers
+    box = np.array([[x - 2.0, y - 2.0, x + 2.0, y + 2.0]]) / stride
+    t = {k: v[None] for k, v in encode_ctdet(box, [0], 1, (32, 32), max_objs=1).items()}
+    perfect = scatter_targets(t)
+    det = decode_ctdet(perfect["hm"], perfect["wh"], None, K=1)[0, 0].double()
+    centre = stride * (det[:2] + det[2:4]) / 2
+    assert q["error"] == pytest.approx(math.hypot(centre[0] - x, centre[1] - y), abs=1e-5)
+    assert q["error"] <= q["max_error"]
+    corner = stride * np.floor(np.array([x, y]) / stride)
+    assert q["error_corner"] == pytest.approx(math.hypot(*(np.array([x, y]) - corner)))
 
 
 def test_centre_explorer_reads_the_targets_of_encode_ctdet():
@@ -221,7 +264,7 @@ def _ghost_scene():
 def test_extreme_explorer_shows_what_the_centre_check_rejects():
     image, heads, gt = _ghost_scene()
     e = widgets.extreme_explorer(image, heads, gt, K=2, center_thresh=0.1, threshold=0.3)
-    assert (e.numbers["quadruples"], e.numbers["valid"]) == (16, 2)
+    assert e.numbers["valid"] == 2 and "quadruples" not in e.numbers
     assert (e.numbers["hits"], e.numbers["false_positives"]) == (2, 0)
     q = e.quantities(center_thresh=0.0)  # l of one, r of the other, any t and b
     assert (q["valid"], q["false_positives"]) == (6, 4)
@@ -266,6 +309,8 @@ def test_snapshot_explorer_takes_what_fit_gives_its_callback():
         assert q["boxes"] == int((last["dets"][:, 4].double() >= t).sum())
     assert e.quantities(snapshot=0)["loss"] == snapshots[0]["loss"]
     assert repr(e) == "Explorer(snapshot=2, threshold=0.3)"
+    opened = widgets.snapshot_explorer(snapshots, denormalize_image(probe["image"]), gt)
+    assert opened.values["snapshot"] == len(snapshots) - 1  # opens on the trained model
 
 
 def test_snapshot_explorer_finds_every_object_in_a_perfect_map():
@@ -310,7 +355,7 @@ def test_every_recorded_total_is_the_weighted_sum_of_its_terms():
 
 def test_the_faint_comparison_run_is_the_one_at_centernet_loss_defaults():
     from centernet_edu import CenterNetLoss
-    from centernet_edu.widgets.targets_and_losses import DEFAULT_WEIGHTS
+    from centernet_edu.widgets.total_loss import DEFAULT_WEIGHTS
 
     assert DEFAULT_WEIGHTS == (CenterNetLoss().wh_weight, CenterNetLoss().off_weight)
     assert widgets.loss_weights_explorer().data["compare"] == list(DEFAULT_WEIGHTS)
@@ -339,12 +384,47 @@ def test_loss_weights_explorer_reads_the_recorded_point_and_the_last_evaluation_
     i = run["step"].index(120)
     assert {k: q[k] for k in TERMS} == {k: run[k][i] for k in TERMS}
     assert q["ap50_step"] == 100 and q["ap50"] == run["eval"][1]["AP50"]
-    parts = [run["hm_loss"][i], run["wh_loss"][i], 0.1 * run["off_loss"][i]]
-    assert q["share_wh"] == pytest.approx(parts[1] / sum(parts))
-    assert q["share_hm"] + q["share_wh"] + q["share_off"] == pytest.approx(1)
+    shares = [q[f"grad_share_{k}"] for k in ("hm", "wh", "off")]
+    assert sum(shares) == pytest.approx(1) and "share_wh" not in q
     before = e.quantities(step=40)
     assert math.isnan(before["ap50"]) and math.isnan(before["ap50_step"])
     assert shown_text(widgets.loss_weights_explorer(step=40), "ap50") == "\u2013"
+
+
+def test_loss_weights_explorer_shows_shares_of_the_gradient_on_the_shared_features():
+    # Chapter 6's measurement, made here afresh: each unweighted term's gradient norm on
+    # the features of the model at initialisation, scaled by the weights chosen.
+    import torch
+
+    from centernet_edu import CenterNetLite, ShapesDataset, focal_loss_with_logits, reg_l1_loss
+
+    data = ShapesDataset(length=16, seed=0)
+    batch = {k: torch.stack([data[i][k] for i in range(4)]) for k in data[0]}
+    state = torch.get_rng_state()
+    torch.manual_seed(0)
+    model = CenterNetLite(num_classes=data.num_classes)
+    torch.set_rng_state(state)
+    features = model.features(batch["image"])
+    heads = {k: h(features) for k, h in model.heads.items()}
+    m, ind = batch["reg_mask"], batch["ind"]
+    terms = [
+        focal_loss_with_logits(heads["hm"], batch["hm"]),
+        reg_l1_loss(heads["wh"], m, ind, batch["wh"]),
+        reg_l1_loss(heads["reg"], m, ind, batch["reg"]),
+    ]
+    norms = [torch.autograd.grad(t, features, retain_graph=True)[0].norm().item() for t in terms]
+    e = widgets.loss_weights_explorer()
+    for a in (0.01, 0.1, 1.0):
+        for b in (0.1, 1.0):
+            for step in (10, 300):
+                q = e.quantities(wh_weight=a, off_weight=b, step=step)
+                pull = [norms[0], a * norms[1], b * norms[2]]
+                want = [p / sum(pull) for p in pull]
+                got = [q[f"grad_share_{k}"] for k in ("hm", "wh", "off")]
+                assert got == pytest.approx(want, rel=1e-5), (a, b, step)
+    # At CenterNet's weights the heatmap pulls hardest, the weighted size term least.
+    assert e.numbers["grad_share_hm"] > e.numbers["grad_share_off"] > e.numbers["grad_share_wh"]
+    assert "shares of the gradient on the shared features" in e.shown[-3].label
 
 
 # The picture an explorer shows until its script runs -----------------------------------------
@@ -439,6 +519,8 @@ def test_the_caption_writes_each_number_as_the_page_does():
     controls, shown = e.caption()
     assert controls == [("alpha", "2"), ("beta", "4"), ("target Y", "0.5")]
     assert shown[0] == ("(1 - Y)^beta", "0.063")  # 0.0625: the browser's toFixed rounds up
+    tiny = widgets.focal_loss_explorer(alpha=3.5).caption()[1][1]  # 2.08e-6, not 0.00000
+    assert tiny == ("negative loss at Yhat 0.1", "0.0000021")
     assert ("lambda_off", "1.0") in widgets.loss_weights_explorer().caption()[0]
 
 
@@ -450,7 +532,12 @@ def test_shown_text_rounds_as_the_browser_does():
         "0.333",
     ]
     assert parts.shown_text(2.5, 0) == "3" and parts.shown_text(-0.0, 2) == "0.00"
-    assert parts.shown_text(1e-7, 6) == "0.000000" and parts.shown_text(math.nan, 2) == "\u2013"
+    assert parts.shown_text(math.nan, 2) == "\u2013"
+    # A nonzero number never reads as 0: more decimals, two significant digits, or an exponent.
+    assert (
+        parts.shown_text(1e-7, 6) == "0.00000010" and parts.shown_text(-3.2e-6, 5) == "-0.0000032"
+    )
+    assert parts.shown_text(3.2e-15, 5) == "3.2e-15" and parts.shown_text(0.0, 5) == "0.00000"
 
 
 def test_pictures_are_deterministic_and_follow_the_values():

@@ -43,7 +43,7 @@
     var t = F.encodeBox([(c.cx - d.box_w / 2) / d.R, (c.cy - d.box_h / 2) / d.R,
                          (c.cx + d.box_w / 2) / d.R, (c.cy + d.box_h / 2) / d.R], d.size, d.size);
     return { p_x: c.cx / d.R, p_y: c.cy / d.R, peak_x: t.x, peak_y: t.y,
-             offset_x: t.ox, offset_y: t.oy, radius: t.radius };
+             offset_x: t.ox, offset_y: t.oy };
   } };
 
   E.radius = { quantities: function (c) {
@@ -102,16 +102,22 @@
              grad_peak: m.grads[t.y * d.size + t.x] / npos, grad_max: big / npos };
   } };
 
+  // Without an offset the decoder puts the centre at the cell's middle (+0.5); the
+  // cell's corner, R floor(p / R), is the other baseline the chapter names.
   E.offset = { quantities: function (c) {
     var R = c.stride, px = c.x / R, py = c.y / R, cx = Math.floor(px), cy = Math.floor(py);
     var ox = px - cx, oy = py - cy;
     return { cell_x: cx, cell_y: cy, offset_x: ox, offset_y: oy,
-             error: Math.sqrt(ox * ox + oy * oy) * R, max_error: R * Math.SQRT2 };
+             error: Math.hypot(ox - 0.5, oy - 0.5) * R, max_error: R * Math.SQRT2 / 2,
+             error_corner: Math.hypot(ox, oy) * R };
   } };
 
-  E.size = { quantities: function (c) {
+  // L_size as CenterNetLoss computes it for one object: reg_l1_loss's mean over the
+  // 2N = 2 numbers compared, with its 1e-4 in the denominator.
+  E.size = { quantities: function (c, d) {
     var l1 = Math.abs(c.dw) + Math.abs(c.dh), b = F.centredBoxes(c.width, c.height, c.dw, c.dh);
-    return { l1: l1, weighted: 0.1 * l1, iou: F.boxIou(b[0], b[1]) };
+    var whLoss = l1 / (2 * 1 + 1e-4);
+    return { l1: l1, wh_loss: whLoss, weighted: d.wh_weight * whLoss, iou: F.boxIou(b[0], b[1]) };
   } };
 
   // L_k when every pixel predicts pi, split into positives and negatives, per object.
@@ -136,9 +142,11 @@
   E.loss_weights = { run: weightRun, quantities: function (c, d) {
     var run = weightRun(d, c.wh_weight, c.off_weight), i = d.step.indexOf(c.step), q = {};
     ["loss", "hm_loss", "wh_loss", "off_loss"].forEach(function (k) { q[k] = run[k][i]; });
-    var parts = { hm: q.hm_loss, wh: c.wh_weight * q.wh_loss, off: c.off_weight * q.off_loss };
+    // Each weighted term's share of the gradient on the shared features: lambda_k |g_k|
+    // over their sum, |g_k| measured once at initialisation (d.grad_norms).
+    var g = d.grad_norms, parts = { hm: g.hm, wh: c.wh_weight * g.wh, off: c.off_weight * g.off };
     var total = parts.hm + parts.wh + parts.off;
-    Object.keys(parts).forEach(function (k) { q["share_" + k] = total > 0 ? parts[k] / total : 0; });
+    Object.keys(parts).forEach(function (k) { q["grad_share_" + k] = total > 0 ? parts[k] / total : 0; });
     var done = -1; // the last evaluation not after the step; none before the first
     run.eval_step.forEach(function (s, j) { if (s <= c.step) done = j; });
     q.ap50 = done >= 0 ? run.ap50[done] : NaN;
@@ -177,8 +185,7 @@
   E.extreme = { quantities: function (c, d) {
     var s = d.hm_c_shape, valid = F.decodeExdet(d, s[0], s[1], s[2], c.K, c.center_thresh, 0.1);
     var shown = valid.filter(function (r) { return r[4] >= c.threshold; });
-    return hitsAndMisses({ quadruples: Math.pow(c.K, 4), valid: valid.length, shown: shown.length },
-                         shown, d);
+    return hitsAndMisses({ valid: valid.length, shown: shown.length }, shown, d);
   } };
 
   F.toyTarget = toyTarget;

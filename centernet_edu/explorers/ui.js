@@ -117,21 +117,42 @@ var CenterNetUI = (function () {
     return c;
   }
 
+  // How many significant digits a number written by toFixed shows ("0.0040": 2).
+  function significant(s) {
+    return s.replace(/[^0-9]/g, "").replace(/^0+/, "").length;
+  }
+  // A number as its <output> shows it (widgets.explorer.shown_text writes the same text):
+  // `digits` decimals, more for a small number that would read as 0 (then two significant
+  // digits, 0.0000032), an exponent below 1e-12 (3.2e-15); NaN (not measured) as a dash.
+  var MAX_DECIMALS = 12;
+  function shownText(v, digits) {
+    if (isNaN(v)) return "\u2013";
+    if (!isFinite(v)) return String(v);
+    var d = digits, s = v.toFixed(d);
+    if (v === 0 || significant(s) > 0) return s;
+    while (significant(s) < 2 && d < MAX_DECIMALS) s = v.toFixed(++d);
+    return significant(s) > 0 ? s : v.toExponential(1);
+  }
+
   function writeOutputs(root, q) {
     root.querySelectorAll("output").forEach(function (o) {
       var v = q[o.getAttribute("name")];
       if (v === undefined) return;
       o.setAttribute("data-value", String(v));
-      // NaN: a number not measured at these controls (widgets.explorer.shown_text).
-      o.textContent = isNaN(v) ? "\u2013" : v.toFixed(parseInt(o.getAttribute("data-digits") || "2", 10));
+      o.textContent = shownText(v, parseInt(o.getAttribute("data-digits") || "2", 10));
     });
   }
 
-  var STYLE = ".cn-explorer{font:13px sans-serif;margin:.5em 0}" +
-    ".cn-controls,.cn-numbers{display:flex;flex-wrap:wrap;row-gap:.3em}" +
-    ".cn-controls label{margin-right:1.2em;white-space:nowrap}.cn-controls input{vertical-align:middle}" +
-    ".cn-numbers{margin:.4em 0}.cn-q{margin-right:1.2em;white-space:nowrap}.cn-q output{font-weight:bold}" +
-    ".cn-figure{max-width:100%;height:auto;display:block}";
+  // The page's own font size for labels and numbers; everything at most the column's
+  // width: controls and numbers wrap, a slider shrinks, the figure scales down.
+  var STYLE = ".cn-explorer{font-family:sans-serif;font-size:inherit;margin:.5em 0;max-width:100%;" +
+    "box-sizing:border-box}" +
+    ".cn-controls,.cn-numbers{display:flex;flex-wrap:wrap;row-gap:.3em;max-width:100%}" +
+    ".cn-controls label{margin-right:1.2em;max-width:100%}" +
+    ".cn-controls input{vertical-align:middle;max-width:100%}.cn-readout{white-space:nowrap}" +
+    ".cn-numbers{margin:.4em 0}.cn-q{margin-right:1.2em;max-width:100%}" +
+    ".cn-q output{font-weight:bold;white-space:nowrap}" +
+    ".cn-figure,.cn-picture{max-width:100%;height:auto;display:block}";
 
   // The live explorer in place of its static picture and hint, which are hidden rather
   // than removed: the page keeps the images its HTML holds.
@@ -175,5 +196,6 @@ var CenterNetUI = (function () {
   }
 
   return { el: el, heat: heat, panel: panel, curve: curve, rect: rect, legend: legend, range: range,
-           colour: colour, CLASS_COLOURS: CLASS_COLOURS, mount: mount, mountFrom: mountFrom };
+           colour: colour, CLASS_COLOURS: CLASS_COLOURS, mount: mount, mountFrom: mountFrom,
+           shownText: shownText };
 })();

@@ -128,9 +128,15 @@ var CenterNetViews = (function (F, U) {
     }
     U.rect(p, [q.cell_x * R, q.cell_y * R, (q.cell_x + 1) * R, (q.cell_y + 1) * R], { fill: "#ff7f0e", "fill-opacity": 0.3 });
     arrow(svg, p.px(q.cell_x * R), p.py(q.cell_y * R), p.px(c.x), p.py(c.y), "#2ca02c");
-    U.el(svg, "rect", { x: p.px(q.cell_x * R) - 4, y: p.py(q.cell_y * R) - 4, width: 8, height: 8, fill: "#d62728" });
+    // Without the offset the decoder puts the centre at the cell's middle; its corner is R floor(p / R).
+    var mx = p.px((q.cell_x + 0.5) * R), my = p.py((q.cell_y + 0.5) * R);
+    U.el(svg, "line", { x1: mx, y1: my, x2: p.px(c.x), y2: p.py(c.y), stroke: "#d62728", "stroke-dasharray": "3,3" });
+    U.el(svg, "rect", { x: p.px(q.cell_x * R) - 3, y: p.py(q.cell_y * R) - 3, width: 6, height: 6, fill: "#7f7f7f" });
+    U.el(svg, "rect", { x: mx - 4, y: my - 4, width: 8, height: 8, fill: "#d62728" });
     U.el(svg, "circle", { cx: p.px(c.x), cy: p.py(c.y), r: 5, fill: "#1f77b4" });
-    U.legend(svg, 345, 40, [["#1f77b4", "true centre p"], ["#d62728", "R floor(p / R), no offset"], ["#2ca02c", "offset"]]);
+    U.legend(svg, 345, 40, [["#1f77b4", "true centre p"], ["#d62728", "cell's middle: decoded"],
+                            ["#d62728", "without offset", "3,3"], ["#7f7f7f", "corner R floor(p / R)"],
+                            ["#2ca02c", "offset target"]]);
   };
 
   V.size = function (svg, c, q) {
@@ -207,13 +213,15 @@ var CenterNetViews = (function (F, U) {
         stroke: s === q.ap50_step ? "black" : "none" });
     });
     stepLine(svg, a, c.step);
-    var shares = [[q.share_hm, "L_k"], [q.share_wh, "size"], [q.share_off, "offset"]], y = 260;
-    U.el(svg, "text", { x: 800, y: 24, "text-anchor": "middle", "font-size": 12 }, "shares of L_det");
+    var shares = [[q.grad_share_hm, "L_k"], [q.grad_share_wh, "size"], [q.grad_share_off, "offset"]], y = 260;
+    ["gradient shares on the", "shared features, at", "initialisation"].forEach(function (line, j) {
+      U.el(svg, "text", { x: 800, y: 12 + 13 * j, "text-anchor": "middle", "font-size": 11 }, line);
+    });
     shares.forEach(function (sh, j) {
       var h = 230 * sh[0];
       y -= h;
       U.el(svg, "rect", { x: 760, y: y, width: 30, height: h, fill: WEIGHT_TERMS[j][2] });
-      U.el(svg, "text", { x: 796, y: 44 + 14 * j, "font-size": 10, fill: WEIGHT_TERMS[j][2] },
+      U.el(svg, "text", { x: 796, y: 60 + 14 * j, "font-size": 10, fill: WEIGHT_TERMS[j][2] },
         sh[1] + " " + Math.round(100 * sh[0]) + "%");
     });
   };
@@ -243,6 +251,19 @@ var CenterNetViews = (function (F, U) {
     return top;
   }
 
+  // Ticks of a log axis from lo to hi: 1, 2 and 5 times powers of ten, at most 6 of them
+  // (only the powers of ten when more would fit), written plainly.
+  function logTicks(lo, hi) {
+    var all = [], tens = powersOfTen(lo, hi);
+    for (var e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e++) {
+      [1, 2, 5].forEach(function (m) {
+        var v = Number((m * Math.pow(10, e)).toPrecision(1));
+        if (v >= lo && v <= hi) all.push(v);
+      });
+    }
+    return all.length <= 6 || tens.length < 2 ? all : tens;
+  }
+
   // The loss terms at every snapshot against the step (log scales), the current one marked.
   function lossCurves(svg, c, d, box) {
     var terms = [["loss", "L_det", "black"], ["hm_loss", "L_k", "#1f77b4"], ["wh_loss", "L_size", "#ff7f0e"],
@@ -252,7 +273,8 @@ var CenterNetViews = (function (F, U) {
     var lo = Math.max(Math.min.apply(null, all), 1e-4), hi = Math.max(Math.max.apply(null, all), 2 * lo);
     var first = Math.max(d.steps[0], 1), last = Math.max(d.steps[d.steps.length - 1], 2 * first);
     var p = U.panel(svg, box, [first, last], [lo / 1.5, hi * 1.5],
-      { logx: true, logy: true, xticks: [first, last], xlabel: "step (log scale)", title: "loss terms at each snapshot" });
+      { logx: true, logy: true, xticks: [first, last], yticks: logTicks(lo / 1.5, hi * 1.5),
+        xlabel: "step (log scale)", title: "loss terms at each snapshot" });
     var xs = d.steps.map(function (s) { return Math.max(s, 1); });
     terms.forEach(function (t) {
       var ys = d.losses[t[0]].map(function (v) { return Math.max(v, lo); });

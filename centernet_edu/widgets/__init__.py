@@ -5,21 +5,21 @@ range input (or a select) per control, an ``<output>`` per number, one ``svg.cn-
 its fixed inputs as JSON, and the package's JavaScript inlined once
 (``centernet_edu/explorers/*.js``: ``formulas.js`` the arithmetic, ``quantities.js`` the
 numbers of each explorer, ``ui.js`` the controls and SVG, ``views.js`` the pictures). The
-browser recomputes the numbers and redraws the picture on every ``input`` event, the same
-in Jupyter, on Colab and in the built book, where no kernel runs; nothing is fetched.
+browser recomputes the numbers and redraws the picture on every ``input`` event, in the
+built book too, where no kernel runs; nothing is fetched.
 
 Until its script runs (a notebook opened untrusted runs none) an explorer shows a picture
 of itself at its starting values, drawn with ``centernet_edu.viz``, and one line saying how
 to make it live; the script hides both. The pictures, like the static figures the chapters
-print, need matplotlib (the ``book`` extra); without it an explorer shows the line alone,
-and is as live once its script runs.
+print, need matplotlib; without it an explorer shows the line alone, and is as live once
+its script runs.
 
 ``quantities(name, controls, data)`` is the reference the JavaScript is tested against
 (``tests/test_explorers.py``): every number an explorer shows, computed with the
 package's functions.
 
 ``explorer`` holds what every explorer is made of; ``targets_and_losses`` the explorers of
-chapters 1 to 6, ``detections`` those of chapters 7 to 9.
+chapters 1 to 5, ``total_loss`` chapter 6's, ``detections`` those of chapters 7 to 9.
 """
 
 # isort: off
@@ -30,15 +30,13 @@ from .targets_and_losses import (
     centre_explorer,
     focal_gradient_explorer,
     focal_loss_explorer,
-    loss_weights_explorer,
     offset_explorer,
-    prior_explorer,
-    prior_targets,
     radius_cases_explorer,
     radius_explorer,
     shape_explorer,
     size_explorer,
 )
+from .total_loss import loss_weights_explorer, prior_explorer, prior_targets
 from .detections import decode_explorer, extreme_explorer, snapshot_explorer
 
 # isort: on

@@ -142,7 +142,7 @@ def _snapshot_fields(snapshots) -> tuple[list[int], torch.Tensor, bool]:
     return steps, torch.stack(maps), with_dets > 0
 
 
-def snapshot_explorer(snapshots, image=None, gt=None, *, stride=4, snapshot=0, threshold=0.3):
+def snapshot_explorer(snapshots, image=None, gt=None, *, stride=4, snapshot=None, threshold=0.3):
     """Chapter 7: a slider over training snapshots -> the loss terms at that step and the
     heatmap of one held-out image, its peaks and (optionally) its boxes.
 
@@ -151,8 +151,10 @@ def snapshot_explorer(snapshots, image=None, gt=None, *, stride=4, snapshot=0, t
     receives), ``hm (C, H, W)`` the predicted Yhat (after the sigmoid) and optionally
     ``dets (K, 6)`` the image's decoded boxes (``decode_ctdet(...)[0]``, heatmap pixels).
     ``image (H, W, 3)`` uint8, ``gt`` and ``stride`` R as ``decode_explorer``; without an
-    image the maps are drawn alone. The second control is the score threshold: the peaks
-    of ``heatmap_nms`` and the boxes at or above it are counted and drawn.
+    image the maps are drawn alone. ``snapshot``: the index it opens on, by default the
+    last (the trained model; the first is often a blank map). The second control is the
+    score threshold: the peaks of ``heatmap_nms`` and the boxes at or above it are counted
+    and drawn.
     """
     steps, maps, with_dets = _snapshot_fields(snapshots)
     controls = sliders(("snapshot", "snapshot", 0, len(steps) - 1, 1, True))
@@ -167,7 +169,7 @@ def snapshot_explorer(snapshots, image=None, gt=None, *, stride=4, snapshot=0, t
     data["losses"] = {k: [float(s[k]) for s in snapshots] for k in LOSS_TERMS}
     if with_dets:
         data["dets"] = [_rows(s["dets"]) for s in snapshots]
-    values = {"snapshot": snapshot, "threshold": threshold}
+    values = {"snapshot": len(steps) - 1 if snapshot is None else snapshot, "threshold": threshold}
     return Explorer("snapshot", controls, shown, values, data, (860, 330))
 
 
@@ -226,9 +228,8 @@ def decode_explorer(image, heads: dict, gt=None, *, stride=4, threshold=0.3, K=2
     shown = [S("survivors", "peaks above the threshold", 0), S("kept", "kept in the top K", 0)]
     data = _scene(image, gt, stride, (H, W)) | {k: dense(heads[k]) for k in ("hm", "wh", "reg")}
     values = {"threshold": threshold, "K": K, "kernel": kernel}
-    return Explorer(
-        "decode", controls, shown + MATCHES[: 2 * (gt is not None)], values, data, (630, 330)
-    )
+    shown += MATCHES[: 2 * (gt is not None)]
+    return Explorer("decode", controls, shown, values, data, (630, 330))
 
 
 @picture_of("decode")
@@ -254,7 +255,7 @@ def _extreme(c, d):
     dets = decode_exdet(heads, K=K, num_dets=K**4, center_thresh=c["center_thresh"])[0]
     valid = dets[dets[:, 4] >= 0]  # the valid groupings, best first
     shown = valid[valid[:, 4] >= c["threshold"]]
-    return _hits({"quadruples": K**4, "valid": len(valid), "shown": len(shown)}, shown, d)
+    return _hits({"valid": len(valid), "shown": len(shown)}, shown, d)
 
 
 def extreme_explorer(
@@ -269,14 +270,13 @@ def extreme_explorer(
     controls = sliders(("K", "K", 1, min(16, H * W), 1, True))
     controls += sliders(("center_thresh", "centre threshold", 0, 0.9, 0.05))
     controls += sliders(("threshold", "score threshold", 0.05, 0.95, 0.05))
-    shown = [S("quadruples", "quadruples (t, l, b, r)", 0), S("valid", "valid groupings", 0)]
+    shown = [S("valid", "valid groupings of the K^4 quadruples (t, l, b, r)", 0)]
     shown += [S("shown", "scoring at least the threshold", 0)]
     keys = [f"hm_{p}" for p in "tlbrc"] + [f"reg_{p}" for p in EXTREME_PARTS if f"reg_{p}" in heads]
     data = _scene(image, gt, stride, (H, W)) | {k: dense(heads[k]) for k in keys}
     values = {"K": K, "center_thresh": center_thresh, "threshold": threshold}
-    return Explorer(
-        "extreme", controls, shown + MATCHES[: 2 * (gt is not None)], values, data, (360, 370)
-    )
+    shown += MATCHES[: 2 * (gt is not None)]
+    return Explorer("extreme", controls, shown, values, data, (360, 370))
 
 
 @picture_of("extreme")

@@ -219,15 +219,50 @@ def _png(fig) -> bytes:
     return png.getvalue()
 
 
+MAX_DECIMALS = 12  # past this many decimals a small number is written with an exponent
+
+
+def _fixed(value: float, decimals: int) -> str:
+    """``value`` with ``decimals`` decimals, rounded as the browser's ``toFixed`` rounds:
+    the exact binary value, a tie (0.0625 to 3 decimals) away from zero, where Python's
+    format rounds it to even; -0 as 0."""
+    exact = decimal.Decimal(value + 0.0)  # + 0.0: the browser writes -0 as 0
+    step = decimal.Decimal(1).scaleb(-decimals)
+    return format(exact.quantize(step, rounding=decimal.ROUND_HALF_UP), "f")
+
+
+def _exponent(value: float) -> str:
+    """``value`` as the browser's ``toExponential(1)`` writes it: ``3.2e-15``."""
+    exact = abs(decimal.Decimal(value))
+    e = exact.adjusted()
+    mantissa = exact.scaleb(-e).quantize(decimal.Decimal("0.1"), decimal.ROUND_HALF_UP)
+    if mantissa >= 10:  # 9.96e-15 rounds up to 1.0e-14
+        e, mantissa = e + 1, (mantissa / 10).quantize(decimal.Decimal("0.1"))
+    return f"{'-' if value < 0 else ''}{mantissa}e{'+' if e >= 0 else '-'}{abs(e)}"
+
+
+def _significant(text: str) -> int:
+    """How many significant digits a number written by ``_fixed`` shows ("0.0040": 2)."""
+    return len("".join(c for c in text if c.isdigit()).lstrip("0"))
+
+
 def shown_text(value: float, digits: int) -> str:
-    """A number as its ``<output>`` shows it, rounded as the browser's ``toFixed`` rounds
-    (a tie, such as 0.0625 to 3 decimals, away from zero, where Python's format rounds it
-    to even); NaN (not measured there) as a dash."""
+    """A number as its ``<output>`` shows it, the same text as ``shownText`` in ui.js:
+    ``digits`` decimals, more for a small number that would read as 0 (then two
+    significant digits, 0.0000032), an exponent below 1e-12 (3.2e-15); NaN (not measured
+    there) as a dash. Rounded as the browser rounds (``_fixed``)."""
+    value = float(value)
     if not math.isfinite(value):
         return "\u2013" if math.isnan(value) else ("-" if value < 0 else "") + "Infinity"
-    exact = decimal.Decimal(value + 0.0)  # + 0.0: the browser writes -0 as 0
-    step = decimal.Decimal(1).scaleb(-digits)
-    return format(exact.quantize(step, rounding=decimal.ROUND_HALF_UP), "f")
+    if abs(value) >= 1e21:  # toFixed writes these as String(value) does
+        return repr(value)
+    d, text = digits, _fixed(value, digits)
+    if value == 0 or _significant(text) > 0:
+        return text
+    while _significant(text) < 2 and d < MAX_DECIMALS:
+        d += 1
+        text = _fixed(value, d)
+    return text if _significant(text) > 0 else _exponent(value)
 
 
 def _shown_html(s: Shown, value: float) -> str:
