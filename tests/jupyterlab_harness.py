@@ -582,3 +582,84 @@ def picture_problems(pictures: dict[int, list[list[dict]]]) -> list[str]:
                 elif picture["naturalWidth"] <= 0:
                     problems.append(f"{where}: img.cn-picture did not load ({picture})")
     return problems
+
+
+def run_cell(driver, index: int, timeout: float = 120.0) -> list[tuple[str, str]]:
+    """Select cell index (a click on its prompt) and press Shift+Enter, as a student runs
+    one cell; wait until it has run and the kernel is idle. Returns its outputs as shown."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    cell = cells(driver)[index]
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", cell)
+    before = prompts(driver).get(index, "")
+    cell.find_element(By.CSS_SELECTOR, ".jp-InputPrompt").click()
+    keys = ActionChains(driver)
+    keys.key_down(Keys.SHIFT).send_keys(Keys.ENTER).key_up(Keys.SHIFT).perform()
+
+    def ran():
+        count = prompts(driver).get(index, "")
+        return count.isdigit() and count != before and kernel_idle(driver)
+
+    wait_for(ran, timeout, f"cell {index} to run")
+    return outputs(driver, index)
+
+
+# An explorer shown as a widget (widget.js marks its element), not as self-contained HTML.
+WIDGET = ".cn-widget .cn-explorer"
+WIDGET_JS = """
+const root = arguments[0].querySelector(arguments[1]);
+if (!root) return null;
+const inputs = {};
+root.querySelectorAll('.cn-controls input, .cn-controls select').forEach((e) => {
+  const readout = e.parentNode.querySelector('.cn-readout');
+  inputs[e.name] = {value: e.value, readout: readout ? readout.textContent : null};
+});
+const numbers = {};
+root.querySelectorAll('.cn-numbers output').forEach((o) => {
+  numbers[o.getAttribute('name')] = o.textContent;
+});
+const sections = Array.from(root.querySelectorAll('.cn-yours-section')).map((s) => ({
+  role: s.getAttribute('data-role'),
+  title: (s.querySelector('.cn-yours-title') || {}).textContent || '',
+  error: (s.querySelector('.cn-yours-error') || {}).textContent || '',
+  lines: s.querySelectorAll('polyline.cn-yours-line').length,
+  rows: Array.from(s.querySelectorAll('tr')).slice(1).map((tr) => {
+    const cell = (name) => tr.querySelector('.cn-yours-' + name);
+    const value = (name) => {
+      const v = cell(name) && cell(name).getAttribute('data-value');
+      return v === null ? null : v;
+    };
+    return {
+      label: cell('label').textContent,
+      package: value('package'), yours: value('yours'),
+      package_text: cell('package').textContent, yours_text: cell('yours').textContent,
+      disagree: tr.classList.contains('cn-disagree'),
+      first: tr.classList.contains('cn-first-disagreement'),
+    };
+  }),
+}));
+return {inputs, numbers, sections};
+"""
+
+
+def widget_state(driver, index: int) -> dict | None:
+    """The live explorer widget in cell index's outputs: its controls (value and
+    readout), its numbers as shown, and each student function's section (its title, error,
+    plotted lines and table rows, values as ``data-value`` holds them); None if none."""
+    return driver.execute_script(WIDGET_JS, cells(driver)[index], WIDGET)
+
+
+def move_slider(driver, index: int, name: str, presses: int = 2) -> None:
+    """Move the slider ``name`` of the explorer in cell index as a reader does: a click
+    on it (which sets it where it was clicked), then ArrowRight ``presses`` times."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    cell = cells(driver)[index]
+    slider = cell.find_element(By.CSS_SELECTOR, f"{WIDGET} input[name='{name}']")
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", slider)
+    slider.click()
+    ActionChains(driver).send_keys(*([Keys.ARROW_RIGHT] * presses)).perform()

@@ -25,6 +25,10 @@ spec = importlib.util.spec_from_file_location("prose_tool", ROOT / "tools" / "pr
 prose = importlib.util.module_from_spec(spec)
 sys.modules[spec.name] = prose  # dataclasses look their module up there
 spec.loader.exec_module(prose)
+sys.modules.setdefault("prose", prose)  # as tools/execute.py imports it
+spec = importlib.util.spec_from_file_location("execute_tool", ROOT / "tools" / "execute.py")
+execute = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(execute)
 
 NBVAL_TAGS = {"nbval-ignore-output", "nbval-skip", "nbval-raises-exception", "raises-exception"}
 LINE_START_COMMENT = re.compile(r"^[ \t]*(?:(?:[-*+>]|\d+[.)])[ \t]+)*<!--.*$", re.M)
@@ -139,3 +143,42 @@ def test_a_number_of_another_chapter_is_read_from_that_chapter(tmp_path):
 def test_a_marker_without_a_usable_record_is_an_error(text, message, tmp_path):
     with pytest.raises(prose.ProseError, match=message):
         prose.fill(small_notebook(text), tmp_path, "ch")
+
+
+# Explorers: saved as the self-contained explorer, never as a widget view ------------------
+
+EXPLORER_CALL = re.compile(r"\b\w+_explorer\(")
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_explorers_are_saved_as_html_without_widget_views(path):
+    nb = read(path)
+    for index, cell in enumerate(nb.cells):
+        for output in cell.get("outputs", []):
+            assert execute.WIDGET_VIEW not in output.get("data", {}), f"cell {index}"
+        if cell.cell_type == "code" and EXPLORER_CALL.search(cell.source.splitlines()[-1]):
+            html = [o["data"].get("text/html", "") for o in cell.outputs if "data" in o]
+            assert any('class="cn-explorer"' in h for h in html), f"cell {index}: no explorer"
+
+
+YOURS_CALL = re.compile(r"\b\w+_explorer\(.*\byours\w*=")
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_each_explorer_on_a_student_function_says_it_runs_it_in_a_live_kernel(path):
+    nb = read(path)
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "code" and YOURS_CALL.search(cell.source):
+            html = [o["data"].get("text/html", "") for o in cell.outputs if "data" in o]
+            assert any("beside the package's functions" in h for h in html), f"cell {index}"
+
+
+def test_the_executor_drops_widget_views_and_keeps_the_rest():
+    nb = nbformat.v4.new_notebook()
+    data = {"text/plain": "x", "text/html": "<b>x</b>", execute.WIDGET_VIEW: {"model_id": "1"}}
+    cell = nbformat.v4.new_code_cell("x")
+    cell.outputs = [nbformat.v4.new_output("display_data", data=dict(data))]
+    nb.cells = [cell, nbformat.v4.new_markdown_cell("text")]
+    assert execute.without_widget_views(nb) == 1
+    assert nb.cells[0].outputs[0]["data"] == {"text/plain": "x", "text/html": "<b>x</b>"}
+    assert execute.without_widget_views(nb) == 0

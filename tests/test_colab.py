@@ -304,7 +304,8 @@ def test_the_install_cell_raises_when_pip_fails(monkeypatch):
     with pytest.raises(subprocess.CalledProcessError):
         exec(compile(source, "install cell", "exec"), {})
     assert ran and ran[0][1:4] == ["-m", "pip", "install"]
-    assert ran[0][-1] == f"git+{colab.read_repository(BOOK).url}@{the_pin()}"
+    url = colab.read_repository(BOOK).url
+    assert ran[0][-1] == f"centernet-edu[explorers] @ git+{url}@{the_pin()}"
 
 
 def test_a_chapter_without_badge_or_install_cell_gets_both(tmp_path):

@@ -45,6 +45,8 @@ ORDER = [
     "pretrained",
     "viz",
     "widgets.explorer",
+    "widgets.yours",
+    "widgets.live",
     "widgets.targets_and_losses",
     "widgets.total_loss",
     "widgets.detections",

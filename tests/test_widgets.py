@@ -177,8 +177,12 @@ def test_show_heatmap_rejects_other_shapes():
 
 def test_explorer_text_is_short_and_stable():
     e = widgets.size_explorer(width=10, height=10, dw=1, dh=0)
-    assert repr(e) == "Explorer(width=10.0, height=10.0, dw=1.0, dh=0.0)"
-    assert repr(widgets.radius_explorer()) == "Explorer(width=24, height=16, min_overlap=0.7)"
+    assert repr(e) == "LiveExplorer(size: width=10.0, height=10.0, dw=1.0, dh=0.0)"
+    assert repr(e.explorer) == "Explorer(width=10.0, height=10.0, dw=1.0, dh=0.0)"
+    assert (
+        repr(widgets.radius_explorer())
+        == "LiveExplorer(radius: width=24, height=16, min_overlap=0.7)"
+    )
 
 
 def test_prior_loss_splits_lk_at_a_constant_prediction():
@@ -225,7 +229,7 @@ def test_decode_explorer_counts_hits_and_false_positives():
     assert q["hits"] == n and q["false_positives"] > 0
     assert e.quantities(kernel=1, threshold=0.95)["false_positives"] == 0  # only the peaks
     assert e.quantities(kernel=1, threshold=0.95, K=1)["hits"] == 1
-    assert repr(e) == "Explorer(threshold=0.3, K=20, kernel=3)"
+    assert repr(e) == "LiveExplorer(decode: threshold=0.3, K=20, kernel=3)"
 
 
 def test_match_detections_is_greedy_per_class():
@@ -268,7 +272,7 @@ def test_extreme_explorer_shows_what_the_centre_check_rejects():
     assert (e.numbers["hits"], e.numbers["false_positives"]) == (2, 0)
     q = e.quantities(center_thresh=0.0)  # l of one, r of the other, any t and b
     assert (q["valid"], q["false_positives"]) == (6, 4)
-    assert repr(e) == "Explorer(K=2, center_thresh=0.1, threshold=0.3)"
+    assert repr(e) == "LiveExplorer(extreme: K=2, center_thresh=0.1, threshold=0.3)"
 
 
 def test_snapshot_explorer_takes_what_fit_gives_its_callback():
@@ -308,7 +312,7 @@ def test_snapshot_explorer_takes_what_fit_gives_its_callback():
         assert q["peaks"] == int((heatmap_nms(last["hm"][None].double()) >= t).sum())
         assert q["boxes"] == int((last["dets"][:, 4].double() >= t).sum())
     assert e.quantities(snapshot=0)["loss"] == snapshots[0]["loss"]
-    assert repr(e) == "Explorer(snapshot=2, threshold=0.3)"
+    assert repr(e) == "LiveExplorer(snapshot: snapshot=2, threshold=0.3)"
     opened = widgets.snapshot_explorer(snapshots, denormalize_image(probe["image"]), gt)
     assert opened.values["snapshot"] == len(snapshots) - 1  # opens on the trained model
 

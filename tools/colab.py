@@ -10,7 +10,9 @@ derives, for every chapter ``book/[0-9]*.ipynb``:
 - its install cell (its first code cell, which installs only on Colab), pinned to the
   commit whose package the chapter was executed with. Only commits on the branch are
   published, never tags, so a commit is the one ref that always resolves. pip runs in a
-  subprocess with ``check=True``: if the install fails, the cell raises.
+  subprocess with ``check=True``: if the install fails, the cell raises. It installs the
+  ``explorers`` extra (anywidget) and turns on Colab's custom widget manager, without
+  which Colab shows no widget but its own.
 
 The pinned commit must be in the branch's history, and the package at that commit
 (``centernet_edu/`` and ``pyproject.toml``) must equal the working tree's: a change to the
@@ -60,8 +62,12 @@ import sys
 REPOSITORY = "{url}"
 COMMIT = "{commit}"
 if "google.colab" in sys.modules:
-    package = f"git+{{REPOSITORY}}@{{COMMIT}}"
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", package], check=True)"""
+    package = f"centernet-edu[explorers] @ git+{{REPOSITORY}}@{{COMMIT}}"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", package], check=True)
+    # The explorers are widgets; Colab shows widgets other than its own through this.
+    from google.colab import output
+
+    output.enable_custom_widget_manager()"""
 
 
 class PinError(ValueError):

@@ -7,9 +7,11 @@ today. After changing a chapter or the package, run ``make notebooks`` (or
 
 Each notebook runs top to bottom in a fresh ``python3`` kernel of the Python that
 runs this script (the project's virtual environment), from the ``book/`` folder.
-The explorers are self-contained HTML and JavaScript (``centernet_edu.widgets``), saved
-as ordinary outputs: no widget state is stored, and a ``widgets`` entry left in a
-notebook's metadata by an older run is dropped.
+In a kernel the explorers are widgets (``centernet_edu.widgets.live``) whose display also
+carries the self-contained explorer, HTML and JavaScript. Only that is saved: the widget
+view goes (a notebook opened later has no kernel holding its model, and JupyterLab would
+show "model not found" in place of the explorer), no widget state is stored, and a
+``widgets`` entry left in a notebook's metadata by an older run is dropped.
 
 After executing, every chapter's marked numbers in the prose are rewritten from the values
 the chapters record (``tools/prose.py``), so the text shows what the cells computed;
@@ -35,6 +37,21 @@ def chapters() -> list[Path]:
     return sorted(p for p in BOOK.glob("[0-9]*.ipynb"))
 
 
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def without_widget_views(nb) -> int:
+    """Drop each output's widget view (in place), keeping its other representations;
+    returns how many were dropped."""
+    dropped = 0
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            if WIDGET_VIEW in output.get("data", {}):
+                del output["data"][WIDGET_VIEW]
+                dropped += 1
+    return dropped
+
+
 def execute(path: Path, timeout: int = 1200) -> float:
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
@@ -46,6 +63,7 @@ def execute(path: Path, timeout: int = 1200) -> float:
         store_widget_state=False,
     )
     client.execute()
+    without_widget_views(nb)
     nb.metadata.pop("widgets", None)
     nb.metadata["kernelspec"] = {
         "display_name": "Python 3 (ipykernel)",

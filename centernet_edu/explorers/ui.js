@@ -162,8 +162,12 @@ var CenterNetUI = (function () {
     if (live) live.removeAttribute("hidden");
   }
 
-  function mount(root) {
-    if (!root || root.getAttribute("data-live")) return;
+  // Make root live. opts.onInput(controls), when given, hears every change a reader makes
+  // (a widget passes them to its kernel). Returns { set(values) }: move the controls to
+  // values and redraw, as a kernel does; null if root was live already.
+  function mount(root, opts) {
+    if (!root || root.getAttribute("data-live")) return null;
+    opts = opts || {};
     root.setAttribute("data-live", "1");
     if (!document.getElementById("cn-explorer-style")) {
       var style = document.createElement("style");
@@ -174,18 +178,40 @@ var CenterNetUI = (function () {
     var name = root.getAttribute("data-explorer"), dataEl = root.querySelector("script.cn-data");
     var data = CenterNetFormulas.prepare(dataEl ? JSON.parse(dataEl.textContent) : {});
     var svg = root.querySelector(".cn-figure");
+    var inputs = root.querySelectorAll(".cn-controls input, .cn-controls select");
     function update() {
       var c = readControls(root), q = CenterNetFormulas.quantities(name, c, data);
       writeOutputs(root, q);
       while (svg.firstChild) svg.removeChild(svg.firstChild);
       CenterNetViews[name](svg, c, q, data);
+      return c;
     }
-    root.querySelectorAll(".cn-controls input, .cn-controls select").forEach(function (e) {
-      e.addEventListener("input", update);
-      e.addEventListener("change", update);
+    function changed() {
+      var c = update();
+      if (opts.onInput) opts.onInput(c);
+    }
+    inputs.forEach(function (e) {
+      e.addEventListener("input", changed);
+      e.addEventListener("change", changed);
+    });
+    // A notebook's command mode takes the arrow keys for itself: keep a control's keys
+    // with the control, so that a reader can step a slider from the keyboard.
+    root.addEventListener("keydown", function (e) {
+      if (e.target.matches && e.target.matches("input, select")) e.stopPropagation();
     });
     update();
     reveal(root);  // after the first drawing: should it fail, the picture stays
+    return {
+      set: function (values) {
+        var moved = false;
+        inputs.forEach(function (e) {
+          if (!(e.name in values) || parseFloat(e.value) === values[e.name]) return;
+          e.value = String(values[e.name]);
+          moved = true;
+        });
+        if (moved) update();
+      },
+    };
   }
 
   // From the explorer's own script when the browser names it, else every explorer not yet live.

@@ -1,4 +1,5 @@
-"""The book's explorers: sliders, numbers and a picture that stay live without a kernel.
+"""The book's explorers: sliders, numbers and a picture that stay live without a kernel,
+and in a live kernel are widgets that Python reads and sets.
 
 An explorer renders as one self-contained block of HTML (``Explorer._repr_html_``): a
 range input (or a select) per control, an ``<output>`` per number, one ``svg.cn-figure``,
@@ -13,6 +14,12 @@ of itself at its starting values, drawn with ``centernet_edu.viz``, and one line
 to make it live; the script hides both. The pictures, like the static figures the chapters
 print, need matplotlib; without it an explorer shows the line alone, and is as live once
 its script runs.
+
+In a live kernel, with anywidget (the ``explorers`` extra), each explorer function returns
+a ``LiveExplorer`` (``live``): an ipywidgets widget whose ``values`` Python reads, sets and
+observes, and which runs a student's function beside the package's
+(``focal_loss_explorer(yours=my_focal_loss)``; the comparisons are in ``yours``). Its
+display bundle carries the self-contained explorer too, for readers with no kernel.
 
 ``quantities(name, controls, data)`` is the reference the JavaScript is tested against
 (``tests/test_explorers.py``): every number an explorer shows, computed with the
@@ -38,11 +45,13 @@ from .targets_and_losses import (
 )
 from .total_loss import loss_weights_explorer, prior_explorer, prior_targets
 from .detections import decode_explorer, extreme_explorer, snapshot_explorer
+from .live import LiveExplorer
 
 # isort: on
 
 __all__ = [
     "Explorer",
+    "LiveExplorer",
     "quantities",
     "centre_explorer",
     "radius_explorer",

@@ -31,6 +31,7 @@ from .explorer import (
     shortest,
     sliders,
 )
+from .live import live
 
 MATCHES = [S("hits", "objects found at IoU 0.5", 0), S("false_positives", "false positives", 0)]
 LOSS_TERMS = ("loss", "hm_loss", "wh_loss", "off_loss")  # the terms fit records each step
@@ -170,7 +171,7 @@ def snapshot_explorer(snapshots, image=None, gt=None, *, stride=4, snapshot=None
     if with_dets:
         data["dets"] = [_rows(s["dets"]) for s in snapshots]
     values = {"snapshot": len(steps) - 1 if snapshot is None else snapshot, "threshold": threshold}
-    return Explorer("snapshot", controls, shown, values, data, (860, 330))
+    return live(Explorer("snapshot", controls, shown, values, data, (860, 330)))
 
 
 @picture_of("snapshot")
@@ -211,13 +212,26 @@ def _decode(c, d):
     return _hits({"survivors": survivors, "kept": len(kept)}, kept, d)
 
 
-def decode_explorer(image, heads: dict, gt=None, *, stride=4, threshold=0.3, K=20, kernel=3):
+def decode_explorer(
+    image,
+    heads: dict,
+    gt=None,
+    *,
+    stride=4,
+    threshold=0.3,
+    K=20,
+    kernel=3,
+    yours=None,
+    yours_nms=None,
+):
     """Chapter 8: score threshold, K and the max-pool window -> the peaks and their boxes.
 
     ``image (H, W, 3)`` uint8 is the picture the heads were computed from; ``heads`` one
     image's ``hm (C, h, w)`` probabilities (after the sigmoid), ``wh`` and ``reg (2, h, w)``;
     ``gt`` optional ``(boxes (N, 4), labels (N,))`` in image pixels, drawn dotted and
-    counted against; ``stride`` R, image pixels per heatmap pixel.
+    counted against; ``stride`` R, image pixels per heatmap pixel. ``yours``: your
+    ``my_decode_ctdet(heat, wh, reg, K)``, ``yours_nms`` your ``my_heatmap_nms(heat)``, each
+    shown beside the package's (``widgets.yours``) in a live kernel.
     """
     validate.has_keys("heads", heads, ["hm", "wh", "reg"])
     validate.tensor("heads['hm']", heads["hm"], 3, "(C, H, W)")
@@ -229,7 +243,8 @@ def decode_explorer(image, heads: dict, gt=None, *, stride=4, threshold=0.3, K=2
     data = _scene(image, gt, stride, (H, W)) | {k: dense(heads[k]) for k in ("hm", "wh", "reg")}
     values = {"threshold": threshold, "K": K, "kernel": kernel}
     shown += MATCHES[: 2 * (gt is not None)]
-    return Explorer("decode", controls, shown, values, data, (630, 330))
+    explorer = Explorer("decode", controls, shown, values, data, (630, 330))
+    return live(explorer, yours=yours, yours_nms=yours_nms)
 
 
 @picture_of("decode")
@@ -276,7 +291,7 @@ def extreme_explorer(
     data = _scene(image, gt, stride, (H, W)) | {k: dense(heads[k]) for k in keys}
     values = {"K": K, "center_thresh": center_thresh, "threshold": threshold}
     shown += MATCHES[: 2 * (gt is not None)]
-    return Explorer("extreme", controls, shown, values, data, (360, 370))
+    return live(Explorer("extreme", controls, shown, values, data, (360, 370)))
 
 
 @picture_of("extreme")

@@ -147,20 +147,46 @@ class Explorer:
         fig.supxlabel("\n".join(lines), fontsize=9)
         return _png(fig)
 
+    def at(self, values: dict) -> Explorer:
+        """The same explorer with its controls at ``values`` (those not named keep theirs)."""
+        validate.has_keys("the explorer's controls", self.controls, values)
+        return Explorer(
+            self.name,
+            self.controls.values(),
+            self.shown,
+            self.values | values,
+            self.data,
+            self.size,
+        )
+
     def _repr_html_(self) -> str:
+        return self.html()
+
+    def html(self, after: str = "") -> str:
+        """The self-contained explorer: its picture and hint, its live part hidden until
+        its inlined script mounts it (``after`` the figure in that part), no kernel needed."""
+        script = f"<script>{scripts()}\nCenterNetUI.mountFrom(document.currentScript);</script>"
+        return self.block(self._picture_html(), hidden=True, script=script, after=after)
+
+    def block(
+        self, before: str = "", hidden: bool = False, script: str = "", after: str = ""
+    ) -> str:
+        """The explorer's ``div.cn-explorer``: ``before`` (its picture), the live part
+        (controls, numbers, figure; ``hidden`` until a script mounts it), ``after`` it,
+        the data as JSON, then ``script``. Without a script it is what a widget mounts."""
         controls = "".join(_control_html(c, self.values[c.name]) for c in self.controls.values())
         numbers = "".join(_shown_html(s, self.numbers[s.name]) for s in self.shown)
         w, h = self.size
         data = json.dumps(self.data, separators=(",", ":"), sort_keys=True).replace("</", "<\\/")
         # hidden="hidden", not a bare hidden: the notebook's sanitiser drops empty values.
+        shut = ' hidden="hidden"' if hidden else ""
         return (
-            f'<div class="cn-explorer" data-explorer="{self.name}">{self._picture_html()}'
-            f'<div class="cn-live" hidden="hidden">'
+            f'<div class="cn-explorer" data-explorer="{self.name}">{before}'
+            f'<div class="cn-live"{shut}>'
             f'<div class="cn-controls">{controls}</div><div class="cn-numbers">{numbers}</div>'
             f'<svg class="cn-figure" xmlns="http://www.w3.org/2000/svg" width="{w}" '
-            f'height="{h}" viewBox="0 0 {w} {h}" role="img"></svg></div>'
-            f'<script type="application/json" class="cn-data">{data}</script>'
-            f"<script>{scripts()}\nCenterNetUI.mountFrom(document.currentScript);</script></div>"
+            f'height="{h}" viewBox="0 0 {w} {h}" role="img"></svg>{after}</div>'
+            f'<script type="application/json" class="cn-data">{data}</script>{script}</div>'
         )
 
     def _picture_html(self) -> str:

@@ -1,8 +1,9 @@
 """The explorers of chapters 1 to 5: the targets and the three loss terms.
 
-Each explorer is a function returning an ``Explorer``, beside the function that computes
-its numbers with the package (registered with ``numbers_of``) and the one that draws its
-picture with ``centernet_edu.viz`` (registered with ``picture_of``). Chapter 6's are in
+Each explorer is a function returning an explorer (a ``LiveExplorer`` widget in a live
+kernel, see ``live``), beside the function that computes its numbers with the package
+(registered with ``numbers_of``) and the one that draws its picture with
+``centernet_edu.viz`` (registered with ``picture_of``). Chapter 6's are in
 ``total_loss``.
 """
 
@@ -19,6 +20,7 @@ from ..heatmap import gaussian_radius
 from ..losses import ALPHA, BETA, focal_loss_terms, focal_loss_with_logits
 from ..targets import encode_ctdet
 from .explorer import Control, Explorer, S, numbers_of, picture_of, sliders
+from .live import live
 
 TOY = {"box": [8, 8, 24, 24], "size": 32}  # chapter 3's one object on a 32 x 32 map
 
@@ -45,13 +47,13 @@ def _centre(c, d):
     }
 
 
-def centre_explorer(cx: float = 50.0, cy: float = 62.0) -> Explorer:
+def centre_explorer(cx: float = 50.0, cy: float = 62.0):
     """Chapter 1: a 40 x 28 box's centre (image pixels, R = 4) -> its peak p~ and offset."""
     controls = sliders(("cx", "centre x", 20, 108, 0.25), ("cy", "centre y", 14, 114, 0.25))
     shown = [S("peak_x", "peak p~ x", 0), S("peak_y", "y", 0), S("offset_x", "offset x", 3)]
     shown += [S("offset_y", "y", 3)]
     data = {"R": 4, "box_w": 40, "box_h": 28, "size": 32}
-    return Explorer("centre", controls, shown, {"cx": cx, "cy": cy}, data, (340, 330))
+    return live(Explorer("centre", controls, shown, {"cx": cx, "cy": cy}, data, (340, 330)))
 
 
 @picture_of("centre")
@@ -73,8 +75,12 @@ def _radius(c, d):
     }
 
 
-def radius_explorer(width: int = 24, height: int = 16, min_overlap: float = 0.7) -> Explorer:
-    """Chapter 2: box size and min_overlap -> the reference and corrected radius, the splats."""
+def radius_explorer(width=24, height=16, min_overlap=0.7, *, yours=None, yours_gaussian=None):
+    """Chapter 2: box size and min_overlap -> the reference and corrected radius, the splats.
+
+    ``yours``: your ``my_gaussian_radius(height, width, min_overlap)``, ``yours_gaussian``
+    your ``my_draw_gaussian(heatmap, center, radius)``, each shown beside the package's
+    (``widgets.yours``) in a live kernel."""
     controls = sliders(
         ("width", "box width", 1, 60, 1, True),
         ("height", "box height", 1, 60, 1, True),
@@ -84,7 +90,8 @@ def radius_explorer(width: int = 24, height: int = 16, min_overlap: float = 0.7)
     shown += [S("r_corrected", "corrected radius"), S("sigma_corrected", "sigma")]
     shown += [S("ratio", "ratio")]
     values = {"width": width, "height": height, "min_overlap": min_overlap}
-    return Explorer("radius", controls, shown, values, size=(600, 300))
+    explorer = Explorer("radius", controls, shown, values, size=(600, 300))
+    return live(explorer, yours=yours, yours_gaussian=yours_gaussian)
 
 
 @picture_of("radius")
@@ -105,7 +112,7 @@ def _radius_cases(c, d):
     return q | {"iou_min": min(q["iou_slid"], q["iou_shrunk"], q["iou_grown"])}
 
 
-def radius_cases_explorer(width=24, height=16, min_overlap=0.7, r=2.0) -> Explorer:
+def radius_cases_explorer(width=24, height=16, min_overlap=0.7, r=2.0):
     """Chapter 2: a radius r -> the IoU of the three corner moves (slid, shrunk, grown by r)."""
     controls = sliders(
         ("width", "box width", 1, 60, 1, True),
@@ -116,7 +123,7 @@ def radius_cases_explorer(width=24, height=16, min_overlap=0.7, r=2.0) -> Explor
     shown = [S("iou_slid", "IoU slid", 3), S("iou_shrunk", "shrunk", 3)]
     shown += [S("iou_grown", "grown", 3), S("iou_min", "worst", 3), S("r_safe", "safe radius")]
     values = {"width": width, "height": height, "min_overlap": min_overlap, "r": r}
-    return Explorer("radius_cases", controls, shown, values, size=(610, 225))
+    return live(Explorer("radius_cases", controls, shown, values, size=(610, 225)))
 
 
 @picture_of("radius_cases")
@@ -150,8 +157,12 @@ def _focal(c, d):
     return q | dict(zip(("neg_at_01", "neg_at_05", "neg_at_09"), neg, strict=True))
 
 
-def focal_loss_explorer(alpha: float = 2.0, beta: float = 4.0, y: float = 0.5) -> Explorer:
-    """Chapter 3: alpha, beta and a target value Y -> loss curves and a per-pixel loss map."""
+def focal_loss_explorer(alpha=2.0, beta=4.0, y=0.5, *, yours=None, yours_with_logits=None):
+    """Chapter 3: alpha, beta and a target value Y -> loss curves and a per-pixel loss map.
+
+    ``yours``: your ``my_focal_loss(pred, gt)`` on probabilities, or ``yours_with_logits``
+    your ``my_focal_loss_with_logits(logits, gt)``, shown beside the package's L_k
+    (``widgets.yours``) in a live kernel."""
     controls = sliders(
         ("alpha", "alpha", 0, 5, 0.5), ("beta", "beta", 0, 8, 0.5), ("y", "target Y", 0, 0.99, 0.01)
     )
@@ -159,7 +170,8 @@ def focal_loss_explorer(alpha: float = 2.0, beta: float = 4.0, y: float = 0.5) -
     shown += [S("neg_at_05", "0.5", 3), S("neg_at_09", "0.9", 3), S("map_sum", "toy map's loss")]
     data = TOY | {"blob": [10, 22], "inside": 0.5, "outside": -2.0}
     values = {"alpha": alpha, "beta": beta, "y": y}
-    return Explorer("focal", controls, shown, values, data, (660, 310))
+    explorer = Explorer("focal", controls, shown, values, data, (660, 310))
+    return live(explorer, yours=yours, yours_with_logits=yours_with_logits)
 
 
 @picture_of("focal")
@@ -185,9 +197,12 @@ def _focal_gradient(c, d):
     return q | {f"grad_neg_y{round(100 * y)}": g for y, g in zip(d["ys"], grad[1:], strict=True)}
 
 
-def focal_gradient_explorer(alpha: float = 2.0, beta: float = 4.0, x: float = 0.0) -> Explorer:
+def focal_gradient_explorer(alpha=2.0, beta=4.0, x=0.0, *, yours=None, yours_with_logits=None):
     """Chapter 3: the gradient dL/dx of one pixel's term against its logit x, for a positive
-    and for negatives at several Y."""
+    and for negatives at several Y.
+
+    ``yours`` (on probabilities) or ``yours_with_logits``: your focal loss, whose gradient
+    by autograd is shown beside the package's (``widgets.yours``) in a live kernel."""
     controls = sliders(("alpha", "alpha", 0, 5, 0.5), ("beta", "beta", 0, 8, 0.5))
     controls += sliders(("x", "logit x", -8, 8, 0.1))
     ys = [0.0, 0.5, 0.8, 0.95]
@@ -195,7 +210,8 @@ def focal_gradient_explorer(alpha: float = 2.0, beta: float = 4.0, x: float = 0.
     shown += [S("grad_pos", "dL/dx positive", 4)]
     shown += [S(f"grad_neg_y{round(100 * y)}", f"negative Y = {y:g}", 6) for y in ys]
     values = {"alpha": alpha, "beta": beta, "x": x}
-    return Explorer("focal_gradient", controls, shown, values, {"ys": ys}, (640, 310))
+    explorer = Explorer("focal_gradient", controls, shown, values, {"ys": ys}, (640, 310))
+    return live(explorer, yours=yours, yours_with_logits=yours_with_logits)
 
 
 @picture_of("focal_gradient")
@@ -228,7 +244,7 @@ def _shape(c, d):
     }
 
 
-def shape_explorer(x=18.0, y=14.0, sigma=3.0, peak=0.5) -> Explorer:
+def shape_explorer(x=18.0, y=14.0, sigma=3.0, peak=0.5):
     """Chapter 3: move and resize a predicted blob -> L_k and the per-pixel gradient dL/dx."""
     controls = sliders(
         ("x", "blob x", 0, 31, 0.5),
@@ -240,7 +256,7 @@ def shape_explorer(x=18.0, y=14.0, sigma=3.0, peak=0.5) -> Explorer:
     shown += [S("grad_peak", "dL/dx at the object's peak", 4), S("grad_max", "largest |dL/dx|", 4)]
     data = TOY | {"floor": 0.01, "alpha": ALPHA, "beta": BETA}
     values = {"x": x, "y": y, "sigma": sigma, "peak": peak}
-    return Explorer("shape", controls, shown, values, data, (600, 310))
+    return live(Explorer("shape", controls, shown, values, data, (600, 310)))
 
 
 @picture_of("shape")
@@ -275,17 +291,20 @@ def _offset(c, d):
     }
 
 
-def offset_explorer(x: float = 13.3, y: float = 6.8, stride: int = 4) -> Explorer:
+def offset_explorer(x: float = 13.3, y: float = 6.8, stride: int = 4, *, yours=None):
     """Chapter 4: a sub-pixel centre and the stride R -> the cell, the offset and the error
     without it: at the cell's middle, where ``decode_ctdet`` without an offset puts the
-    centre, and at the cell's corner, ``R floor(p / R)``."""
+    centre, and at the cell's corner, ``R floor(p / R)``.
+
+    ``yours``: your ``my_reg_l1_loss(output, mask, ind, target)``, shown beside
+    ``reg_l1_loss`` (``widgets.yours``) in a live kernel."""
     controls = sliders(("x", "centre x", 0, 23.9, 0.1), ("y", "centre y", 0, 23.9, 0.1))
     controls += [Control("stride", "R", options=(1, 2, 4, 8))]
     shown = [S("cell_x", "cell x", 0), S("cell_y", "y", 0), S("offset_x", "offset x", 3)]
     shown += [S("offset_y", "y", 3), S("error", "error without it, at the cell's middle (px)")]
     shown += [S("max_error", "at most"), S("error_corner", "at the cell's corner")]
     values = {"x": x, "y": y, "stride": stride}
-    return Explorer("offset", controls, shown, values, size=(540, 350))
+    return live(Explorer("offset", controls, shown, values, size=(540, 350)), yours=yours)
 
 
 @picture_of("offset")
@@ -307,16 +326,20 @@ def _size(c, d):
     return {"l1": l1, "wh_loss": wh_loss, "weighted": d["wh_weight"] * wh_loss, "iou": iou}
 
 
-def size_explorer(width: float = 20.0, height: float = 12.0, dw: float = 3.0, dh: float = -2.0):
+def size_explorer(width=20.0, height=12.0, dw=3.0, dh=-2.0, *, yours=None):
     """Chapter 5: a box and a size error (dw, dh) -> the L1 error, ``L_size`` and its
-    weighted term as ``CenterNetLoss`` computes them for one object, and the IoU it costs."""
+    weighted term as ``CenterNetLoss`` computes them for one object, and the IoU it costs.
+
+    ``yours``: your ``my_size_loss(output, mask, ind, target)``, shown beside the
+    package's L_size (``widgets.yours``) in a live kernel."""
     controls = sliders(("width", "width", 2, 60, 1), ("height", "height", 2, 60, 1))
     controls += sliders(("dw", "dw", -20, 20, 0.5), ("dh", "dh", -20, 20, 0.5))
     weight = losses.CenterNetLoss().wh_weight
     shown = [S("l1", "|dw| + |dh|"), S("wh_loss", "L_size = (|dw| + |dh|) / 2N, N = 1", 3)]
     shown += [S("weighted", f"{weight:g} L_size", 3), S("iou", "IoU", 3)]
     values = {"width": width, "height": height, "dw": dw, "dh": dh}
-    return Explorer("size", controls, shown, values, {"wh_weight": weight}, (360, 350))
+    explorer = Explorer("size", controls, shown, values, {"wh_weight": weight}, (360, 350))
+    return live(explorer, yours=yours)
 
 
 @picture_of("size")

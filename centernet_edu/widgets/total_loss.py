@@ -18,6 +18,7 @@ from ..losses import focal_loss_with_logits
 from ..model import CenterNetLite
 from ..pretrained import loss_weight_runs
 from .explorer import Control, Explorer, S, array, numbers_of, picture_of, sliders, sparse
+from .live import live
 
 
 @numbers_of("prior")
@@ -33,7 +34,7 @@ def prior_targets(seed: int = 0) -> torch.Tensor:
     return torch.stack([data[i]["hm"] for i in range(len(data))])
 
 
-def prior_explorer(pi: float = 0.1) -> Explorer:
+def prior_explorer(pi: float = 0.1):
     """Chapter 6: the probability pi every pixel starts at -> the focal loss at initialisation.
 
     The slider moves log10(pi) from -4 to -0.05 by 0.05."""
@@ -43,7 +44,7 @@ def prior_explorer(pi: float = 0.1) -> Explorer:
     shown += [S("neg", "+ negatives"), S("total", "= per object")]
     data = {"gt": sparse(prior_targets())}
     values = {"log10_pi": math.log10(pi)}
-    return Explorer("prior", controls, shown, values, data, (680, 320))
+    return live(Explorer("prior", controls, shown, values, data, (680, 320)))
 
 
 @picture_of("prior")
@@ -215,7 +216,7 @@ def loss_weights_explorer(runs=None, *, wh_weight=None, off_weight=None, step=No
         "off_weight": first[1] if off_weight is None else off_weight,
         "step": steps[-1] if step is None else step,
     }
-    return Explorer("loss_weights", controls, shown, values, data, (860, 320))
+    return live(Explorer("loss_weights", controls, shown, values, data, (860, 320)))
 
 
 @picture_of("loss_weights")
