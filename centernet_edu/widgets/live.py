@@ -150,6 +150,8 @@ if anywidget is not None:
             return self.now().html(after=note)
 
         def _repr_mimebundle_(self, **kwargs):
+            # ipywidgets 8 displays a widget through this bundle; 7 (Colab's) through
+            # _ipython_display_, which IPython prefers, and it has no bundle to extend.
             bundle = super()._repr_mimebundle_(**kwargs)
             if isinstance(bundle, tuple):  # (data, metadata)
                 bundle[0]["text/html"] = self._repr_html_()
