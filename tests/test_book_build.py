@@ -380,3 +380,8 @@ def test_no_console_errors(rendered):
         if entry["level"] == "SEVERE"
     ]
     assert not errors, "\n".join(errors)
+
+
+def test_the_book_static_folder_holds_no_script():
+    # Jupyter Book 1 would add any script there to every page (see _config.yml).
+    assert [p.name for p in (BOOK / "_static").rglob("*") if p.is_file()] == ["narrow.css"]
