@@ -25,6 +25,7 @@ from centernet_edu import widgets
 from centernet_edu.decode import decode_ctdet, heatmap_nms
 from centernet_edu.heatmap import draw_gaussian, gaussian_radius
 from centernet_edu.losses import focal_loss, focal_loss_with_logits, reg_l1_loss
+from centernet_edu.targets import encode_ctdet
 from centernet_edu.widgets.explorer import QUANTITIES
 from centernet_edu.widgets.live import LiveExplorer, esm, live
 from centernet_edu.widgets.yours import one_number, roles
@@ -63,7 +64,13 @@ def wrong_decode(heat, wh, reg=None, K=100):
     return dets
 
 
+def wrong_encode(boxes, labels, num_classes, output_size, max_objs=128):
+    t = encode_ctdet(boxes, labels, num_classes, output_size, max_objs=max_objs)
+    return t | {"reg": t["reg"] * 0}  # forgets the offset
+
+
 CASES = {
+    ("centre", "yours"): (widgets.centre_explorer, encode_ctdet, wrong_encode),
     ("radius", "yours"): (
         widgets.radius_explorer,
         lambda h, w, o=0.7: gaussian_radius(h, w, o, variant="corrected"),
@@ -183,6 +190,7 @@ def test_a_function_that_raises_shows_its_error_and_the_package_numbers(case):
             "returned shape (3, 64); expected (64, 64)",
         ),
         (("focal_gradient", "yours"), lambda pred, gt: 1.0, "the loss carries no gradient"),
+        (("centre", "yours"), lambda *a, **k: {"hm": 0}, "returned no dict with keys hm, wh, reg"),
     ],
 )
 def test_a_function_of_the_wrong_shape_shows_what_was_expected(case, returns, message):

@@ -31,16 +31,19 @@ var CenterNetYours = (function (U) {
     all = all.filter(finite);
     if (!all.length) return null;
     var lo = Math.min.apply(null, all), hi = Math.max.apply(null, all);
+    if (lo >= 0) lo = 0;  // a loss or a count: from 0, as the explorer's own plots
+    if (hi <= 0) hi = 0;
     if (hi === lo) { hi += 1; lo -= 1; }
-    var pad = 0.05 * (hi - lo), xs = p.x;
+    var pad = 0.05 * (hi - lo), xs = p.x, items = 2 * p.lines.length;
+    var W = 420, H = 200 + 14 * items;
     var svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
     svg.setAttribute("class", "cn-yours-plot");
-    svg.setAttribute("viewBox", "0 0 420 200");
-    svg.setAttribute("width", "420");
-    svg.setAttribute("height", "200");
+    svg.setAttribute("viewBox", "0 0 " + W + " " + H);
+    svg.setAttribute("width", String(W));
+    svg.setAttribute("height", String(H));
+    function nice(v) { return Number(v.toPrecision(3)); }
     var panel = U.panel(svg, { x: 60, y: 12, w: 340, h: 150 }, [xs[0], xs[xs.length - 1]], [lo - pad, hi + pad],
-      { xlabel: p.xlabel, xticks: [xs[0], xs[xs.length - 1]].map(function (v) { return Number(v.toPrecision(3)); }),
-        yticks: [lo, hi].map(function (v) { return Number(v.toPrecision(3)); }) });
+      { xlabel: p.xlabel, xticks: [xs[0], xs[xs.length - 1]].map(nice), yticks: [lo, hi].map(nice) });
     var legend = [];
     p.lines.forEach(function (l, i) {
       var c = COLOURS[i % COLOURS.length];
@@ -60,7 +63,7 @@ var CenterNetYours = (function (U) {
         legend.push([c, l.label + ", yours", "6,4"]);
       }
     });
-    U.legend(svg, 250, 24, legend);
+    U.legend(svg, 60, 206, legend);  // under the plot: never over a curve
     return svg;
   }
 

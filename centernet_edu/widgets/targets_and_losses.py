@@ -47,13 +47,17 @@ def _centre(c, d):
     }
 
 
-def centre_explorer(cx: float = 50.0, cy: float = 62.0):
-    """Chapter 1: a 40 x 28 box's centre (image pixels, R = 4) -> its peak p~ and offset."""
+def centre_explorer(cx: float = 50.0, cy: float = 62.0, *, yours=None):
+    """Chapter 1: a 40 x 28 box's centre (image pixels, R = 4) -> its peak p~ and offset.
+
+    ``yours``: your ``my_encode_ctdet(boxes, labels, num_classes, output_size, max_objs)``,
+    shown beside ``encode_ctdet`` (``widgets.yours``) in a live kernel."""
     controls = sliders(("cx", "centre x", 20, 108, 0.25), ("cy", "centre y", 14, 114, 0.25))
     shown = [S("peak_x", "peak p~ x", 0), S("peak_y", "y", 0), S("offset_x", "offset x", 3)]
     shown += [S("offset_y", "y", 3)]
     data = {"R": 4, "box_w": 40, "box_h": 28, "size": 32}
-    return live(Explorer("centre", controls, shown, {"cx": cx, "cy": cy}, data, (340, 330)))
+    explorer = Explorer("centre", controls, shown, {"cx": cx, "cy": cy}, data, (340, 330))
+    return live(explorer, yours=yours)
 
 
 @picture_of("centre")

@@ -89,50 +89,47 @@ def _agree(a: float, b: float) -> bool:
     return math.isclose(a, b, rel_tol=RTOL, abs_tol=ATOL)
 
 
-def _error(error: BaseException) -> str:
-    return f"{type(error).__name__}: {error}"
-
-
 def compare(name: str, role: str, controls: dict, data: dict, fn) -> dict:
     """The comparison of ``fn`` with the package's function, JSON-ready.
 
     ``{"role", "function", "note", "rows", "first", "plot", "error"}``: each row
-    ``{"label", "package", "yours", "difference", "agree"}`` (``yours`` and ``difference``
-    None where the student's function was not reached); ``first`` the index of the first
-    row that disagrees, or -1; ``error`` what the student's function raised, or "".
+    ``{"label", "package", "yours", "difference", "agree"}`` (``yours``, ``difference`` and
+    ``agree`` None where the student's function was not reached); ``first`` the index of
+    the first row that disagrees, or -1; ``error`` what the student's function raised, or
+    "": the first error stops the calls, the package's numbers are all shown.
     """
-    fn_name = getattr(fn, "__name__", type(fn).__name__)
-    out = {"role": role, "function": fn_name, "rows": [], "first": -1, "plot": None, "error": ""}
     sheet = COMPARISONS[name, role](controls, data, fn=fn)
-    out["note"] = sheet.note
-    pending = [(label, package, call) for label, package, call in sheet.rows]
-    for label, package, call in pending:
+    out = {"role": role, "function": _name(fn), "note": sheet.note, "rows": [], "first": -1}
+    out |= {"plot": None, "error": ""}
+    for label, package, call in sheet.rows:
         row = {"label": label, "package": _json(package), "yours": None, "difference": None}
         row["agree"] = None
         out["rows"].append(row)
-        if out["error"]:
-            continue
-        try:
-            yours = float(call())
-        except Exception as error:  # the student's code: show what it raised, go on
-            out["error"] = _error(error)
+        yours = _call(out, lambda call=call: float(call()))
+        if yours is None:
             continue
         row["yours"], row["difference"] = _json(yours), _json(yours - float(package))
         row["agree"] = _agree(float(package), yours)
         if not row["agree"] and out["first"] < 0:
             out["first"] = len(out["rows"]) - 1
     if sheet.plot is not None:
-        plot = dict(sheet.plot, lines=[])
+        out["plot"] = dict(sheet.plot, lines=[])
         for label, package, call in sheet.lines:
-            line = {"label": label, "package": [_json(v) for v in package], "yours": None}
-            if not out["error"]:
-                try:
-                    line["yours"] = [_json(v) for v in call()]
-                except Exception as error:
-                    out["error"] = _error(error)
-            plot["lines"].append(line)
-        out["plot"] = plot
+            ys = _call(out, lambda call=call: [_json(v) for v in call()])
+            line = {"label": label, "package": [_json(v) for v in package], "yours": ys}
+            out["plot"]["lines"].append(line)
     return out
+
+
+def _call(out: dict, call):
+    """``call()``, unless an earlier call failed; what it raises goes to out["error"]."""
+    if out["error"]:
+        return None
+    try:
+        return call()
+    except Exception as error:  # the student's code: show what it raised, keep going
+        out["error"] = f"{type(error).__name__}: {error}"
+        return None
 
 
 # What a student's function returns ----------------------------------------------------------
@@ -182,6 +179,47 @@ def _takes(fn, *names: str) -> bool:
 
 def _grid(lo: float, hi: float, n: int) -> list[float]:
     return [lo + (hi - lo) * i / (n - 1) for i in range(n)]
+
+
+# Chapter 1: the targets of one box ----------------------------------------------------------
+
+TARGETS = ("hm", "wh", "reg", "ind", "reg_mask")  # what encode_ctdet returns
+
+
+@comparison_of("centre")
+def _centre(c, d, fn) -> Sheet:
+    R, n, name = d["R"], d["size"], _name(fn)
+    w, h = d["box_w"], d["box_h"]
+    box = np.array([[c["cx"] - w / 2, c["cy"] - h / 2, c["cx"] + w / 2, c["cy"] + h / 2]]) / R
+    want = encode_ctdet(box, [0], 1, (n, n), max_objs=1)
+    made = {}
+
+    def targets() -> dict:
+        if "t" not in made:
+            out = fn(box.copy(), [0], 1, (n, n), max_objs=1)
+            if not isinstance(out, dict) or not set(TARGETS) <= set(out):
+                raise ValueError(f"{name} returned no dict with keys {', '.join(TARGETS)}")
+            made["t"] = {k: of_shape(out[k], tuple(want[k].shape), name) for k in TARGETS}
+        return made["t"]
+
+    ind = int(want["ind"][0])
+    y, x = divmod(ind, n)
+    rows = [
+        ("ind of the peak, y W + x", ind, lambda: targets()["ind"][0]),
+        ("offset x", want["reg"][0, 0], lambda: targets()["reg"][0, 0]),
+        ("offset y", want["reg"][0, 1], lambda: targets()["reg"][0, 1]),
+        ("size w", want["wh"][0, 0], lambda: targets()["wh"][0, 0]),
+        ("size h", want["wh"][0, 1], lambda: targets()["wh"][0, 1]),
+        ("heatmap at the peak", want["hm"][0, y, x], lambda: targets()["hm"][0, y, x]),
+        ("sum of the heatmap", want["hm"].sum(), lambda: targets()["hm"].sum()),
+    ]
+    xs = list(range(max(0, x - 5), min(n, x + 6)))
+    lines = [
+        ("the row of the peak", want["hm"][0, y, xs].tolist(), lambda: targets()["hm"][0, y, xs])
+    ]
+    plot = {"x": xs, "xlabel": "x on the row of the peak", "ylabel": "Y"}
+    note = f"one {w} x {h} box, R = {R}, on a {n} x {n} map, max_objs = 1"
+    return Sheet(rows, plot, lines, note)
 
 
 # Chapter 2: the radius and the splat ---------------------------------------------------------
