@@ -69,6 +69,9 @@ BOOK = ROOT / "book"
 VENV = Path(os.environ.get("COLAB_VENV") or ROOT / ".venv-colab")
 # torch first, pinned to the CPU build, as the Makefile does.
 TORCH_SPEC = os.environ.get("TORCH_SPEC") or "torch==2.13.0"
+# Colab's pip is recent; an old one (23.2) cannot read the install cell's
+# "centernet-edu[explorers] @ git+file:///..." when the URL has no host, as here.
+PIP_SPEC = "pip>=24"
 # What Colab preinstalls beyond the package's own runtime dependencies (numpy, torch,
 # pillow, tqdm and pycocotools are among those), with the ranges the `book` extra
 # gives them.
@@ -171,14 +174,14 @@ def repository_url(book: Path = BOOK) -> str:
 
 
 def requirements(root: Path = ROOT) -> list[str]:
-    """What the Colab-like environment holds, torch's pin first: the package's runtime
-    dependencies and what Colab preinstalls (``COLAB_EXTRAS``, with the `book` extra's
-    ranges), nothing else."""
+    """What the Colab-like environment holds, pip and torch's pin first: the package's
+    runtime dependencies and what Colab preinstalls (``COLAB_EXTRAS``, with the `book`
+    extra's ranges), nothing else."""
     project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
     runtime = [r for r in project["dependencies"] if _name(r) != "torch"]
     book = {_name(r): r for r in project["optional-dependencies"]["book"]}
     extras = [book.get(name, name) for name in COLAB_EXTRAS]
-    return [TORCH_SPEC, *runtime, *extras]
+    return [PIP_SPEC, TORCH_SPEC, *runtime, *extras]
 
 
 def _name(requirement: str) -> str:
@@ -229,9 +232,10 @@ def ensure_environment(venv: Path = VENV, log=print) -> Path:
         shutil.rmtree(venv, ignore_errors=True)
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
         pip = [str(_python(venv)), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+        subprocess.run([*pip, "--upgrade", stamp["requirements"][0]], check=True)
         # torch alone first: the pin decides the build before anything can pull another.
-        subprocess.run([*pip, stamp["requirements"][0]], check=True)
-        subprocess.run([*pip, *stamp["requirements"][1:]], check=True)
+        subprocess.run([*pip, stamp["requirements"][1]], check=True)
+        subprocess.run([*pip, *stamp["requirements"][2:]], check=True)
         stamp_file.write_text(json.dumps(stamp, indent=1) + "\n")
         log(f"created {venv} in {time.perf_counter() - start:.0f} s")
     return _python(venv)
