@@ -32,7 +32,15 @@ from .data import batch_with_targets
 from .data.coco import ground_truth_to_coco
 from .decode import decode_ctdet, decode_exdet
 from .targets import scatter_targets
-from .validate import has_keys, is_finite_numbers, nonnegative_int, number, positive_int, tensor
+from .validate import (
+    has_keys,
+    is_finite_numbers,
+    labelled_boxes,
+    nonnegative_int,
+    number,
+    positive_int,
+    tensor,
+)
 
 __all__ = [
     "box_iou",
@@ -101,9 +109,13 @@ def match_detections(boxes, labels, gt_boxes, gt_labels, iou: float = 0.5):
     Returns:
         a list of N integers: the index of the ground-truth box each detection matched,
         or -1 for a false positive.
+
+    Boxes that are not finite, labels that are not integers, or a count of labels other
+    than the count of boxes, are a ``ValueError`` naming the argument.
     """
-    b, lab = _numpy(boxes).reshape(-1, 4), _numpy(labels).reshape(-1)
-    g, glab = _numpy(gt_boxes).reshape(-1, 4), _numpy(gt_labels).reshape(-1)
+    b, lab = labelled_boxes("boxes", boxes, "labels", labels)
+    g, glab = labelled_boxes("gt_boxes", gt_boxes, "gt_labels", gt_labels)
+    iou = number("iou", iou)
     free = [True] * len(g)
     matches = []
     for box, c in zip(b.tolist(), lab.tolist(), strict=True):

@@ -28,12 +28,16 @@ __all__ = [
     "boxes",
     "class_labels",
     "choice",
+    "option",
     "tensor",
     "same_shape",
     "probability_target",
     "has_keys",
     "nonnegative_finite",
     "shape_of",
+    "type_name",
+    "finite",
+    "labelled_boxes",
 ]
 
 
@@ -41,6 +45,19 @@ def shape_of(x) -> object:
     """What to show of a bad argument: its shape if it has one, else its type's name."""
     shape = getattr(x, "shape", None)
     return tuple(shape) if shape is not None else type(x).__name__
+
+
+def type_name(x) -> str:
+    """The name a message gives ``x``'s type: ``numpy.ndarray``, ``torch.Tensor``, ``list``."""
+    t = type(x)
+    module = {"builtins": "", "torch": "torch."}.get(t.__module__.split(".")[0])
+    return (f"{t.__module__.split('.')[0]}." if module is None else module) + t.__qualname__
+
+
+def not_meta(name: str, x) -> None:
+    """``x``, when a tensor, is not on the meta device (which has shapes but no values)."""
+    if isinstance(x, torch.Tensor) and x.is_meta:
+        raise ValueError(f"{name} is on the meta device, which holds no values")
 
 
 def _is_int(value) -> bool:
@@ -137,6 +154,7 @@ def is_finite_numbers(value, n: int) -> bool:
 def numeric_array(name: str, x, dtype) -> np.ndarray:
     """``x`` (a tensor, an array or nested lists) as a numpy array of ``dtype``."""
     if isinstance(x, torch.Tensor):
+        not_meta(name, x)
         x = x.detach().cpu().numpy()
     try:
         return np.asarray(x, dtype=dtype)
@@ -181,6 +199,7 @@ def boxes(name: str, x, dtype=np.float32) -> np.ndarray:
 
 def class_labels(name: str, labels, n: int, num_classes: int) -> np.ndarray:
     """``labels`` as ``(n,) int64`` classes in ``[0, num_classes)``, one per object."""
+    not_meta(name, labels)
     raw = labels.detach().cpu().numpy() if isinstance(labels, torch.Tensor) else np.asarray(labels)
     if raw.size == 0:
         raw = raw.reshape(0)
@@ -206,6 +225,45 @@ def choice(name: str, value, options: Iterable) -> object:
     return value
 
 
+def option(name: str, value, options: Iterable) -> object:
+    """``value`` itself, when it is one of ``options``; as ``choice``, but a bool is never
+    the option 1 or 0 (``True == 1`` to Python) unless the options hold bools."""
+    options = tuple(options)
+    is_bool = isinstance(value, (bool, np.bool_))
+    if not any(o == value and isinstance(o, (bool, np.bool_)) == is_bool for o in options):
+        raise ValueError(f"{name} must be one of {options}, got {value!r}")
+    return value
+
+
+def finite(name: str, x) -> None:
+    """Every entry of the tensor or array ``x`` is finite; the message shows the first one
+    that is not and where it is."""
+    a = x.detach().cpu() if isinstance(x, torch.Tensor) else np.asarray(x)
+    bad = ~torch.isfinite(a) if isinstance(a, torch.Tensor) else ~np.isfinite(a)
+    if bad.any():
+        at = tuple(int(i) for i in np.argwhere(np.asarray(bad))[0])
+        v = float(a[at])
+        shown = "NaN" if math.isnan(v) else ("-inf" if v < 0 else "inf")
+        raise ValueError(f"{name} must be finite, got {shown} at {at}")
+
+
+def labelled_boxes(name: str, boxes, labels_name: str, labels) -> tuple[np.ndarray, np.ndarray]:
+    """``boxes`` as finite ``(N, 4)`` float64 rows x1, y1, x2, y2 (any array of 4N numbers)
+    and ``labels`` as ``(N,)`` integer classes, one per box."""
+    b = numeric_array(name, boxes, np.float64)
+    b = object_rows(
+        name, b.reshape(-1, 4) if b.size % 4 == 0 else b, 4, "x1, y1, x2, y2", what="boxes"
+    )
+    lab = numeric_array(labels_name, labels, np.float64).reshape(-1)
+    if len(lab) != len(b):
+        raise ValueError(
+            f"{labels_name} must hold one label per box of {name} ({len(b)}), got {len(lab)}"
+        )
+    if not np.all(np.mod(lab, 1) == 0):  # also catches NaN and infinity
+        raise ValueError(f"{labels_name} must be integers, got {lab.tolist()}")
+    return b, lab.astype(np.int64)
+
+
 def tensor(name: str, x, ndim: int | None = None, dims: str | None = None) -> torch.Tensor:
     """``x`` itself, when it is a ``torch.Tensor`` with ``ndim`` dimensions.
 
@@ -216,6 +274,7 @@ def tensor(name: str, x, ndim: int | None = None, dims: str | None = None) -> to
             raise ValueError(f"{name} must have shape {dims}, got {shape_of(x)}")
         wanted = f"a {ndim}-D torch.Tensor" if ndim else "a torch.Tensor"
         raise ValueError(f"{name} must be {wanted}, got {shape_of(x)}")
+    not_meta(name, x)
     return x
 
 
@@ -230,15 +289,18 @@ def same_shape(a_name: str, a, b_name: str, b) -> None:
         )
 
 
-def probability_target(name: str, extremes: tuple[float, float]) -> None:
+def probability_target(name: str, extremes: tuple[float, float], hint: str = "") -> None:
     """A target's ``(min, max)``, already reduced, lies in [0, 1].
 
     Takes the two numbers rather than the tensor, so a loss can check its target on a
-    reduction it computes anyway, without another pass over a large heatmap.
+    reduction it computes anyway, without another pass over a large heatmap. ``hint``
+    follows the expected range in the message.
     """
     low, high = extremes
     if not (low >= 0 and high <= 1):  # also catches NaN
-        raise ValueError(f"{name} must hold values in [0, 1], got values in [{low:g}, {high:g}]")
+        raise ValueError(
+            f"{name} must hold values in [0, 1]{hint}, got values in [{low:g}, {high:g}]"
+        )
 
 
 def has_keys(where: str, d, keys: Iterable[str]) -> None:
@@ -251,14 +313,16 @@ def has_keys(where: str, d, keys: Iterable[str]) -> None:
         raise ValueError(f"{where} must hold {keys}, missing {missing}")
 
 
-def nonnegative_finite(name: str, value) -> None:
-    """A number, or every entry of a numpy array or tensor, is finite and >= 0."""
+def nonnegative_finite(name: str, value, high: float = math.inf) -> None:
+    """A number, or every entry of a numpy array or tensor, is finite, >= 0 and <= ``high``."""
+    not_meta(name, value)
     if isinstance(value, torch.Tensor):
-        ok = bool((torch.isfinite(value) & (value >= 0)).all())
+        ok = bool((torch.isfinite(value) & (value >= 0) & (value <= high)).all())
     elif isinstance(value, np.ndarray):
-        ok = bool((np.isfinite(value) & (value >= 0)).all())
+        ok = bool((np.isfinite(value) & (value >= 0) & (value <= high)).all())
     else:
         ok = isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value)
-        ok = ok and value >= 0
+        ok = ok and 0 <= value <= high
     if not ok:
-        raise ValueError(f"{name} must be finite and >= 0, got {value!r}")
+        bound = f" and <= {high:g}" if high < math.inf else ""
+        raise ValueError(f"{name} must be finite and >= 0{bound}, got {value!r}")

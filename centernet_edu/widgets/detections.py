@@ -37,25 +37,77 @@ MATCHES = [S("hits", "objects found at IoU 0.5", 0), S("false_positives", "false
 LOSS_TERMS = ("loss", "hm_loss", "wh_loss", "off_loss")  # the terms fit records each step
 
 
-def _scene(image, gt, stride, map_size) -> dict:
+IMAGE = "integers in [0, 255] (uint8) or floats in [0, 1]"  # what an image may hold
+
+
+def _rgb(image) -> np.ndarray:
+    """``image (H, W, 3)`` as uint8: integers in [0, 255] as they are, floats in [0, 1]
+    scaled by 255 (rounded)."""
+    a = numpy_of(image)
+    if a.ndim != 3 or a.shape[2] != 3:
+        raise ValueError(f"image must have shape (H, W, 3), got {validate.shape_of(image)}")
+    whole = np.issubdtype(a.dtype, np.integer)
+    if not (whole or np.issubdtype(a.dtype, np.floating)):
+        raise ValueError(f"image must hold {IMAGE}, got dtype {a.dtype}")
+    if not whole:
+        validate.finite("image", a)
+    if a.size and (a.min() < 0 or a.max() > (255 if whole else 1)):
+        hint = "" if whole or a.max() > 255 else " (divide an image in [0, 255] by 255)"
+        raise ValueError(
+            f"image must hold {IMAGE}{hint}, got {a.dtype} values in [{a.min():g}, {a.max():g}]"
+        )
+    return a.astype(np.uint8) if whole else np.round(a * 255).astype(np.uint8)
+
+
+def _ground_truth(gt, num_classes: int) -> dict:
+    """``gt``, ``(boxes (N, 4), labels (N,))`` in image pixels, as the scene embeds it."""
+    if not isinstance(gt, (list, tuple)) or len(gt) != 2:
+        got = f"{len(gt)} items" if isinstance(gt, (list, tuple)) else validate.type_name(gt)
+        raise ValueError(f"gt must be a pair (boxes (N, 4), labels (N,)), got {got}")
+    boxes = validate.boxes("gt boxes", gt[0], np.float64)
+    validate.numeric_array("gt labels", gt[1], np.float64)  # names, such as "cat", are not
+    labels = validate.class_labels("gt labels", gt[1], len(boxes), num_classes)
+    return {"gt_boxes": boxes.tolist(), "gt_labels": labels.tolist()}
+
+
+def _scene(image, gt, stride, maps: tuple[int, ...]) -> dict:
     """What the explorer draws over: the image (a PNG) or, without one, an empty frame of
-    the image's size ``R * map_size``; the ground truth in image pixels; R."""
+    the image's size ``R * (H, W)``; the ground truth in image pixels; R. ``maps``: the
+    heatmap's ``(C, H, W)``."""
     from PIL import Image
 
     stride = validate.number("stride", stride, 0, open_low=True)
-    d = {"image_size": [round(stride * n) for n in map_size], "stride": stride}
+    d = {"image_size": [round(stride * n) for n in maps[1:]], "stride": stride}
     if image is not None:
-        a, buf = numpy_of(image), io.BytesIO()
-        if a.ndim != 3 or a.shape[2] != 3:
-            raise ValueError(f"image must have shape (H, W, 3), got {validate.shape_of(image)}")
-        Image.fromarray(a.astype(np.uint8)).save(buf, format="PNG")
+        a, buf = _rgb(image), io.BytesIO()
+        Image.fromarray(a).save(buf, format="PNG")
         d["image"] = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
         d["image_size"] = list(a.shape[:2])
-    if gt is not None:
-        boxes, labels = (numpy_of(v) for v in gt)
-        d["gt_boxes"] = boxes.reshape(-1, 4).astype(np.float64).tolist()
-        d["gt_labels"] = labels.reshape(-1).astype(np.int64).tolist()
-    return d
+    return d if gt is None else d | _ground_truth(gt, maps[0])
+
+
+def _tensor(name: str, x, ndim: int, dims: str) -> torch.Tensor:
+    """``x``, a ``torch.Tensor`` of ``ndim`` dimensions ``dims``, every value finite."""
+    if not isinstance(x, torch.Tensor):
+        raise ValueError(
+            f"{name} must be a torch.Tensor of shape {dims}, got {validate.type_name(x)}"
+        )
+    validate.tensor(name, x, ndim, dims)
+    validate.finite(name, x)
+    return x
+
+
+def _head(name: str, x, dims="(C, H, W)", shape=None, probabilities=True) -> torch.Tensor:
+    """One image's map ``x``: a finite 3-D tensor with no dimension 0, of ``shape`` when
+    given; with ``probabilities``, values in [0, 1] (after the sigmoid, not logits)."""
+    _tensor(name, x, 3, dims)
+    if shape is not None and tuple(x.shape) != tuple(shape):
+        raise ValueError(f"{name} must have shape {dims} = {tuple(shape)}, got {tuple(x.shape)}")
+    if x.numel() == 0:
+        raise ValueError(f"{name} must have {dims[1:-1]} >= 1, got {tuple(x.shape)}")
+    if probabilities:
+        validate.probability_target(name, (float(x.min()), float(x.max())))
+    return x
 
 
 def _image(d) -> np.ndarray:
@@ -93,7 +145,7 @@ def _rows(x) -> list[list[float]]:
     return np.asarray(shortest(a)).reshape(a.shape).tolist()
 
 
-@numbers_of("snapshot")
+@numbers_of("snapshot", ("snapshot", "threshold"), ("steps", "hm", "losses"))
 def _snapshot(c, d):
     i, threshold = int(c["snapshot"]), c["threshold"]
     hm = array(d["hm"])[i : i + 1]  # (1, C, H, W)
@@ -119,18 +171,15 @@ def _snapshot_fields(snapshots) -> tuple[list[int], torch.Tensor, bool]:
         steps.append(validate.nonnegative_int(f"{where}['step']", s["step"]))
         for k in LOSS_TERMS:
             validate.number(f"{where}[{k!r}]", s[k], 0)
-        hm = validate.tensor(f"{where}['hm']", s["hm"], 3, "(C, H, W)")
-        if hm.numel() == 0:
-            raise ValueError(f"{where}['hm'] must have C, H, W >= 1, got {tuple(hm.shape)}")
+        hm = _head(f"{where}['hm']", s["hm"])
         if maps and hm.shape != maps[0].shape:
             raise ValueError(
                 f"{where}['hm'] must have the shape of snapshots[0]['hm'], "
                 f"{tuple(maps[0].shape)}, got {tuple(hm.shape)}"
             )
-        validate.probability_target(f"{where}['hm']", (float(hm.min()), float(hm.max())))
         maps.append(hm.detach().cpu().float())
         if "dets" in s:
-            dets = validate.tensor(f"{where}['dets']", s["dets"], 2, "(K, 6)")
+            dets = _tensor(f"{where}['dets']", s["dets"], 2, "(K, 6)")
             if dets.shape[1] != 6:
                 raise ValueError(f"{where}['dets'] must have shape (K, 6), got {tuple(dets.shape)}")
             with_dets += 1
@@ -151,7 +200,7 @@ def snapshot_explorer(snapshots, image=None, gt=None, *, stride=4, snapshot=None
     ``loss, hm_loss, wh_loss, off_loss`` at that step (``fit``'s record, which its callback
     receives), ``hm (C, H, W)`` the predicted Yhat (after the sigmoid) and optionally
     ``dets (K, 6)`` the image's decoded boxes (``decode_ctdet(...)[0]``, heatmap pixels).
-    ``image (H, W, 3)`` uint8, ``gt`` and ``stride`` R as ``decode_explorer``; without an
+    ``image (H, W, 3)``, ``gt`` and ``stride`` R as ``decode_explorer``; without an
     image the maps are drawn alone. ``snapshot``: the index it opens on, by default the
     last (the trained model; the first is often a blank map). The second control is the
     score threshold: the peaks of ``heatmap_nms`` and the boxes at or above it are counted
@@ -166,7 +215,7 @@ def snapshot_explorer(snapshots, image=None, gt=None, *, stride=4, snapshot=None
     shown += [S("boxes", "boxes above it", 0)] * with_dets + MATCHES * (
         with_dets and gt is not None
     )
-    data = _scene(image, gt, stride, maps.shape[2:]) | {"steps": steps, "hm": packed(maps)}
+    data = _scene(image, gt, stride, maps.shape[1:]) | {"steps": steps, "hm": packed(maps)}
     data["losses"] = {k: [float(s[k]) for s in snapshots] for k in LOSS_TERMS}
     if with_dets:
         data["dets"] = [_rows(s["dets"]) for s in snapshots]
@@ -202,7 +251,7 @@ def _snapshot_picture(fig, c, q, d):
 # Chapter 8: decoding ------------------------------------------------------------------------
 
 
-@numbers_of("decode")
+@numbers_of("decode", ("threshold", "K", "kernel"), ("hm", "wh", "reg"))
 def _decode(c, d):
     hm, wh, reg = (array(d[k])[None] for k in ("hm", "wh", "reg"))
     K, kernel, threshold = int(c["K"]), int(c["kernel"]), c["threshold"]
@@ -226,21 +275,23 @@ def decode_explorer(
 ):
     """Chapter 8: score threshold, K and the max-pool window -> the peaks and their boxes.
 
-    ``image (H, W, 3)`` uint8 is the picture the heads were computed from; ``heads`` one
-    image's ``hm (C, h, w)`` probabilities (after the sigmoid), ``wh`` and ``reg (2, h, w)``;
-    ``gt`` optional ``(boxes (N, 4), labels (N,))`` in image pixels, drawn dotted and
-    counted against; ``stride`` R, image pixels per heatmap pixel. ``yours``: your
+    ``image (H, W, 3)``, integers in [0, 255] (uint8) or floats in [0, 1], is the picture
+    the heads were computed from; ``heads`` one image's tensors ``hm (C, h, w)``
+    probabilities (after the sigmoid), ``wh`` and ``reg (2, h, w)``, all finite; ``gt``
+    optional ``(boxes (N, 4), labels (N,))`` in image pixels, labels classes of ``hm``,
+    drawn dotted and counted against; ``stride`` R, image pixels per heatmap pixel. ``yours``: your
     ``my_decode_ctdet(heat, wh, reg, K)``, ``yours_nms`` your ``my_heatmap_nms(heat)``, each
     shown beside the package's (``widgets.yours``) in a live kernel.
     """
     validate.has_keys("heads", heads, ["hm", "wh", "reg"])
-    validate.tensor("heads['hm']", heads["hm"], 3, "(C, H, W)")
-    C, H, W = heads["hm"].shape
+    C, H, W = _head("heads['hm']", heads["hm"]).shape
+    for k in ("wh", "reg"):
+        _head(f"heads[{k!r}]", heads[k], "(2, H, W)", (2, H, W), probabilities=False)
     controls = sliders(("threshold", "score threshold", 0.05, 0.95, 0.05))
     controls += sliders(("K", "K", 1, min(50, H * W), 1, True))
     controls += [Control("kernel", "max-pool", options=(1, 3, 5, 7))]
     shown = [S("survivors", "peaks above the threshold", 0), S("kept", "kept in the top K", 0)]
-    data = _scene(image, gt, stride, (H, W)) | {k: dense(heads[k]) for k in ("hm", "wh", "reg")}
+    data = _scene(image, gt, stride, (C, H, W)) | {k: dense(heads[k]) for k in ("hm", "wh", "reg")}
     values = {"threshold": threshold, "K": K, "kernel": kernel}
     shown += MATCHES[: 2 * (gt is not None)]
     explorer = Explorer("decode", controls, shown, values, data, (630, 330))
@@ -263,7 +314,7 @@ def _decode_picture(fig, c, q, d):
 # Chapter 9: extreme points --------------------------------------------------------------------
 
 
-@numbers_of("extreme")
+@numbers_of("extreme", ("K", "center_thresh", "threshold"), tuple(f"hm_{p}" for p in "tlbrc"))
 def _extreme(c, d):
     heads = {k: array(v)[None] for k, v in d.items() if k.startswith(("hm_", "reg_"))}
     K = int(c["K"])
@@ -280,15 +331,19 @@ def extreme_explorer(
     groups. ``heads``: one image's ``hm_t .. hm_c (C, h, w)`` probabilities and optionally
     ``reg_t .. reg_r (2, h, w)``; ``image``, ``gt`` and ``stride`` as ``decode_explorer``."""
     validate.has_keys("heads", heads, [f"hm_{p}" for p in "tlbrc"])
-    validate.tensor("heads['hm_c']", heads["hm_c"], 3, "(C, H, W)")
-    _, H, W = heads["hm_c"].shape
+    C, H, W = _head("heads['hm_c']", heads["hm_c"]).shape
     controls = sliders(("K", "K", 1, min(16, H * W), 1, True))
     controls += sliders(("center_thresh", "centre threshold", 0, 0.9, 0.05))
     controls += sliders(("threshold", "score threshold", 0.05, 0.95, 0.05))
     shown = [S("valid", "valid groupings of the K^4 quadruples (t, l, b, r)", 0)]
     shown += [S("shown", "scoring at least the threshold", 0)]
-    keys = [f"hm_{p}" for p in "tlbrc"] + [f"reg_{p}" for p in EXTREME_PARTS if f"reg_{p}" in heads]
-    data = _scene(image, gt, stride, (H, W)) | {k: dense(heads[k]) for k in keys}
+    for p in "tlbr":
+        _head(f"heads['hm_{p}']", heads[f"hm_{p}"], shape=(C, H, W))
+    regs = [f"reg_{p}" for p in EXTREME_PARTS if f"reg_{p}" in heads]
+    for k in regs:
+        _head(f"heads[{k!r}]", heads[k], "(2, H, W)", (2, H, W), probabilities=False)
+    keys = [f"hm_{p}" for p in "tlbrc"] + regs
+    data = _scene(image, gt, stride, (C, H, W)) | {k: dense(heads[k]) for k in keys}
     values = {"K": K, "center_thresh": center_thresh, "threshold": threshold}
     shown += MATCHES[: 2 * (gt is not None)]
     return live(Explorer("extreme", controls, shown, values, data, (360, 370)))

@@ -59,7 +59,7 @@ class Control:
     def check(self, value):
         """``value`` on the control's grid (the browser snaps a slider the same way)."""
         if self.options:
-            return validate.choice(self.name, value, self.options)
+            return validate.option(self.name, value, self.options)
         v = validate.number(self.name, value, self.lo, self.hi)
         v = round(min(self.lo + round((v - self.lo) / self.step) * self.step, self.hi), 10)
         return int(v) if self.integer else float(v)
@@ -98,14 +98,17 @@ class Explorer:
     """One explorer: its controls at their values, the numbers it shows, its fixed data.
 
     ``name`` selects the numbers (``quantities``), the live figure (``views.js``) and the
-    static picture (``picture_of``); ``data`` is JSON-ready and embedded in the page as it
-    is. ``size`` is the figure's (w, h), in pixels.
+    static picture (``picture_of``); ``data`` is a dict of JSON-ready values, finite (JSON
+    has no NaN), embedded in the page as it is. ``size`` is the figure's (w, h), in pixels.
     """
 
     def __init__(self, name, controls, shown, values, data=None, size=(640, 320)):
         self.name, self.shown, self.data, self.size = name, tuple(shown), data or {}, size
         self.controls = {c.name: c for c in controls}
+        validate.has_keys("values", values, self.controls)
         self.values = {c.name: c.check(values[c.name]) for c in controls}
+        # Written once, so that data the page could not read fails here.
+        self.data_text = data_json(self.data)
         self.numbers = self.quantities()  # computed once, so bad data fails here
 
     def quantities(self, **changes) -> dict[str, float]:
@@ -177,16 +180,15 @@ class Explorer:
         controls = "".join(_control_html(c, self.values[c.name]) for c in self.controls.values())
         numbers = "".join(_shown_html(s, self.numbers[s.name]) for s in self.shown)
         w, h = self.size
-        data = json.dumps(self.data, separators=(",", ":"), sort_keys=True).replace("</", "<\\/")
         # hidden="hidden", not a bare hidden: the notebook's sanitiser drops empty values.
         shut = ' hidden="hidden"' if hidden else ""
         return (
-            f'<div class="cn-explorer" data-explorer="{self.name}">{before}'
+            f'<div class="cn-explorer" data-explorer="{_attr(self.name)}">{before}'
             f'<div class="cn-live"{shut}>'
             f'<div class="cn-controls">{controls}</div><div class="cn-numbers">{numbers}</div>'
             f'<svg class="cn-figure" xmlns="http://www.w3.org/2000/svg" width="{w}" '
             f'height="{h}" viewBox="0 0 {w} {h}" role="img"></svg>{after}</div>'
-            f'<script type="application/json" class="cn-data">{data}</script>{script}</div>'
+            f'<script type="application/json" class="cn-data">{self.data_text}</script>{script}</div>'
         )
 
     def _picture_html(self) -> str:
@@ -203,16 +205,42 @@ class Explorer:
         )
 
 
+def _attr(x) -> str:
+    """``x`` as text safe in HTML, in an element or a quoted attribute."""
+    return html.escape(str(x), quote=True)
+
+
+def data_json(data) -> str:
+    """``data`` as the JSON a ``script`` element holds: no NaN or infinity (JSON has none;
+    the browser's ``JSON.parse`` would refuse the page's data), and ``<``, ``>``, ``&`` as
+    ``\\u003c`` ... so that no text in it ends the element or opens a comment there
+    (``JSON.parse`` reads them back unchanged)."""
+    if not isinstance(data, dict):
+        raise ValueError(f"data must be a dict, got {validate.type_name(data)}")
+    try:
+        text = json.dumps(data, separators=(",", ":"), sort_keys=True, allow_nan=False)
+    except (TypeError, ValueError) as e:
+        for key, value in data.items():  # name the value that cannot be written
+            try:
+                json.dumps(value, allow_nan=False)
+            except (TypeError, ValueError) as bad:
+                raise ValueError(
+                    f"data[{key!r}] must be JSON-ready, with finite numbers only, got {bad}"
+                ) from e
+        raise ValueError(f"data must have string keys and JSON-ready values, got {e}") from e
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
 def _control_html(c: Control, value) -> str:
-    label = html.escape(c.label)
+    label, name = _attr(c.label), _attr(c.name)
     if c.options:
         options = "".join(
-            f'<option value="{o}"{" selected" if o == value else ""}>{o}</option>'
+            f'<option value="{_attr(o)}"{" selected" if o == value else ""}>{_attr(o)}</option>'
             for o in c.options
         )
-        return f'<label>{label} <select name="{c.name}">{options}</select></label>'
+        return f'<label>{label} <select name="{name}">{options}</select></label>'
     return (
-        f'<label>{label} <input type="range" name="{c.name}" min="{_num(c.lo)}" '
+        f'<label>{label} <input type="range" name="{name}" min="{_num(c.lo)}" '
         f'max="{_num(c.hi)}" step="{_num(c.step)}" value="{_num(value)}"> '
         f'<span class="cn-readout">{_num(value)}</span></label>'
     )
@@ -293,8 +321,8 @@ def shown_text(value: float, digits: int) -> str:
 
 def _shown_html(s: Shown, value: float) -> str:
     return (
-        f'<span class="cn-q">{html.escape(s.label)} <output name="{s.name}" '
-        f'data-digits="{s.digits}" data-value="{_num(value)}">{shown_text(value, s.digits)}'
+        f'<span class="cn-q">{_attr(s.label)} <output name="{_attr(s.name)}" '
+        f'data-digits="{_attr(s.digits)}" data-value="{_num(value)}">{shown_text(value, s.digits)}'
         "</output></span>"
     )
 
@@ -314,15 +342,22 @@ def shortest(a: np.ndarray) -> list[float]:
     return [float(str(v)) for v in np.asarray(a, dtype=np.float32).ravel()]
 
 
+def _finite32(x) -> np.ndarray:
+    """``x`` as float32, every value finite (the page can hold no other)."""
+    a = numpy_of(x, np.float32)
+    validate.finite("an embedded array", a)
+    return a
+
+
 def dense(x) -> dict:
     """``{shape, values}``: every value in its shortest form."""
-    a = numpy_of(x, np.float32)
+    a = _finite32(x)
     return {"shape": list(a.shape), "values": shortest(a)}
 
 
 def sparse(x) -> dict:
     """``{shape, index, values}``: the nonzero values only, for maps that are mostly 0."""
-    a = numpy_of(x, np.float32)
+    a = _finite32(x)
     index = np.flatnonzero(a)
     return {"shape": list(a.shape), "index": index.tolist(), "values": shortest(a.ravel()[index])}
 
@@ -330,7 +365,7 @@ def sparse(x) -> dict:
 def packed(x) -> dict:
     """``{shape, float32}``: the little-endian float32 bytes in base64, 5.3 characters a
     value against 10 to 13 in decimal, for large maps with no zeros (probabilities)."""
-    a = numpy_of(x, np.float32)
+    a = _finite32(x)
     return {"shape": list(a.shape), "float32": base64.b64encode(a.astype("<f4").tobytes()).decode()}
 
 
@@ -348,13 +383,15 @@ def array(p: dict) -> torch.Tensor:
 # The numbers of every explorer, computed with the package ----------------------------------
 
 QUANTITIES: dict[str, Callable[[dict, dict], dict]] = {}
+NEEDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}  # name: (controls, data keys)
 
 
-def numbers_of(name: str):
-    """Register ``f(controls, data) -> {number: value}`` as explorer ``name``'s numbers."""
+def numbers_of(name: str, controls: tuple[str, ...] = (), data: tuple[str, ...] = ()):
+    """Register ``f(controls, data) -> {number: value}`` as explorer ``name``'s numbers;
+    it reads the named ``controls`` and ``data`` keys (``quantities`` checks they are there)."""
 
     def register(f):
-        QUANTITIES[name] = f
+        QUANTITIES[name], NEEDS[name] = f, (tuple(controls), tuple(data))
         return f
 
     return register
@@ -367,7 +404,16 @@ def quantities(name: str, controls: dict, data: dict | None = None) -> dict[str,
     the same numbers in ``quantities.js``; ``tests/test_explorers.py`` holds them equal.
     """
     validate.choice("name", name, tuple(QUANTITIES))
-    return {k: float(v) for k, v in QUANTITIES[name](controls, data or {}).items()}
+    wanted, needed = NEEDS[name]
+    validate.has_keys(f"controls of explorer {name!r}", controls, wanted)
+    data = {} if data is None else data
+    if not hasattr(data, "keys") or any(k not in data for k in needed):
+        missing = [k for k in needed if not hasattr(data, "keys") or k not in data]
+        raise ValueError(
+            f"data of explorer {name!r} must be its Explorer's data (Explorer.data), holding "
+            f"{list(needed)}, missing {missing}"
+        )
+    return {k: float(v) for k, v in QUANTITIES[name](controls, data).items()}
 
 
 # The picture of every explorer, drawn with matplotlib --------------------------------------

@@ -32,7 +32,7 @@ def _centre_targets(c, d) -> dict:
     return encode_ctdet(box / R, [0], 1, (d["size"], d["size"]), max_objs=1)
 
 
-@numbers_of("centre")
+@numbers_of("centre", ("cx", "cy"), ("R", "box_w", "box_h", "size"))
 def _centre(c, d):
     R, t = d["R"], _centre_targets(c, d)
     ind = int(t["ind"][0])
@@ -66,7 +66,7 @@ def _centre_picture(fig, c, q, d):
     viz.draw_peak_offset(fig.subplots(), hm, peak, (q["offset_x"], q["offset_y"]))
 
 
-@numbers_of("radius")
+@numbers_of("radius", ("width", "height", "min_overlap"))
 def _radius(c, d):
     ref = gaussian_radius(c["height"], c["width"], c["min_overlap"])
     fixed = gaussian_radius(c["height"], c["width"], c["min_overlap"], variant="corrected")
@@ -103,7 +103,7 @@ def _radius_picture(fig, c, q, d):
     viz.draw_radius_splats(fig.subplots(1, 2), c["width"], c["height"], c["min_overlap"])
 
 
-@numbers_of("radius_cases")
+@numbers_of("radius_cases", ("width", "height", "min_overlap", "r"))
 def _radius_cases(c, d):
     w, h, r = c["width"], c["height"], c["r"]
     gt = (0, 0, w, h)
@@ -152,7 +152,7 @@ def _toy_terms(c, d) -> torch.Tensor:
     return focal_loss_terms(logits, gt, c["alpha"], c["beta"])
 
 
-@numbers_of("focal")
+@numbers_of("focal", ("alpha", "beta", "y"), ("box", "size", "blob", "inside", "outside"))
 def _focal(c, d):
     alpha, beta, y = c["alpha"], c["beta"], c["y"]
     p = torch.tensor([0.1, 0.5, 0.9], dtype=torch.float64)
@@ -187,7 +187,7 @@ def _focal_picture(fig, c, q, d):
     viz.show_heatmap(loss_map, terms, title, vmax=float(terms.max()) or 1.0, cmap="viridis")
 
 
-@numbers_of("focal_gradient")
+@numbers_of("focal_gradient", ("alpha", "beta", "x"), ("ys",))
 def _focal_gradient(c, d):
     ys = torch.tensor([1.0, *d["ys"]], dtype=torch.float64)
     x = torch.full_like(ys, c["x"]).requires_grad_()
@@ -231,7 +231,7 @@ def _blob_logits(c, d) -> torch.Tensor:
     return torch.logit(d["floor"] + (c["peak"] - d["floor"]) * g)[None, None]
 
 
-@numbers_of("shape")
+@numbers_of("shape", ("x", "y", "sigma", "peak"), ("box", "size", "floor", "alpha", "beta"))
 def _shape(c, d):
     gt = _toy_target(d)
     logits = _blob_logits(c, d).requires_grad_()
@@ -277,7 +277,7 @@ def _shape_picture(fig, c, q, d):
     viz.show_signed_map(signed, grad[0, 0], title)
 
 
-@numbers_of("offset")
+@numbers_of("offset", ("x", "y", "stride"))
 def _offset(c, d):
     # The offset target p / R - floor(p / R) of encode_ctdet, in float64. Without an offset
     # decode_ctdet (as the original decoder) puts the centre at the cell's middle, +0.5.
@@ -316,7 +316,7 @@ def _offset_picture(fig, c, q, d):
     viz.draw_quantisation(fig.subplots(), c["x"], c["y"], int(c["stride"]), middle=True)
 
 
-@numbers_of("size")
+@numbers_of("size", ("width", "height", "dw", "dh"), ("wh_weight",))
 def _size(c, d):
     # L_size as CenterNetLoss computes it for one object (N = 1): reg_l1_loss, the mean
     # over the 2N numbers compared (plus its 1e-4 in the denominator).

@@ -21,7 +21,7 @@ from .explorer import Control, Explorer, S, array, numbers_of, picture_of, slide
 from .live import live
 
 
-@numbers_of("prior")
+@numbers_of("prior", ("log10_pi",), ("gt",))
 def _prior(c, d):
     pi = 10.0 ** c["log10_pi"]
     pos, neg = viz.prior_loss(array(d["gt"]), pi)
@@ -68,7 +68,7 @@ def _weight_run(d, wh_weight, off_weight) -> dict:
     )
 
 
-@numbers_of("loss_weights")
+@numbers_of("loss_weights", ("wh_weight", "off_weight", "step"), ("step", "runs", "grad_norms"))
 def _loss_weights(c, d):
     run, step = _weight_run(d, c["wh_weight"], c["off_weight"]), c["step"]
     i = d["step"].index(step)
