@@ -3,7 +3,7 @@
 A checkpoint is a plain ``torch.save`` dict of tensors and plain values, so
 ``torch.load(weights_only=True)`` reads it without running any code. It is written to a
 temporary file next to its path (``NAME.<8 characters>.tmp``), flushed to disk and renamed
-over the old file, so a crash mid-write never leaves a half-written checkpoint; a run
+over the old file (it gets the mode any new file gets: ``0o666`` less the umask), so a crash mid-write never leaves a half-written checkpoint; a run
 killed during the write leaves the temporary file, which the next run on that checkpoint
 removes (``remove_stale_temporaries``). Each checkpoint carries a SHA-256 digest of its
 content, so a corrupted or truncated one is refused.
@@ -16,7 +16,7 @@ import hashlib
 import os
 import random
 import re
-import tempfile
+import secrets
 from pathlib import Path
 
 import numpy as np
@@ -57,10 +57,32 @@ class CheckpointExistsError(CheckpointError):
         )
 
 
+_NAME_CHARACTERS = "abcdefghijklmnopqrstuvwxyz0123456789_"
+
+
 def _temporary_name(path: Path) -> re.Pattern:
-    # What tempfile.mkstemp(prefix=NAME + ".", suffix=".tmp") makes: 8 characters of
-    # [a-z0-9_] between them. Nothing else in the folder matches.
+    # What _create_temporary makes (as tempfile.mkstemp would): NAME.<8 characters of
+    # [a-z0-9_]>.tmp. Nothing else in the folder matches.
     return re.compile(re.escape(path.name) + r"\.[a-z0-9_]{8}\.tmp")
+
+
+def _create_temporary(path: Path) -> tuple[int, Path]:
+    """Create a new file next to ``path`` and open it for writing: ``(descriptor, path)``.
+
+    Unlike ``tempfile.mkstemp`` (always mode 0600), the file gets the mode of any new file,
+    ``0o666`` less the umask, which the rename then gives the checkpoint. The name is drawn
+    from ``secrets``, so the run's random state is untouched.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+    flags |= getattr(os, "O_BINARY", 0) | getattr(os, "O_NOFOLLOW", 0)
+    for _ in range(100):
+        name = "".join(secrets.choice(_NAME_CHARACTERS) for _ in range(8))
+        tmp = path.parent / f"{path.name}.{name}.tmp"
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name next to {path}")
 
 
 def _digest(obj, h=None) -> str:
@@ -91,7 +113,8 @@ def save_checkpoint(path, state: dict) -> None:
     """Write ``state`` (a nest of dicts, lists, tensors and plain values) atomically.
 
     The file is a plain ``torch.save`` dict with a ``digest`` of the content added; it is
-    written to a temporary file next to ``path``, flushed to disk and renamed over it.
+    written to a temporary file next to ``path``, flushed to disk and renamed over it. The
+    file gets the mode of any new file: ``0o666`` less the umask.
     """
     if not isinstance(state, dict):
         raise ValueError(f"state must be a dict, got {type(state).__name__}")
@@ -99,7 +122,7 @@ def save_checkpoint(path, state: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {**state, "format": CHECKPOINT_FORMAT}
     payload["digest"] = _digest(payload)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    fd, tmp = _create_temporary(path)
     try:
         with os.fdopen(fd, "wb") as f:
             torch.save(payload, f)
@@ -179,7 +202,7 @@ def check_writable(path) -> None:
             if folder.exists() and not folder.is_dir():
                 raise NotADirectoryError(f"{folder} is a file, not a folder")
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+        fd, tmp = _create_temporary(path)
         os.close(fd)
         os.unlink(tmp)
     except OSError as e:

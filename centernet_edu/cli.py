@@ -9,8 +9,8 @@ except the schedule (``SCHEDULE``: 600 steps of 8 images at lr 8e-3, against ``f
 
 Exit status: 0 when done; 2 for a usage error (argparse's ``error:`` line); 1 for a known
 failure of the run (a NaN, a checkpoint that exists, is unreadable or comes from another
-run, bad data), with one ``error:`` line and no traceback; 130 after Ctrl-C, once the step
-it stopped at is saved, with the command that resumes it.
+run, bad data), with one ``error:`` line and no traceback; 130 after Ctrl-C and 143 after
+SIGTERM, once the step it stopped at is saved, with the command that resumes it.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import argparse
 import dataclasses
 import os
 import shlex
+import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +27,7 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 
-from .checkpoint import CheckpointError, CheckpointExistsError, check_writable
+from .checkpoint import CheckpointError, CheckpointExistsError, check_writable, load_checkpoint
 from .data import SHAPES, VIEWS, CocoDataset, ShapesDataset
 from .model import CenterNetLite, CenterNetLiteConfig
 from .train import ResumeMismatchError, TrainingInterrupted, fit
@@ -44,11 +45,22 @@ HELD_OUT_SEED_OFFSET = 1_000_003  # held-out shapes come from a seed training ne
 # default run reaches AP50 0.90 on held-out shapes in about a minute on two CPU cores
 # (benchmarks/README.md).
 SCHEDULE = {"steps": 600, "batch_size": 8, "lr": 8e-3, "warmup_steps": 50}
+# Each epoch's shuffled order of the training set is held in memory (8 bytes an image).
+MAX_TRAIN_SIZE = 2**24
 _MODEL = {f.name: f.default for f in dataclasses.fields(CenterNetLiteConfig)}
 
 
 def _optional_positive(name, v):
     return None if v is None else positive_int(name, v)
+
+
+def _train_size(name, v):
+    if _optional_positive(name, v) is not None and v > MAX_TRAIN_SIZE:
+        raise ValueError(
+            f"{name} must be at most {MAX_TRAIN_SIZE} (each epoch's shuffled order is held "
+            f"in memory), got {v}"
+        )
+    return v
 
 
 def _image_size(name, v):
@@ -114,8 +126,8 @@ class CliConfig:
         group="data",
     )  # fmt: skip
     train_size: int | None = setting(
-        None, "shapes images to train on (default: steps x batch size x processes, no repeats)",
-        _optional_positive, group="data", type=int,
+        None, "shapes images to train on (default: steps x batch size x processes, no repeats; "
+        "on resume, the number the run started with)", _train_size, group="data", type=int,
     )  # fmt: skip
     val_size: int = setting(
         256, "held-out shapes images; 0 skips evaluation", nonnegative_int, group="data"
@@ -205,6 +217,11 @@ def _settings(parser, args) -> tuple[CliConfig, TrainConfig]:
         values["grad_clip"] = None  # as the help says
     if values["resume"] and values["overwrite"]:
         parser.error("--resume and --overwrite exclude each other")
+    if values["val_coco"] is not None and values["coco"] is None:
+        parser.error(
+            "--val-coco needs --coco: it is the held-out set of a COCO run (a shapes run "
+            "holds out --val-size images)"
+        )
     made = []
     for cls in (TrainConfig, CliConfig):
         fields = [f for f in dataclasses.fields(cls) if f.metadata.get("cli", True)]
@@ -216,7 +233,35 @@ def _settings(parser, args) -> tuple[CliConfig, TrainConfig]:
         made.append({f.name: values[f.name] for f in fields})
     train, cli = made
     train["checkpoint"] = str(Path(cli["out"]) / CHECKPOINT_NAME)
+    if cli["coco"] is None:
+        try:
+            cli["train_size"] = _shapes_train_size(cli["train_size"], train)
+        except ValueError as e:
+            parser.error(str(e))
     return CliConfig(**cli), TrainConfig(**train)
+
+
+def _shapes_train_size(asked: int | None, train: dict) -> int:
+    """The number of shapes images to train on: ``--train-size``; else, on resume, the
+    number the run started with (its checkpoint's), so that ``--steps`` may change; else
+    one new image for each image the run reads."""
+    if asked is not None:
+        return asked
+    if train["resume"]:
+        try:
+            return int(load_checkpoint(train["checkpoint"])["setup"]["dataset_len"])
+        except (CheckpointError, KeyError, TypeError, ValueError):
+            pass  # no checkpoint (a fresh start), or one that fit will refuse, saying why
+    world = int(os.environ.get("WORLD_SIZE", 1))
+    n = train["steps"] * train["batch_size"] * world
+    if n > MAX_TRAIN_SIZE:
+        raise ValueError(
+            f"--steps {train['steps']} would train on {n} shapes images (by default one new "
+            f"image for each image read: steps x batch size x processes), more than "
+            f"{MAX_TRAIN_SIZE}; give fewer --steps, or a --train-size of at most "
+            f"{MAX_TRAIN_SIZE} (the images then repeat)"
+        )
+    return n
 
 
 def _flags() -> dict[str, str]:
@@ -318,9 +363,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except TrainingInterrupted as e:
         kept = f"checkpoint {e.checkpoint} holds it" if e.checkpoint else "nothing was saved"
-        print(f"{PROG}: interrupted after step {e.step}; {kept}", file=sys.stderr)
+        how = "interrupted" if e.signum == signal.SIGINT else f"stopped by {e.signum.name}"
+        print(f"{PROG}: {how} after step {e.step}; {kept}", file=sys.stderr)
         print(f"resume with: {_resume_command(argv)}", file=sys.stderr)
-        return 130
+        return 128 + e.signum
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130

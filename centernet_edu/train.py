@@ -14,7 +14,7 @@ CPU, a run killed and resumed ends with the same weights, bit for bit, as one th
 stopped. A new run never replaces a checkpoint that is already there unless told to
 (``overwrite=True``); a resumed run keeps the model, the data and the settings that shape
 the numbers (``ResumeMismatchError`` names any that differ). No checkpoint ever holds a
-NaN or an infinity. Ctrl-C stops after the current step and saves it
+NaN or an infinity. Ctrl-C or SIGTERM stops after the current step and saves it
 (``TrainingInterrupted``).
 
 Under ``torchrun`` (the ``WORLD_SIZE``, ``RANK`` and ``LOCAL_RANK`` variables), ``fit``
@@ -40,7 +40,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 from torch import nn
-from torch.utils.data import DataLoader, DistributedSampler, Sampler
+from torch.utils.data import DataLoader, Sampler
 
 from .checkpoint import (
     CheckpointError,
@@ -111,17 +111,20 @@ class TrainResult:
 
 
 class TrainingInterrupted(KeyboardInterrupt):
-    """Ctrl-C stopped ``fit`` after ``step``; ``checkpoint`` holds that step (None when
-    the run keeps none) and ``result`` the model and the history so far."""
+    """Ctrl-C (``signum`` SIGINT) or SIGTERM stopped ``fit`` after ``step``; ``checkpoint``
+    holds that step (None when the run keeps none) and ``result`` the model and the history
+    so far."""
 
-    def __init__(self, result: TrainResult, total: int):
+    def __init__(self, result: TrainResult, total: int, signum: int = signal.SIGINT):
         self.result, self.step, self.checkpoint = result, result.step, result.checkpoint
+        self.signum = signal.Signals(signum)
         kept = (
             f"checkpoint {result.checkpoint} holds it (resume=True continues)"
             if result.checkpoint
             else "the run keeps no checkpoint"
         )
-        super().__init__(f"training interrupted after step {result.step} of {total}; {kept}")
+        how = "interrupted" if signum == signal.SIGINT else f"stopped by {self.signum.name}"
+        super().__init__(f"training {how} after step {result.step} of {total}; {kept}")
 
 
 def model_config(model: nn.Module) -> dict | None:
@@ -146,18 +149,18 @@ def model_config(model: nn.Module) -> dict | None:
 class StepBatchSampler(Sampler):
     """Batches of indices for steps ``start, start + 1, ...`` (endless).
 
-    Step s belongs to epoch ``s // steps_per_epoch``; the epoch's order is that of a
-    ``DistributedSampler`` (shuffled with ``seed + epoch``, this process's share), cut into
-    ``batch_size`` batches, the remainder dropped. The batch of a step depends only on
-    ``(seed, step)``, so a resumed run reads exactly the batches it would have read.
+    Step s belongs to epoch ``s // steps_per_epoch``; the epoch's order, drawn when the
+    epoch starts, is that of a ``DistributedSampler`` (shuffled with ``seed + epoch``, this
+    process's share), cut into ``batch_size`` batches, the remainder dropped. The batch of
+    a step depends only on ``(seed, step)``, so a resumed run reads exactly the batches it
+    would have read. The order is kept as a tensor, 8 bytes an item, not a Python list.
     """
 
     def __init__(self, dataset, batch_size: int, seed: int, rank: int, world_size: int, start: int):
-        self.sampler = DistributedSampler(
-            dataset, num_replicas=world_size, rank=rank, shuffle=True, seed=seed, drop_last=True
-        )
+        self.n, self.seed, self.rank, self.world = len(dataset), seed, rank, world_size
+        self.share = self.n // world_size  # DistributedSampler's share with drop_last=True
         self.batch_size = batch_size
-        self.steps_per_epoch = self.sampler.num_samples // batch_size
+        self.steps_per_epoch = self.share // batch_size
         if self.steps_per_epoch < 1:
             raise ValueError(
                 f"the data set ({len(dataset)} items over {world_size} process(es)) is "
@@ -165,21 +168,28 @@ class StepBatchSampler(Sampler):
             )
         self.start = start
 
+    def epoch_order(self, epoch: int) -> torch.Tensor:
+        """This process's share of the epoch's order, as ``DistributedSampler`` draws it."""
+        g = torch.Generator()
+        g.manual_seed(self.seed + epoch)
+        order = torch.randperm(self.n, generator=g)
+        return order[self.rank : self.share * self.world : self.world]
+
     def __iter__(self):
         step = self.start
         while True:
             epoch, k = divmod(step, self.steps_per_epoch)
-            self.sampler.set_epoch(epoch)
-            order = list(self.sampler)
+            order, b = self.epoch_order(epoch), self.batch_size
             for j in range(k, self.steps_per_epoch):
-                yield order[j * self.batch_size : (j + 1) * self.batch_size]
+                yield order[j * b : (j + 1) * b].tolist()
             step = (epoch + 1) * self.steps_per_epoch
 
 
-def _ignore_ctrl_c(worker_id: int) -> None:
-    # Ctrl-C reaches every process of the terminal's group: the main process stops the
-    # run and saves it, the data workers leave that to it.
+def _ignore_stop_signals(worker_id: int) -> None:
+    # Ctrl-C (and a SIGTERM sent to the whole group) reaches every process: the main
+    # process stops the run and saves it, the data workers leave that to it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def _loader(run: _Run) -> DataLoader:
@@ -199,7 +209,7 @@ def _loader(run: _Run) -> DataLoader:
         num_workers=config.num_workers,
         pin_memory=run.device.type == "cuda",
         persistent_workers=config.num_workers > 0,
-        worker_init_fn=_ignore_ctrl_c if config.num_workers > 0 else None,
+        worker_init_fn=_ignore_stop_signals if config.num_workers > 0 else None,
     )
 
 
@@ -382,35 +392,39 @@ def _save(run: _Run) -> None:
         dist.barrier()
 
 
-class _CtrlC:
-    """While active, a first Ctrl-C (SIGINT) only asks the run to stop after the current
-    step; a second one interrupts at once, as usual. Only the main thread gets signals."""
+class _StopSignals:
+    """While active, a first Ctrl-C (SIGINT) or SIGTERM only asks the run to stop after the
+    current step (``requested`` holds the signal); a second one acts at once, as usual.
+    The handlers before are put back on exit. Only the main thread gets signals."""
 
-    def __enter__(self) -> _CtrlC:
-        self.requested, self.previous = False, None
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __enter__(self) -> _StopSignals:
+        self.requested, self.previous = 0, {}
         if threading.current_thread() is threading.main_thread():
-            self.previous = signal.signal(signal.SIGINT, self._ask)
+            self.previous = {s: signal.signal(s, self._ask) for s in self.SIGNALS}
         return self
 
     def _ask(self, signum, frame) -> None:
-        self.requested = True
-        self._restore()
+        self.requested = self.requested or signum
+        self._restore(signum)
 
-    def _restore(self) -> None:
-        if self.previous is not None:
-            signal.signal(signal.SIGINT, self.previous)
-            self.previous = None
+    def _restore(self, *signums) -> None:
+        for s in signums or list(self.previous):
+            previous = self.previous.pop(s, None)
+            if previous is not None:  # None: a handler not set from Python, kept as it is
+                signal.signal(s, previous)
 
     def __exit__(self, *exc) -> None:
         self._restore()
 
-    def agreed(self, run: _Run) -> bool:
-        """Whether any process was asked to stop (all of them must stop at one step)."""
+    def agreed(self, run: _Run) -> int:
+        """The signal any process was asked to stop by, or 0 (all must stop at one step)."""
         if run.world == 1:
             return self.requested
         flag = torch.tensor([float(self.requested)], device=run.device)
         dist.all_reduce(flag, op=dist.ReduceOp.MAX)
-        return bool(flag.item())
+        return int(flag.item())
 
 
 def _progress_bar(run: _Run):
@@ -466,7 +480,7 @@ def fit(
     ``CenterNetLoss`` (``ExtremeNetLoss`` for extreme-point heads); ``callback(step,
     stats)`` runs after every step. Raises ``NonFiniteLossError`` (or a subclass),
     ``CheckpointExistsError``, ``CheckpointError``, ``ResumeMismatchError``,
-    ``TrainingInterrupted`` (Ctrl-C, after saving) or ``ValueError`` (bad settings).
+    ``TrainingInterrupted`` (Ctrl-C or SIGTERM, after saving) or ``ValueError`` (bad settings).
     """
     config = _settings(config, overrides)
     run = _set_up(model, dataset, config, loss_fn)
@@ -475,7 +489,7 @@ def fit(
     run.net.train()
     run.t0 = time.perf_counter() - (run.history[-1]["time"] if run.history else 0.0)
     try:
-        with _CtrlC() as ctrl_c:
+        with _StopSignals() as stop:
             while run.step < config.steps:
                 record = train_step(run, next(batches))
                 run.step = record["step"]
@@ -485,9 +499,10 @@ def fit(
                     _save(run)
                 if callback is not None:
                     callback(run.step, record)
-                if run.step < config.steps and ctrl_c.agreed(run):
+                signum = stop.agreed(run) if run.step < config.steps else 0
+                if signum:
                     _save(run)
-                    raise TrainingInterrupted(_result(run), config.steps)
+                    raise TrainingInterrupted(_result(run), config.steps, signum)
     finally:
         if bar is not None:
             bar.close()

@@ -211,6 +211,8 @@ CLI = [
     ("image size 8", ["--image-size", "8"], 2, r"error: --image-size must be a multiple of 16 .*at least 16, got 8$"),
     ("image size 0", ["--image-size", "0"], 2, r"error: --image-size must be .*at least 16, got 0$"),
     ("train size 0", ["--train-size", "0"], 2, r"error: --train-size must be a positive integer"),
+    ("train size huge", ["--train-size", "800000000"], 2, r"error: --train-size must be at most 16777216 \(each epoch's shuffled order is held in memory\), got 800000000$"),
+    ("val coco without coco", ["--val-coco", "missing.json"], 2, r"error: --val-coco needs --coco: it is the held-out set of a COCO run \(a shapes run holds out --val-size images\)$"),
     ("val size < 0", ["--val-size", "-1"], 2, r"error: --val-size must be a non-negative integer"),
     ("unknown shape", ["--shapes", "hexagon"], 2, r"error: argument --shapes: invalid choice: 'hexagon'"),
     ("shape twice", ["--shapes", "circle", "circle"], 2, r"error: --shapes must name each kind of shape once, got circle circle$"),

@@ -16,7 +16,7 @@ import pytest
 
 import centernet_edu.cli as cli
 from centernet_edu.cli import CliConfig, build_parser, main
-from centernet_edu.train import TrainConfig, load_checkpoint
+from centernet_edu.train import TrainConfig, load_checkpoint, save_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = [
@@ -24,6 +24,10 @@ TINY = [
     "--channels", "8", "8", "16", "16", "--head-channels", "8", "--shapes", "circle", "square",
     "--device", "cpu", "--workers", "0", "--no-progress", "--checkpoint-every", "2",
 ]  # fmt: skip
+
+
+# TINY without --train-size: the training set takes its default size.
+DEFAULT_SIZE = [a for i, a in enumerate(TINY) if "--train-size" not in TINY[i - 1 : i + 1]]
 
 
 def run(capsys, *args) -> tuple[int, str, str]:
@@ -169,6 +173,114 @@ def test_ctrl_c_at_a_terminal_stops_a_real_run(tmp_path):
     assert "Traceback" not in err and "resume with:" in err
     step = int(err.split("interrupted after step ")[1].split(";")[0])
     assert load_checkpoint(out / "checkpoint.pt")["step"] == step
+
+
+# In a subprocess: the command line, whose fit waits at step 5 until the SIGTERM the test
+# sends (after the periodic checkpoint of step 3) has been handled.
+STOP_AT_STEP_5 = """
+import signal, sys, time
+from pathlib import Path
+import centernet_edu.cli as cli
+
+real_fit = cli.fit
+
+def wait_for_sigterm(step, stats):
+    if step != 5:
+        return
+    handled, handler = [], signal.getsignal(signal.SIGTERM)
+    def note(signum, frame):
+        handled.append(signum)
+        handler(signum, frame)
+    signal.signal(signal.SIGTERM, note)
+    Path(sys.argv[1]).touch()
+    while not handled:
+        time.sleep(0.01)
+
+cli.fit = lambda model, data, config: real_fit(model, data, config, callback=wait_for_sigterm)
+sys.exit(cli.main(sys.argv[2:]))
+"""
+
+
+def test_sigterm_saves_the_current_step_says_how_to_resume_and_exits_143(tmp_path, capsys):
+    out, ready = tmp_path / "run", tmp_path / "at_step_5"
+    ckpt = out / "checkpoint.pt"
+    args = [*TINY, "--workers", "1", "--checkpoint-every", "3", "--steps", "8", "--out", str(out)]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))  # fmt: skip
+    cmd = [sys.executable, "-c", STOP_AT_STEP_5, str(ready), *args]
+    proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 240
+        while not ready.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.killpg(proc.pid, signal.SIGTERM)  # the whole group, the data worker included
+        _, err = proc.communicate(timeout=240)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 143, err
+    assert "Traceback" not in err
+    assert f"centernet-edu-train: stopped by SIGTERM after step 5; checkpoint {ckpt} holds it\n" in err  # fmt: skip
+    command = shlex.split(err.split("resume with: ")[1])
+    assert command[1:3] == ["-m", "centernet_edu.train"] and command[-1] == "--resume"
+    assert load_checkpoint(ckpt)["step"] == 5  # the periodic checkpoint held step 3
+
+    previous = signal.getsignal(signal.SIGTERM)
+    assert main(command[3:]) == 0
+    assert signal.getsignal(signal.SIGTERM) is previous  # put back after the run
+    assert load_checkpoint(ckpt)["step"] == 8
+    assert "trained 8 steps" in capsys.readouterr().out
+
+
+def test_resume_with_more_steps_keeps_the_training_set_it_started_with(tmp_path, capsys):
+    out = str(tmp_path / "run")
+    ckpt = Path(out) / "checkpoint.pt"
+    assert main([*DEFAULT_SIZE, "--steps", "2", "--out", out]) == 0
+    assert load_checkpoint(ckpt)["setup"]["dataset_len"] == 2 * 2  # steps x batch size
+    assert main([*DEFAULT_SIZE, "--steps", "5", "--out", out, "--resume"]) == 0
+    state = load_checkpoint(ckpt)
+    assert state["step"] == 5 and state["setup"]["dataset_len"] == 4
+    assert state["resumes"] == [{"step": 2, "changed": {"steps": [2, 5]}}]
+    capsys.readouterr()
+    # Another size, asked for explicitly, is still refused.
+    code = main([*DEFAULT_SIZE, "--steps", "6", "--out", out, "--resume", "--train-size", "8"])
+    assert code == 1
+    assert one_error_line(capsys.readouterr().err) == (
+        f"centernet-edu-train: error: cannot resume {ckpt}: the number of training images "
+        "(--train-size): 4 in the checkpoint, 8 now; resume with the options it was started "
+        "with, or start afresh with --overwrite"
+    )
+    assert load_checkpoint(ckpt)["step"] == 5
+
+
+def test_steps_past_the_largest_default_training_set_are_a_usage_error(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main([*DEFAULT_SIZE, "--steps", "100000000", "--out", str(out)]) == 2
+    assert one_error_line(capsys.readouterr().err) == (
+        "centernet-edu-train: error: --steps 100000000 would train on 200000000 shapes images "
+        "(by default one new image for each image read: steps x batch size x processes), more "
+        "than 16777216; give fewer --steps, or a --train-size of at most 16777216 (the images "
+        "then repeat)"
+    )
+    assert not (out / "checkpoint.pt").exists()
+    # With a training set of its own size, such a run is accepted; its order is drawn an
+    # epoch at a time.
+    parser = build_parser()
+    args = parser.parse_args([*DEFAULT_SIZE, "--steps", "100000000", "--train-size", "1000"])
+    settings, config = cli._settings(parser, args)
+    assert (config.steps, settings.train_size) == (100_000_000, 1000)
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o027, 0o077, 0o002])
+def test_checkpoints_get_the_mode_of_a_new_file(tmp_path, umask):
+    before = os.umask(umask)
+    try:
+        save_checkpoint(tmp_path / "c.pt", {"step": 1})
+        save_checkpoint(tmp_path / "c.pt", {"step": 2})  # replaced, still atomically
+    finally:
+        os.umask(before)
+    assert (tmp_path / "c.pt").stat().st_mode & 0o777 == 0o666 & ~umask
+    assert [p.name for p in tmp_path.iterdir()] == ["c.pt"]  # no temporary file left
+    assert load_checkpoint(tmp_path / "c.pt")["step"] == 2
 
 
 def test_every_setting_is_an_option_with_its_help_text():

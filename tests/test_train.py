@@ -620,22 +620,45 @@ def test_a_read_only_folder_is_found_before_the_first_step(tmp_path):
         folder.chmod(0o700)
 
 
-def test_ctrl_c_saves_the_current_step_and_the_run_resumes_exactly(tmp_path):
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl_c", "sigterm"])
+def test_ctrl_c_saves_the_current_step_and_the_run_resumes_exactly(tmp_path, signum):
     steps = 8
     reference = fit(tiny_model(), tiny_data(), tiny_config(steps=steps))
     ckpt = tmp_path / "ctrl_c.pt"
+    before = signal.getsignal(signum)
 
     def press_ctrl_c(step, stats):
         if step == 5:  # checkpoints fall on steps 3 and 6: step 5 is saved only by Ctrl-C
-            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), signum)
 
-    with pytest.raises(TrainingInterrupted, match="after step 5 of 8.*resume=True") as e:
+    how = "interrupted" if signum == signal.SIGINT else "stopped by SIGTERM"
+    with pytest.raises(TrainingInterrupted, match=f"^training {how} after step 5 of 8.*resume=True") as e:  # fmt: skip
         fit(tiny_model(), tiny_data(), tiny_config(steps=steps, checkpoint=str(ckpt)), callback=press_ctrl_c)  # fmt: skip
     assert isinstance(e.value, KeyboardInterrupt) and e.value.result.step == 5
+    assert e.value.signum == signum
     assert load_checkpoint(ckpt)["step"] == 5
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
+    assert signal.getsignal(signum) is before  # put back
     resumed = fit(tiny_model(seed=3), tiny_data(), tiny_config(steps=steps, checkpoint=str(ckpt), resume=True))  # fmt: skip
     _same_weights(resumed.model, reference.model)
+
+
+def test_each_epoch_is_read_in_the_order_distributed_sampler_gives():
+    """The batch order every run has read: DistributedSampler's, drawn an epoch at a time."""
+    from torch.utils.data import DistributedSampler
+
+    from centernet_edu.train import StepBatchSampler
+
+    for n, world, batch, seed in [(20, 1, 4, 0), (4800, 1, 8, 0), (101, 3, 4, 7), (7, 2, 1, 1)]:
+        for rank in range(world):
+            sampler = StepBatchSampler(range(n), batch, seed, rank, world, start=2)
+            reference = DistributedSampler(range(n), world, rank, seed=seed, drop_last=True)
+            expected = []
+            for epoch in range(3):
+                reference.set_epoch(epoch)
+                order = list(reference)
+                expected += [order[j : j + batch] for j in range(0, len(order) - batch + 1, batch)]
+            batches = iter(sampler)
+            assert [next(batches) for _ in expected[2:]] == expected[2:]
 
 
 def test_a_write_killed_midway_leaves_a_temporary_file_the_next_run_removes(tmp_path):
