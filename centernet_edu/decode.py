@@ -20,6 +20,10 @@ from .targets import EXTREME_PARTS, gather_feat
 
 __all__ = ["heatmap_nms", "topk", "decode_ctdet", "decode_exdet", "TopK"]
 
+# The most groupings decode_exdet scores at once (a few hundred MB of temporaries): each
+# image has K^4 of them, so K is at most 64, and a batch is decoded a few images at a time.
+_MAX_GROUPINGS = 2**24
+
 
 class TopK(NamedTuple):
     """The K best peaks of each image, each field ``(B, K)``."""
@@ -27,8 +31,8 @@ class TopK(NamedTuple):
     scores: torch.Tensor  # Yhat at the peak
     inds: torch.Tensor  # flat position y * W + x within the class map (int64)
     clses: torch.Tensor  # class c (int64)
-    ys: torch.Tensor  # y~, as floats of the map's dtype
-    xs: torch.Tensor  # x~, as floats of the map's dtype
+    ys: torch.Tensor  # y~, as floats: float32 for a half-precision map, else its dtype
+    xs: torch.Tensor  # x~, likewise (half precision cannot hold every pixel's x)
 
 
 def _check_map(name: str, x, channels: int | None = None, like: torch.Tensor | None = None):
@@ -38,6 +42,7 @@ def _check_map(name: str, x, channels: int | None = None, like: torch.Tensor | N
         )
     if not x.is_floating_point():
         raise ValueError(f"{name} must be a floating-point tensor, got {x.dtype}")
+    validate.not_meta(name, x)
     if like is None and 0 in x.shape[1:]:
         raise ValueError(f"{name} must have C, H, W >= 1, got {tuple(x.shape)}")
     if like is not None:
@@ -78,7 +83,9 @@ def topk(scores: torch.Tensor, K: int = 100) -> TopK:
 
     Returns:
         ``TopK(scores, inds, clses, ys, xs)``, each ``(B, K)``: the score, the flat
-        position ``y * W + x`` within the class map, the class (int64), and y, x as floats.
+        position ``y * W + x`` within the class map, the class (int64), and y, x as floats
+        (float32 for a float16 or bfloat16 map, whose 8 or 11 bits of precision would round
+        x = 599 or x = 4095 to a neighbour; else the map's dtype).
     """
     _check_map("scores", scores)
     B, C, H, W = scores.shape
@@ -87,8 +94,9 @@ def topk(scores: torch.Tensor, K: int = 100) -> TopK:
     top_scores, top = torch.topk(cls_scores.reshape(B, C * K), K)  # (B, K)
     inds = cls_inds.reshape(B, C * K).gather(1, top)
     clses = torch.div(top, K, rounding_mode="floor")
-    ys = torch.div(inds, W, rounding_mode="floor").to(scores.dtype)
-    xs = (inds % W).to(scores.dtype)
+    coords = torch.promote_types(scores.dtype, torch.float32)
+    ys = torch.div(inds, W, rounding_mode="floor").to(coords)
+    xs = (inds % W).to(coords)
     return TopK(top_scores, inds, clses, ys, xs)
 
 
@@ -120,7 +128,9 @@ def decode_ctdet(
 
     Returns:
         ``(B, K, 6)``: x1, y1, x2, y2 (heatmap pixels), score, class; sorted by score.
-        NaN or infinite sizes or offsets give such boxes: ``evaluate`` refuses them.
+        In ``heat``'s dtype, or float32 when ``heat`` is float16 or bfloat16 (whose
+        precision cannot hold every pixel position). NaN or infinite sizes or offsets give
+        such boxes: ``evaluate`` refuses them.
     """
     _check_map("heat", heat)
     _check_map("wh", wh, 2, heat)
@@ -215,7 +225,8 @@ def decode_exdet(
     Args:
         outputs: ``hm_t, hm_l, hm_b, hm_r, hm_c`` probabilities ``(B, C, H, W)``, and
             optionally ``reg_t .. reg_r`` offsets ``(B, 2, H, W)``.
-        K: peaks per extreme-point heatmap (memory grows as K^4).
+        K: peaks per extreme-point heatmap, at most 64 (memory grows as K^4; a batch is
+            decoded a few images at a time).
         num_dets: detections per image, at most K^4.
 
     Returns:
@@ -226,10 +237,24 @@ def decode_exdet(
     _check_exdet_heads(outputs)
     B, C, H, W = outputs["hm_c"].shape
     K = _check_count("K", K, H * W, f"the map's H*W = {H}*{W}")
+    if K**4 > _MAX_GROUPINGS:
+        raise ValueError(f"K must be at most 64 (its K^4 = {K**4} groupings are too many), got {K}")
     num_dets = _check_count("num_dets", num_dets, K**4, f"the K^4 = {K**4} groupings")
     score_thresh = validate.number("score_thresh", score_thresh)
     center_thresh = validate.number("center_thresh", center_thresh)
+    step = max(1, _MAX_GROUPINGS // K**4)  # images decoded at once
+    if B <= step:
+        return _group(outputs, K, num_dets, score_thresh, center_thresh)
+    chunks = (
+        {k: v[i : i + step] for k, v in outputs.items() if isinstance(v, torch.Tensor)}
+        for i in range(0, B, step)
+    )
+    return torch.cat([_group(c, K, num_dets, score_thresh, center_thresh) for c in chunks])
 
+
+def _group(outputs: dict, K: int, num_dets: int, score_thresh, center_thresh) -> torch.Tensor:
+    """``decode_exdet`` on checked arguments."""
+    B = outputs["hm_c"].shape[0]
     cands = {p: _candidates(outputs, p, K) for p in EXTREME_PARTS}
     score = _group_scores(cands, outputs["hm_c"], score_thresh, center_thresh)
     best, idx = torch.topk(score.reshape(B, K**4), num_dets)
@@ -240,7 +265,7 @@ def decode_exdet(
     }
     fx = {p: cands[p].fx.gather(1, pick[p]) for p in EXTREME_PARTS}
     fy = {p: cands[p].fy.gather(1, pick[p]) for p in EXTREME_PARTS}
-    cls = cands["t"].clses.gather(1, pick["t"]).to(best.dtype)
+    cls = cands["t"].clses.gather(1, pick["t"]).to(fx["t"].dtype)
     cols = [fx["l"], fy["t"], fx["r"], fy["b"], best, cls]
     for p in EXTREME_PARTS:
         cols += [fx[p], fy[p]]

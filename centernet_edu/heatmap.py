@@ -27,6 +27,9 @@ from . import validate
 __all__ = ["gaussian_radius", "gaussian_2d", "draw_gaussian"]
 
 _VARIANTS = ("centernet", "corrected")
+# The largest box side gaussian_radius takes: the squares of its quadratics stay finite
+# in float32 (and in Python floats, whose ** raises OverflowError instead).
+_MAX_SIZE = 1e18
 
 
 def _as_float(x):
@@ -71,8 +74,8 @@ def gaussian_radius(height, width, min_overlap: float = 0.7, variant: str = "cen
     times the corrected one (2.73 against 0.82 for a 10 x 10 box at o = 0.7).
 
     Args:
-        height, width: box size, >= 0. Python numbers, or numpy arrays / torch tensors
-            of the same shape (evaluated element-wise).
+        height, width: box size, in [0, 1e18]. Python numbers, or numpy arrays / torch
+            tensors of the same shape (evaluated element-wise).
         min_overlap: o in (0, 1).
         variant: ``"centernet"`` (reference, flaws included) or ``"corrected"``.
 
@@ -81,8 +84,8 @@ def gaussian_radius(height, width, min_overlap: float = 0.7, variant: str = "cen
         code uses ``max(0, int(r))``.
     """
     validate.choice("variant", variant, _VARIANTS)
-    validate.nonnegative_finite("height", height)
-    validate.nonnegative_finite("width", width)
+    validate.nonnegative_finite("height", height, _MAX_SIZE)
+    validate.nonnegative_finite("width", width, _MAX_SIZE)
     o = validate.number("min_overlap", min_overlap, 0, 1, open_low=True, open_high=True)
     h, w = _as_float(height), _as_float(width)
     roots = _reference_roots if variant == "centernet" else _corrected_roots
@@ -128,6 +131,18 @@ def gaussian_2d(shape: tuple[int, int], sigma: float = 1.0) -> np.ndarray:
     x = np.arange(-n, n + 1, dtype=np.float64)[None, :]
     g = np.exp(-(x * x + y * y) / (2 * sigma * sigma))
     g[g < np.finfo(g.dtype).eps * g.max()] = 0
+    return g
+
+
+def _kernel_window(rows: range, cols: range, radius: int) -> np.ndarray:
+    """The part of ``gaussian_2d((2r + 1, 2r + 1), sigma=(2r + 1) / 6)`` at offsets ``rows``
+    x ``cols`` from its centre, value for value, without building the whole kernel (the
+    whole kernel's maximum, which sets the cut-off, is its centre's 1.0)."""
+    sigma = (2 * radius + 1) / 6
+    y = np.arange(rows.start, rows.stop, dtype=np.float64)[:, None]
+    x = np.arange(cols.start, cols.stop, dtype=np.float64)[None, :]
+    g = np.exp(-(x * x + y * y) / (2 * sigma * sigma))
+    g[g < np.finfo(g.dtype).eps] = 0
     return g
 
 
@@ -177,16 +192,12 @@ def draw_gaussian(heatmap, center, radius: int, k: float = 1.0):
     x, y = int(center[0]), int(center[1])
     height, width = heatmap.shape
 
-    diameter = 2 * radius + 1
-    kernel = gaussian_2d((diameter, diameter), sigma=diameter / 6) * k
     # The window of the map the kernel covers, cut at the borders.
     top, bottom = max(0, y - radius), min(height, y + radius + 1)
     left, right = max(0, x - radius), min(width, x + radius + 1)
     if top >= bottom or left >= right:
         return heatmap
-    patch = kernel[
-        top - (y - radius) : bottom - (y - radius), left - (x - radius) : right - (x - radius)
-    ]
+    patch = _kernel_window(range(top - y, bottom - y), range(left - x, right - x), radius) * k
 
     region = heatmap[top:bottom, left:right]
     if isinstance(heatmap, torch.Tensor):

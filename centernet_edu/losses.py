@@ -47,10 +47,18 @@ ALPHA = 2  # alpha: how much a confident pixel's loss is reduced ((1 - Yhat)^alp
 BETA = 4  # beta: how much a negative near an object is forgiven ((1 - Y)^beta)
 
 
-def _check_heatmaps(x_name: str, x, gt) -> None:
+_PROBABILITIES = " (probabilities: for logits use clamped_sigmoid or focal_loss_with_logits)"
+
+
+def _check_heatmaps(x_name: str, x, gt, probabilities: bool = False) -> None:
     validate.same_shape(x_name, x, "gt", gt)
     if gt.numel():
-        validate.probability_target("gt", tuple(torch.stack(gt.detach().aminmax()).tolist()))
+        # One host-device synchronisation for the extremes of both maps.
+        maps = (gt, x) if probabilities else (gt,)
+        ranges = torch.stack([v for m in maps for v in m.detach().aminmax()]).tolist()
+        validate.probability_target("gt", ranges[:2])
+        if probabilities:
+            validate.probability_target(x_name, ranges[2:], _PROBABILITIES)
 
 
 def clamped_sigmoid(x: torch.Tensor, eps: float = 1e-4) -> torch.Tensor:
@@ -76,14 +84,14 @@ def focal_loss(pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
     Args:
         pred: Yhat, ``(B, C, H, W)`` probabilities in (0, 1). Exact 0 or 1 give
             infinities: clamp them first (``clamped_sigmoid``), or use
-            ``focal_loss_with_logits``.
+            ``focal_loss_with_logits``. Values outside [0, 1] (logits) or NaN are refused.
         gt: Y, ``(B, C, H, W)`` Gaussian targets in [0, 1]; pixels equal to 1 are the
             N positives.
 
     Returns:
         scalar: the summed loss divided by N, or the negative sum alone when N = 0.
     """
-    _check_heatmaps("pred", pred, gt)
+    _check_heatmaps("pred", pred, gt, probabilities=True)
     pos = gt.eq(1)
     pos_loss = torch.where(pos, torch.log(pred) * (1 - pred) ** ALPHA, 0).sum()
     neg_weight = (1 - gt) ** BETA

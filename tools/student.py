@@ -41,6 +41,11 @@ BOOK_TAGS = frozenset(
 )
 
 
+# What nbformat raises, reading or validating, for a file that is not a valid notebook (not
+# JSON, not UTF-8, JSON of another shape, a missing key).
+_NOT_A_NOTEBOOK = (ValueError, TypeError, AttributeError, KeyError, nbformat.ValidationError)
+
+
 class EditionError(ValueError):
     """The student edition cannot be written as asked."""
 
@@ -215,8 +220,16 @@ def write_edition(notebooks: list[Path], out: Path) -> dict[Path, int]:
     _check_folder(out)
     edition = {}
     for path in notebooks:
-        nb = nbformat.read(path, as_version=4)
-        edition[out / path.name] = (student_notebook(nb, path.name), len(exercises(nb)))
+        try:
+            nb = nbformat.read(path, as_version=4)
+            edition[out / path.name] = (student_notebook(nb, path.name), len(exercises(nb)))
+        except EditionError:
+            raise
+        except _NOT_A_NOTEBOOK as e:
+            first = (str(e).splitlines() or [""])[0]
+            raise EditionError(
+                f"{path} is not a valid notebook ({type(e).__name__}: {first})"
+            ) from e
     out.mkdir(parents=True, exist_ok=True)
     (out / MARKER).write_text("Written by tools/student.py, which replaces what it wrote.\n")
     for target, (nb, _) in edition.items():

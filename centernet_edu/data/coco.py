@@ -248,7 +248,8 @@ def read_coco(json_path, image_dir=None) -> CocoData:
     ``ValueError`` naming the image or annotation at fault: a missing field, a bbox that
     is not 4 finite numbers, a negative width or height, an unknown ``image_id`` or
     ``category_id``, a duplicate id, an image file that does not exist, cannot be
-    decoded (a truncated or damaged file) or has another size than the JSON says.
+    decoded (a truncated or damaged file, or one declaring more pixels than Pillow's
+    decompression-bomb limit) or has another size than the JSON says.
 
     Each image file is opened and verified here (Pillow's ``verify``: its header and, for
     PNG, every chunk's checksum, without decoding the pixels), so a damaged file stops a
@@ -334,7 +335,7 @@ def _check_image_file(iid: int, path: Path, width: int, height: int) -> None:
         with Image.open(path) as f:
             size = f.size
             f.verify()
-    except _IMAGE_ERRORS as e:
+    except (*_IMAGE_ERRORS, Image.DecompressionBombError) as e:  # too many pixels declared
         raise ValueError(f"image {iid}: file '{path}' cannot be read as an image: {e}") from e
     if size != (width, height):
         raise ValueError(
@@ -399,6 +400,17 @@ def _coco_image(iid: int, entry: dict, label_of: dict[int, int]) -> CocoImage:
 
 
 # --------------------------------------------------------------------------- training
+
+
+def _rgb(image):
+    """A Pillow image as 8-bit RGB. 16-bit grey (modes ``I;16``, ``I``) is scaled by 1/257
+    first: Pillow's own conversion clips it at 255, which turns most of it white."""
+    from PIL import Image
+
+    if image.mode.startswith("I"):
+        grey = np.clip(np.rint(np.asarray(image, dtype=np.float64) / 257), 0, 255)
+        image = Image.fromarray(grey.astype(np.uint8))
+    return image.convert("RGB")
 
 
 class CocoDataset(Dataset):
@@ -466,8 +478,8 @@ class CocoDataset(Dataset):
         img = self.coco.images[_item_index(index, len(self))]
         try:
             with Image.open(img.path) as f:
-                pil = f.convert("RGB")
-        except _IMAGE_ERRORS as e:
+                pil = _rgb(f)
+        except (*_IMAGE_ERRORS, Image.DecompressionBombError) as e:
             raise ValueError(f"image {img.id}: cannot load '{img.path}': {e}") from e
         if pil.size != (img.width, img.height):
             raise ValueError(

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 
 from ..decode import decode_ctdet, heatmap_nms, topk
 from ..targets import gather_feat
-from .judge import Case, Exercise, Outcome, Verdict, as_tensor, judge_tensor, kind_of, run
+from .judge import Case, Exercise, Outcome, Verdict, as_tensor, judge_tensor, kind_of, run, seed_of
 from .report import Report
 
 __all__ = ["check_heatmap_nms", "check_decode_ctdet"]
@@ -62,7 +62,7 @@ _NMS_MISTAKES = (
 
 
 def _nms_cases(seed: int) -> list[Case]:
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(seed_of(seed))
 
     def blank(B=1, C=1, H=6, W=7, dtype=torch.float64):
         return torch.rand(B, C, H, W, generator=g, dtype=dtype) * 0.05  # distinct low scores
@@ -230,7 +230,7 @@ def _heads(g, B, C, H, W, objects, dtype=torch.float64):
 
 
 def _decode_cases(seed: int) -> list[Case]:
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(seed_of(seed))
     blob = _heads(g, 1, 1, 8, 8, [(0, 0, 4, 4, 0.9)])
     blob[0][0, 0, 3:6, 3:6] = torch.maximum(
         blob[0][0, 0, 3:6, 3:6], torch.tensor(0.6, dtype=torch.float64)

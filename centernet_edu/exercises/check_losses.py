@@ -10,7 +10,7 @@ import torch
 
 from ..heatmap import draw_gaussian
 from ..losses import focal_loss, focal_loss_with_logits, reg_l1_loss
-from .judge import Case, Exercise, Outcome, Verdict, judge_tensor, run
+from .judge import Case, Exercise, Outcome, Verdict, judge_tensor, run, seed_of
 from .report import Report
 
 __all__ = ["check_focal_loss", "check_focal_loss_with_logits", "check_reg_l1_loss"]
@@ -121,7 +121,7 @@ def _focal_scenes(g: torch.Generator) -> list[tuple[str, torch.Tensor, torch.Ten
 
 
 def _heatmap_cases(seed: int, logits: bool) -> list[Case]:
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(seed_of(seed))
     cases = []
     for i, (words, gt, x) in enumerate(_focal_scenes(g)):
         if x is None:  # inside the original code's clamp (|x| < 9.2), where all forms agree
@@ -268,7 +268,7 @@ def _l1_case(g, words, B, H, W, M, objects, dtype=torch.float64, scale=1.0, hint
 
 
 def _l1_cases(seed: int) -> list[Case]:
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(seed_of(seed))
     empty = "with no objects mask.sum() is 0: the + 1e-4 in the denominator makes the loss 0"
     return [
         _l1_case(g, "no object in the batch (the mask is all 0)", 2, 6, 7, 4, [], hint=empty),

@@ -12,7 +12,7 @@ import torch
 from .. import validate
 from ..heatmap import draw_gaussian, gaussian_2d, gaussian_radius
 from ..targets import encode_ctdet
-from .judge import Case, Exercise, Outcome, Verdict, as_tensor, judge_tensor, kind_of, run
+from .judge import Case, Exercise, Outcome, Verdict, as_tensor, judge_tensor, kind_of, run, seed_of
 from .report import Report
 
 __all__ = ["check_gaussian_radius", "check_draw_gaussian", "check_encode_ctdet"]
@@ -97,7 +97,7 @@ def _radius_cases(seed: int) -> list[Case]:
             (np.float32(37.5), np.float32(12.25), 0.7),
         ),
     ]
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(seed_of(seed))
     for i in range(14):
         h, w = (torch.rand(2, generator=g, dtype=torch.float64) * 200 + 1).tolist()
         o = float(torch.rand((), generator=g, dtype=torch.float64) * 0.8 + 0.1)
@@ -215,7 +215,7 @@ def _draw_cases(seed: int) -> list[Case]:
     def blank(h=9, w=11, dtype=np.float32):
         return np.zeros((h, w), dtype)
 
-    held = (np.random.default_rng(seed).random((9, 11)) * 0.4).astype(np.float32)
+    held = (np.random.default_rng(seed_of(seed)).random((9, 11)) * 0.4).astype(np.float32)
     held[4, 6] = 0.95  # beside the peak, above the Gaussian there
     return [
         Case("an object in the middle of a 9 x 11 map, radius 2", (blank(), (((5, 4), 2),))),
@@ -418,7 +418,7 @@ def _encode_cases(seed: int) -> list[Case]:
         rows = np.array(boxes, dtype).reshape(-1, 4)
         return Case(words, (rows, np.array(labels, np.int64), num_classes, size, max_objs), hint)
 
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(seed_of(seed))
     corner = rng.integers(0, 96, (4, 2)) / 8  # eighths: exact in float32 as in float64
     boxes = np.concatenate([corner, corner + 1 + rng.integers(0, 48, (4, 2)) / 8], 1)
     return [case(*scene) for scene in _ENCODE_SCENES] + [

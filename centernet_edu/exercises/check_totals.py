@@ -15,7 +15,7 @@ import torch
 
 from ..losses import CenterNetLoss, ExtremeNetLoss, focal_loss_with_logits, reg_l1_loss
 from ..targets import EXTREME_PARTS, encode_ctdet, encode_exdet, scatter_targets
-from .judge import Case, Exercise, Outcome, Verdict, judge_tensor, run
+from .judge import Case, Exercise, Outcome, Verdict, judge_tensor, run, seed_of
 from .report import Report
 
 __all__ = ["check_centernet_loss", "check_extreme_net_loss"]
@@ -77,7 +77,7 @@ def _ctdet_batch(images, num_classes=2, size=(8, 10), max_objs=5) -> dict:
 
 
 def _ctdet_cases(seed: int) -> list[Case]:
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(seed_of(seed))
     one = [(2, 1, 7.5, 6, 0)]
     two = [(0, 0, 3, 4, 1), (5.5, 2, 10, 8, 0)]
     scenes = [
@@ -176,7 +176,7 @@ def _exdet_batch(images, num_classes=2, size=(8, 10), max_objs=4) -> dict:
 
 
 def _exdet_cases(seed: int) -> list[Case]:
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(seed_of(seed))
     one = [(2, 1, 7.5, 6, 0)]
     two = [(0, 0, 4, 4, 1), (5.5, 2, 10, 8, 0)]
     scenes = [

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .. import validate
 from .report import Report
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "judge_tensor",
     "as_tensor",
     "describe_error",
+    "seed_of",
     "clone",
     "kind_of",
     "TOLERANCE",
@@ -175,9 +177,27 @@ def _is_student_file(filename: str) -> bool:
     return not any(path == d or path.startswith(d + os.sep) for d in _NOT_STUDENT)
 
 
+def seed_of(seed) -> int:
+    """A checker's ``seed`` as an ``int`` >= 0 (it picks the random cases)."""
+    return validate.nonnegative_int("seed", seed)
+
+
+def _message(error: BaseException) -> str:
+    """``str(error)``; an exception whose ``str`` itself fails (a student's class) is told
+    by its ``repr``, or failing that by what went wrong."""
+    for show in (str, repr):
+        try:
+            text = show(error)
+            if isinstance(text, str):
+                return text
+        except Exception:  # a student's __str__ or __repr__ that raises
+            pass
+    return f"<its message cannot be shown: {type(error).__name__}.__str__ fails>"
+
+
 def describe_error(error: BaseException, who: str = "your function") -> str:
     """``error`` in words, with the last line of the student's code it went through."""
-    message = " ".join(str(error).split())
+    message = " ".join(_message(error).split())
     message = message if len(message) <= 300 else message[:297] + "..."
     words = type(error).__name__ + (f": {message}" if message else "")
     memory = isinstance(error, MemoryError) or "can't allocate memory" in message
