@@ -76,6 +76,9 @@ PIP_SPEC = "pip>=24"
 # pillow, tqdm and pycocotools are among those), with the ranges the `book` extra
 # gives them.
 COLAB_EXTRAS = ("matplotlib", "ipykernel")
+# And what Colab preinstalls at its own version, which the chapters must keep: its
+# ipywidgets, imported as its kernel starts (the explorers extra accepts it).
+COLAB_PINNED = ("ipywidgets==7.7.1",)
 # The book's tooling, which Colab does not have and the chapters must run without.
 NOT_ON_COLAB = ("myst_nb", "jupyter_book", "nbval")
 CELL_TIMEOUT = 1800  # seconds; chapter 7 trains for a few minutes on two CPU cores
@@ -102,16 +105,24 @@ def _record(name, *args, **kwargs):
 from . import output  # noqa: E402  (Colab's google.colab imports its submodules too)
 '''
 COLAB_OUTPUT = '''\
-"""Stand-in for google.colab.output: the widget manager switches, as no-ops."""
+"""Stand-in for google.colab.output: the widget manager switches, recorded. As on Colab,
+_widgets._installed_url names the custom widget manager once it is on (anywidget reads
+it to tell Colab where the manager is)."""
+import types
+
 from . import _record
+
+_widgets = types.SimpleNamespace(_installed_url=None)
 
 
 def enable_custom_widget_manager():
     _record("output.enable_custom_widget_manager")
+    _widgets._installed_url = "stand-in://custom-widget-manager"
 
 
 def disable_custom_widget_manager():
     _record("output.disable_custom_widget_manager")
+    _widgets._installed_url = None
 
 
 def clear(*args, **kwargs):
@@ -152,7 +163,14 @@ assert _module.__file__.startswith({site!r}), (
 _url = _json.loads(_metadata.distribution("centernet-edu").read_text("direct_url.json"))
 assert _url["url"] == {url!r} and _url["vcs_info"]["commit_id"] == {commit!r}, _url
 print("centernet_edu", _url["vcs_info"]["commit_id"], "from", _module.__file__)
-del _metadata, _json, _sys, _module, _url
+# The explorers are widgets: Colab shows them once its custom widget manager is on, and
+# the install kept what Colab had installed.
+_calls = _sys.modules["google.colab"].calls
+assert ("output.enable_custom_widget_manager", (), {{}}) in _calls, _calls
+for _name, _version in (_spec.split("==") for _spec in {pinned!r}):
+    assert _metadata.version(_name) == _version, (_name, _metadata.version(_name), _version)
+print("widgets: the custom widget manager on,", ", ".join({pinned!r}), "kept")
+del _metadata, _json, _sys, _module, _url, _calls, _name, _version
 """
 
 
@@ -176,12 +194,12 @@ def repository_url(book: Path = BOOK) -> str:
 def requirements(root: Path = ROOT) -> list[str]:
     """What the Colab-like environment holds, pip and torch's pin first: the package's
     runtime dependencies and what Colab preinstalls (``COLAB_EXTRAS``, with the `book`
-    extra's ranges), nothing else."""
+    extra's ranges, and ``COLAB_PINNED`` at Colab's versions), nothing else."""
     project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
     runtime = [r for r in project["dependencies"] if _name(r) != "torch"]
     book = {_name(r): r for r in project["optional-dependencies"]["book"]}
     extras = [book.get(name, name) for name in COLAB_EXTRAS]
-    return [PIP_SPEC, TORCH_SPEC, *runtime, *extras]
+    return [PIP_SPEC, TORCH_SPEC, *runtime, *extras, *COLAB_PINNED]
 
 
 def _name(requirement: str) -> str:
@@ -337,7 +355,8 @@ def prepare(nb, root: Path = ROOT, book: Path = BOOK, prefix: str = "", site: st
         return nbformat.v4.new_code_cell(source, metadata={"tags": [CHECK_TAG]})
 
     nb.cells.insert(i, check(PRE_CHECK.format(prefix=prefix, not_on_colab=NOT_ON_COLAB)))
-    nb.cells.append(check(POST_CHECK.format(site=site, url=local, commit=commit)))
+    post = POST_CHECK.format(site=site, url=local, commit=commit, pinned=COLAB_PINNED)
+    nb.cells.append(check(post))
     return Prepared(nb, commit, f"git+{local}")
 
 
