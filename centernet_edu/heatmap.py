@@ -86,15 +86,21 @@ def gaussian_radius(height, width, min_overlap: float = 0.7, variant: str = "cen
     validate.choice("variant", variant, _VARIANTS)
     validate.nonnegative_finite("height", height, _MAX_SIZE)
     validate.nonnegative_finite("width", width, _MAX_SIZE)
+    if tuple(np.shape(height)) != tuple(np.shape(width)):
+        raise ValueError(
+            "height and width must have the same shape, got height "
+            f"{tuple(np.shape(height))} and width {tuple(np.shape(width))}"
+        )
     o = validate.number("min_overlap", min_overlap, 0, 1, open_low=True, open_high=True)
     h, w = _as_float(height), _as_float(width)
     roots = _reference_roots if variant == "centernet" else _corrected_roots
     r1, r2, r3 = roots(h + w, h * w, o)
+    # Sides so small that their squares underflow can leave a tiny negative root.
     if isinstance(r1, torch.Tensor):
-        return torch.minimum(torch.minimum(r1, r2), r3)
+        return torch.minimum(torch.minimum(r1, r2), r3).clamp_min(0)
     if isinstance(r1, np.ndarray):
-        return np.minimum(np.minimum(r1, r2), r3)
-    return float(min(r1, r2, r3))
+        return np.maximum(np.minimum(np.minimum(r1, r2), r3), 0)
+    return max(float(min(r1, r2, r3)), 0.0)
 
 
 def _corrected_roots(s, hw, o: float):
@@ -125,7 +131,9 @@ def gaussian_2d(shape: tuple[int, int], sigma: float = 1.0) -> np.ndarray:
     Returns:
         float64 array of ``shape``.
     """
-    m, n = [(s - 1) / 2 for s in validate.int_pair("shape", shape, labels="")]
+    size = validate.int_pair("shape", shape, labels="")
+    validate.not_too_large("shape", shape, size)
+    m, n = [(s - 1) / 2 for s in size]
     validate.number("sigma", sigma, 0, open_low=True)
     y = np.arange(-m, m + 1, dtype=np.float64)[:, None]
     x = np.arange(-n, n + 1, dtype=np.float64)[None, :]
@@ -188,6 +196,7 @@ def draw_gaussian(heatmap, center, radius: int, k: float = 1.0):
         ``heatmap`` itself.
     """
     _check_draw_args(heatmap, center, radius)
+    validate.number("k", k)
     radius = int(radius)
     x, y = int(center[0]), int(center[1])
     height, width = heatmap.shape

@@ -48,11 +48,18 @@ def check_encode_args(num_classes, output_size, max_objs) -> tuple[int, int]:
     """The arguments every encoder shares; returns ``(H, W)``."""
     validate.positive_int("num_classes", num_classes)
     validate.nonnegative_int("max_objs", max_objs)
-    return validate.int_pair("output_size", output_size)
+    H, W = validate.int_pair("output_size", output_size)
+    validate.not_too_large("max_objs", max_objs, (max_objs, 2))
+    validate.not_too_large("output_size", output_size, (H, W))
+    validate.not_too_large("num_classes", num_classes, (num_classes, H, W))
+    return H, W
 
 
-def device_of(*xs) -> torch.device:
-    """The device of the first tensor among ``xs``; the CPU when there is none."""
+def device_of(*xs, names: tuple[str, ...] = ("boxes", "labels")) -> torch.device:
+    """The device of the first tensor among ``xs`` (``names`` name them in the message
+    when one is on the meta device, which holds no values); the CPU when there is none."""
+    for name, x in zip(names, xs, strict=False):
+        validate.not_meta(name, x)
     return next((x.device for x in xs if isinstance(x, torch.Tensor)), torch.device("cpu"))
 
 
@@ -74,7 +81,8 @@ def encode_ctdet(boxes, labels, num_classes: int, output_size, max_objs: int = 1
         offsets p - p~, ``ind (M,) int64``, ``reg_mask (M,) uint8``.
     """
     H, W = check_encode_args(num_classes, output_size, max_objs)
-    b = validate.boxes("boxes", boxes)
+    b = validate.boxes("boxes", validate.real_array("boxes", boxes))
+    validate.numeric_labels("labels", labels)
     lab = validate.class_labels("labels", labels, len(b), num_classes)
 
     hm = np.zeros((num_classes, H, W), dtype=np.float32)
@@ -106,7 +114,11 @@ def encode_ctdet(boxes, labels, num_classes: int, output_size, max_objs: int = 1
 def _extreme_points(extreme_points) -> np.ndarray:
     """Checked points as ``(N, 4, 2)``: t, l, b, r, each (x, y)."""
     p = validate.object_rows(
-        "extreme_points", extreme_points, 8, "t, l, b, r (x, y each)", what="objects"
+        "extreme_points",
+        validate.real_array("extreme_points", extreme_points),
+        8,
+        "t, l, b, r (x, y each)",
+        what="objects",
     )
     pts = p.reshape(-1, 4, 2)
     inverted = (pts[:, 2, 1] < pts[:, 0, 1]) | (pts[:, 3, 0] < pts[:, 1, 0])
@@ -145,6 +157,7 @@ def encode_exdet(
     """
     H, W = check_encode_args(num_classes, output_size, max_objs)
     pts = _extreme_points(extreme_points)
+    validate.numeric_labels("labels", labels)
     lab = validate.class_labels("labels", labels, len(pts), num_classes)
 
     out = {f"hm_{part}": np.zeros((num_classes, H, W), dtype=np.float32) for part in "tlbrc"}
@@ -170,7 +183,7 @@ def encode_exdet(
         draw_gaussian(out["hm_c"][lab[k]], centre.astype(np.int32), radius)
         out["reg_mask"][k] = 1
 
-    device = device_of(extreme_points, labels)
+    device = device_of(extreme_points, labels, names=("extreme_points", "labels"))
     return {key: torch.from_numpy(v).to(device) for key, v in out.items()}
 
 
@@ -218,6 +231,7 @@ def _check_batched_targets(targets, pairs: dict) -> tuple[int, int, int, int]:
                 raise ValueError(
                     f"{name} must have shape {want} to match reg_mask, got {validate.shape_of(t)}"
                 )
+        validate.finite(key, targets[key])
         # gather_feat checks that ind is an integer inside the map, for the filled slots.
         gather_feat(hm[:, :1], torch.where(mask.bool(), targets[ind_key], 0))
     return B, M, H, W

@@ -38,7 +38,14 @@ __all__ = [
     "type_name",
     "finite",
     "labelled_boxes",
+    "MAX_ELEMENTS",
+    "not_too_large",
+    "real_array",
+    "numeric_labels",
 ]
+
+# The most elements an array built from a size argument may hold.
+MAX_ELEMENTS = 2**31
 
 
 def shape_of(x) -> object:
@@ -326,3 +333,43 @@ def nonnegative_finite(name: str, value, high: float = math.inf) -> None:
     if not ok:
         bound = f" and <= {high:g}" if high < math.inf else ""
         raise ValueError(f"{name} must be finite and >= 0{bound}, got {value!r}")
+
+
+def not_too_large(name: str, value, shape: Iterable[int]) -> None:
+    """An array of ``shape`` (asked for by the argument ``value``) fits in MAX_ELEMENTS."""
+    n = math.prod(int(d) for d in shape)
+    if n > MAX_ELEMENTS:
+        raise ValueError(
+            f"{name} asks for an array of {n:.3g} elements, more than the {MAX_ELEMENTS:.3g} "
+            f"allowed, got {value!r}"
+        )
+
+
+def real_array(name: str, x):
+    """``x`` with no complex values; a tensor of a dtype numpy lacks (bfloat16) as float32."""
+    not_meta(name, x)
+    dtype = getattr(x, "dtype", None)
+    if dtype is None and isinstance(x, (list, tuple)):
+        try:
+            dtype = np.asarray(x).dtype
+        except (TypeError, ValueError):
+            dtype = None
+    if (isinstance(x, torch.Tensor) and x.is_complex()) or (
+        isinstance(dtype, np.dtype) and dtype.kind == "c"
+    ):
+        raise ValueError(f"{name} must be real numbers, got complex values ({dtype})")
+    if isinstance(x, torch.Tensor) and x.dtype == torch.bfloat16:
+        return x.float()
+    return x
+
+
+def numeric_labels(name: str, labels) -> None:
+    """``labels`` hold numbers (not strings or objects), whatever their shape."""
+    if isinstance(labels, torch.Tensor):
+        return
+    try:
+        kind = np.asarray(labels).dtype.kind
+    except (TypeError, ValueError):
+        kind = "O"
+    if kind not in "biuf":
+        raise ValueError(f"{name} must be integer class numbers, got {labels!r}")
