@@ -10,6 +10,7 @@ detections. Each peak (x~, y~) of class c and score Yhat reads the offset
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import torch
@@ -23,6 +24,7 @@ __all__ = ["heatmap_nms", "topk", "decode_ctdet", "decode_exdet", "TopK"]
 # The most groupings decode_exdet scores at once (a few hundred MB of temporaries): each
 # image has K^4 of them, so K is at most 64, and a batch is decoded a few images at a time.
 _MAX_GROUPINGS = 2**24
+_PROBABILITIES = " (probabilities: apply a sigmoid to the heatmap head's logits first)"
 
 
 class TopK(NamedTuple):
@@ -51,6 +53,26 @@ def _check_map(name: str, x, channels: int | None = None, like: torch.Tensor | N
             raise ValueError(f"{name} must have shape {want} to match heat, got {tuple(x.shape)}")
 
 
+def _check_values(maps) -> None:
+    """The values of checked maps, with one host-device synchronisation for all.
+
+    ``maps`` holds ``(name, tensor, kind)``: kind ``"scores"`` refuses NaN,
+    ``"probabilities"`` wants values in [0, 1].
+    """
+    maps = [m for m in maps if m[1].numel()]
+    if not maps:
+        return
+    extremes = torch.stack(
+        [v.to(torch.float64) for _, x, _ in maps for v in x.detach().aminmax()]
+    ).tolist()
+    for i, (name, _, kind) in enumerate(maps):
+        low, high = extremes[2 * i : 2 * i + 2]
+        if kind == "probabilities":
+            validate.probability_target(name, (low, high), _PROBABILITIES)
+        elif math.isnan(low) or math.isnan(high):
+            raise ValueError(f"{name} must not hold NaN, got NaN")
+
+
 def _check_count(name: str, k, limit: int, what: str) -> int:
     k = validate.positive_int(name, k)
     if k > limit:
@@ -69,8 +91,15 @@ def heatmap_nms(heat: torch.Tensor, kernel: int = 3) -> torch.Tensor:
     peak passes its gradient through, as in the reference; the mask itself has none.
     """
     _check_map("heat", heat)
+    kernel = validate.odd_positive_int("kernel", kernel)
+    _check_values([("heat", heat, "scores")])
+    return _nms(heat, kernel)
+
+
+def _nms(heat: torch.Tensor, kernel: int = 3) -> torch.Tensor:
+    """``heatmap_nms`` on checked arguments."""
     flat = heat.detach()  # the mask is a comparison: nothing to differentiate
-    keep = window_max(flat, validate.odd_positive_int("kernel", kernel)).eq_(flat)
+    keep = window_max(flat, kernel).eq_(flat)
     if heat.requires_grad:
         return heat * keep
     return keep.mul_(heat)  # 1 where heat is the maximum, times heat
@@ -90,6 +119,13 @@ def topk(scores: torch.Tensor, K: int = 100) -> TopK:
     _check_map("scores", scores)
     B, C, H, W = scores.shape
     K = _check_count("K", K, H * W, f"the map's H*W = {H}*{W}")
+    _check_values([("scores", scores, "scores")])
+    return _topk(scores, K)
+
+
+def _topk(scores: torch.Tensor, K: int) -> TopK:
+    """``topk`` on checked arguments."""
+    B, C, H, W = scores.shape
     cls_scores, cls_inds = torch.topk(scores.reshape(B, C, H * W), K)  # (B, C, K)
     top_scores, top = torch.topk(cls_scores.reshape(B, C * K), K)  # (B, K)
     inds = cls_inds.reshape(B, C * K).gather(1, top)
@@ -136,7 +172,13 @@ def decode_ctdet(
     _check_map("wh", wh, 2, heat)
     if reg is not None:
         _check_map("reg", reg, 2, heat)
-    peaks = topk(heatmap_nms(heat, kernel), K)
+    kernel = validate.odd_positive_int("kernel", kernel)
+    H, W = heat.shape[2:]
+    K = _check_count("K", K, H * W, f"the map's H*W = {H}*{W}")
+    # Sizes and offsets pass as they are: a diverged model's NaN makes NaN boxes, which
+    # evaluate names detection by detection.
+    _check_values([("heat", heat, "probabilities")])
+    peaks = _topk(_nms(heat, kernel), K)
     cx, cy = _centres(peaks, reg)
     size = gather_feat(wh, peaks.inds)
     half_w, half_h = size[..., 0] / 2, size[..., 1] / 2
@@ -166,7 +208,7 @@ def _check_exdet_heads(outputs) -> None:
 
 
 def _candidates(outputs: dict, part: str, K: int) -> _Candidates:
-    peaks = topk(heatmap_nms(outputs[f"hm_{part}"]), K)
+    peaks = _topk(_nms(outputs[f"hm_{part}"]), K)
     fx, fy = _centres(peaks, outputs.get(f"reg_{part}"))
     return _Candidates(peaks.scores, peaks.clses, peaks.xs.long(), peaks.ys.long(), fx, fy)
 
@@ -242,6 +284,7 @@ def decode_exdet(
     num_dets = _check_count("num_dets", num_dets, K**4, f"the K^4 = {K**4} groupings")
     score_thresh = validate.number("score_thresh", score_thresh)
     center_thresh = validate.number("center_thresh", center_thresh)
+    _check_values([(f"hm_{p}", outputs[f"hm_{p}"], "probabilities") for p in "tlbrc"])
     step = max(1, _MAX_GROUPINGS // K**4)  # images decoded at once
     if B <= step:
         return _group(outputs, K, num_dets, score_thresh, center_thresh)

@@ -50,8 +50,21 @@ BETA = 4  # beta: how much a negative near an object is forgiven ((1 - Y)^beta)
 _PROBABILITIES = " (probabilities: for logits use clamped_sigmoid or focal_loss_with_logits)"
 
 
-def _check_heatmaps(x_name: str, x, gt, probabilities: bool = False) -> None:
+def _check_dtypes(x_name: str, x, gt) -> None:
     validate.same_shape(x_name, x, "gt", gt)
+    if x.is_complex() or x.dtype == torch.bool:
+        raise ValueError(f"{x_name} must be a real (floating-point) tensor, got {x.dtype}")
+    if gt.is_complex() or gt.dtype == torch.bool:
+        raise ValueError(f"gt must be a real (floating-point) tensor in [0, 1], got {gt.dtype}")
+
+
+def _check_exponents(alpha, beta) -> None:
+    validate.number("alpha", alpha, 0)
+    validate.number("beta", beta, 0)
+
+
+def _check_heatmaps(x_name: str, x, gt, probabilities: bool = False) -> None:
+    _check_dtypes(x_name, x, gt)
     if gt.numel():
         # One host-device synchronisation for the extremes of both maps.
         maps = (gt, x) if probabilities else (gt,)
@@ -67,9 +80,18 @@ def clamped_sigmoid(x: torch.Tensor, eps: float = 1e-4) -> torch.Tensor:
     The clamp keeps log(Yhat) and log(1 - Yhat) finite, at the price of a zero gradient
     wherever it is active (|x| > about 9.2 for eps = 1e-4).
     """
-    if not 0 <= eps < 0.5:
-        raise ValueError(f"eps must lie in [0, 0.5), got {eps!r}")
-    return torch.sigmoid(x).clamp(min=eps, max=1 - eps)
+    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
+        got = x.dtype if isinstance(x, torch.Tensor) else validate.type_name(x)
+        raise ValueError(f"x must be a floating-point torch.Tensor of logits, got {got}")
+    try:
+        eps = validate.number("eps", eps, 0, 0.5, open_high=True)
+    except ValueError:
+        raise ValueError(f"eps must lie in [0, 0.5), got {eps!r}") from None
+    high = 1 - eps
+    if eps > 0 and x.dtype in (torch.float16, torch.bfloat16):
+        # 1 - eps rounds to 1 in half precision: clamp to the largest value below 1 at most.
+        high = min(float(torch.tensor(high, dtype=x.dtype)), 1 - torch.finfo(x.dtype).eps / 2)
+    return torch.sigmoid(x).clamp(min=eps, max=high)
 
 
 def _normalise(loss_sum: torch.Tensor, num_pos: torch.Tensor) -> torch.Tensor:
@@ -116,13 +138,14 @@ def focal_loss_terms(
     float32: the terms of confident mistakes overflow float16.
     """
     _check_heatmaps("logits", logits, gt)
+    _check_exponents(alpha, beta)
     dtype = torch.promote_types(logits.dtype, torch.float32)
     with torch.autocast(device_type=logits.device.type, enabled=False):
         x, y = logits.to(dtype), gt.to(dtype)
         pos = -F.logsigmoid(x) * torch.sigmoid(-x) ** alpha
         neg = -F.logsigmoid(-x) * torch.sigmoid(x) ** alpha * (1 - y) ** beta
         terms = torch.where(y.eq(1), pos, neg)
-        if not all(map(math.isfinite, torch.stack(x.detach().aminmax()).tolist())):
+        if x.numel() and not all(map(math.isfinite, torch.stack(x.detach().aminmax()).tolist())):
             terms = torch.where(torch.isfinite(x), terms, torch.nan)
         return terms
 
@@ -167,10 +190,14 @@ def focal_loss_with_logits_fused(
     Returns:
         scalar L_k: float32 (float64 for float64 input).
     """
-    validate.same_shape("logits", logits, "gt", gt)
-    validate.number("alpha", alpha, 0)
-    # beta > 0 makes (1 - Y)^beta vanish at the positives, which the kernel relies on.
-    validate.number("beta", beta, 0, open_low=True)
+    _check_dtypes("logits", logits, gt)
+    _check_exponents(alpha, beta)
+    if beta == 0:
+        raise ValueError(
+            "beta must be a finite number > 0, got 0: the fused kernel leaves out the "
+            "negative term at the positives because (1 - Y)^beta vanishes there, which "
+            "needs beta > 0 (focal_loss_with_logits accepts beta = 0)"
+        )
     if gt.requires_grad:
         return focal_loss_with_logits(logits, gt, alpha, beta)
     return focal_loss_fused(logits, gt, alpha, beta)
@@ -197,6 +224,8 @@ def reg_l1_loss(
         scalar.
     """
     validate.tensor("output", output, 4, "(B, D, H, W)")
+    if output.is_complex() or output.dtype == torch.bool:
+        raise ValueError(f"output must be a real (floating-point) tensor, got {output.dtype}")
     B, D = output.shape[:2]
     for name, t, want in (("mask", mask, f"({B}, M)"), ("ind", ind, f"({B}, M)")):
         if not isinstance(t, torch.Tensor) or t.ndim != 2 or t.shape[0] != B:
@@ -206,6 +235,10 @@ def reg_l1_loss(
         raise ValueError(f"ind must have the shape of mask ({B}, {M}), got {tuple(ind.shape)}")
     if not isinstance(target, torch.Tensor) or target.shape != (B, M, D):
         raise ValueError(f"target must have shape ({B}, {M}, {D}), got {validate.shape_of(target)}")
+    if mask.numel() and mask.dtype not in (torch.bool, torch.uint8):
+        low = mask.min()
+        if not bool(low >= 0):  # also catches NaN
+            raise ValueError(f"mask must hold values >= 0 (1 for an object), got {float(low):g}")
     pred = gather_feat(output, ind)
     m = mask.unsqueeze(2).to(pred.dtype)
     loss = (pred * m - target * m).abs().sum()
@@ -233,6 +266,37 @@ class _DetectionLoss(nn.Module):
         if self.fused:  # the hand-derived kernel of fast.py: same numbers, less time and memory
             return focal_loss_with_logits_fused(logits, gt, self.alpha, self.beta)
         return focal_loss_with_logits(logits, gt, self.alpha, self.beta)  # the book's form
+
+    def _head_loss(self, outputs: dict, batch: dict, key: str) -> torch.Tensor:
+        """L_k of ``outputs[key]`` against ``batch[key]``; errors name both entries."""
+        try:
+            return self.heatmap_loss(outputs[key], batch[key])
+        except ValueError as e:
+            where = f"outputs[{key!r}] (logits) against batch[{key!r}] (gt)"
+            raise ValueError(f"{where}: {e}") from None
+
+    @staticmethod
+    def _offset_loss(outputs: dict, batch: dict, key: str, ind: str, like: str) -> torch.Tensor:
+        """``reg_l1_loss`` of head ``key``; errors name the entries of outputs and batch."""
+        out, ref = outputs[key], outputs[like]
+        if (
+            isinstance(out, torch.Tensor)
+            and isinstance(ref, torch.Tensor)
+            and out.ndim == ref.ndim == 4
+            and (out.shape[0], *out.shape[2:]) != (ref.shape[0], *ref.shape[2:])
+        ):
+            raise ValueError(
+                f"outputs[{key!r}] must have the batch size and map size (B, ., H, W) of "
+                f"outputs[{like!r}] {tuple(ref.shape)}, got {tuple(out.shape)}"
+            )
+        try:
+            return reg_l1_loss(out, batch["reg_mask"], batch[ind], batch[key])
+        except ValueError as e:
+            where = (
+                f"outputs[{key!r}] (output) against batch[{key!r}] (target), "
+                f"batch[{ind!r}] (ind) and batch['reg_mask'] (mask)"
+            )
+            raise ValueError(f"{where}: {e}") from None
 
 
 class CenterNetLoss(_DetectionLoss):
@@ -268,11 +332,11 @@ class CenterNetLoss(_DetectionLoss):
         heads = ("hm", "wh", "reg") if self.off_weight > 0 else ("hm", "wh")
         validate.has_keys("outputs", outputs, heads)
         validate.has_keys("batch", batch, heads + ("ind", "reg_mask"))
-        hm_loss = self.heatmap_loss(outputs["hm"], batch["hm"])
-        wh_loss = reg_l1_loss(outputs["wh"], batch["reg_mask"], batch["ind"], batch["wh"])
+        hm_loss = self._head_loss(outputs, batch, "hm")
+        wh_loss = self._offset_loss(outputs, batch, "wh", "ind", "hm")
         off_loss = hm_loss.new_zeros(())
         if self.off_weight > 0:
-            off_loss = reg_l1_loss(outputs["reg"], batch["reg_mask"], batch["ind"], batch["reg"])
+            off_loss = self._offset_loss(outputs, batch, "reg", "ind", "hm")
         loss = self.hm_weight * hm_loss + self.wh_weight * wh_loss + self.off_weight * off_loss
         stats = {"loss": loss, "hm_loss": hm_loss, "wh_loss": wh_loss, "off_loss": off_loss}
         return loss, {k: v.detach() for k, v in stats.items()}
@@ -309,11 +373,11 @@ class ExtremeNetLoss(_DetectionLoss):
         ind_keys = [f"ind_{p}" for p in reg_parts] + (["reg_mask"] if reg_parts else [])
         validate.has_keys("outputs", outputs, hm_keys + reg_keys)
         validate.has_keys("batch", batch, hm_keys + reg_keys + ind_keys)
-        hm_loss = sum(self.heatmap_loss(outputs[k], batch[k]) for k in hm_keys)
+        hm_loss = sum(self._head_loss(outputs, batch, k) for k in hm_keys)
         off_loss = hm_loss.new_zeros(())
         for p in reg_parts:
-            off_loss = off_loss + reg_l1_loss(
-                outputs[f"reg_{p}"], batch["reg_mask"], batch[f"ind_{p}"], batch[f"reg_{p}"]
+            off_loss = off_loss + self._offset_loss(
+                outputs, batch, f"reg_{p}", f"ind_{p}", f"hm_{p}"
             )
         loss = self.hm_weight * hm_loss + self.off_weight * off_loss
         stats = {"loss": loss, "hm_loss": hm_loss, "off_loss": off_loss}
