@@ -98,6 +98,8 @@ def _channels(name, v):
 
 def _out_folder(name, v):
     # Found before any work, not when the first checkpoint is written.
+    if not str(v).strip():
+        raise ValueError(f"{name} must name a folder, got {v!r}")
     try:
         check_writable(Path(v) / CHECKPOINT_NAME)
     except CheckpointError as e:
@@ -376,3 +378,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if _distributed():
             dist.destroy_process_group()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

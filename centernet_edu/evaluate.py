@@ -85,6 +85,8 @@ def _numpy(x) -> np.ndarray:
 
 def box_iou(a, b) -> float:
     """IoU of two boxes x1, y1, x2, y2."""
+    if len(a) != 4 or len(b) != 4:
+        raise ValueError(f"box_iou's a and b must be 4 numbers x1, y1, x2, y2, got {a!r}, {b!r}")
     ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
     iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
     inter = ix * iy
@@ -94,8 +96,7 @@ def box_iou(a, b) -> float:
 
 
 def centred_boxes(width: float, height: float, dw: float, dh: float):
-    """A ``width x height`` box and one of size ``(width + dw, height + dh)`` (sizes
-    floored at 0), both centred on the origin, as x1, y1, x2, y2."""
+    """Boxes ``width x height`` and ``(width + dw, height + dh)`` (>= 0) centred on 0, 0."""
     pw, ph = max(width + dw, 0.0), max(height + dh, 0.0)
     return (-width / 2, -height / 2, width / 2, height / 2), (-pw / 2, -ph / 2, pw / 2, ph / 2)
 
@@ -108,10 +109,7 @@ def match_detections(boxes, labels, gt_boxes, gt_labels, iou: float = 0.5):
 
     Returns:
         a list of N integers: the index of the ground-truth box each detection matched,
-        or -1 for a false positive.
-
-    Boxes that are not finite, labels that are not integers, or a count of labels other
-    than the count of boxes, are a ``ValueError`` naming the argument.
+        or -1 for a false positive. Bad input is a ``ValueError`` naming the argument.
     """
     b, lab = labelled_boxes("boxes", boxes, "labels", labels)
     g, glab = labelled_boxes("gt_boxes", gt_boxes, "gt_labels", gt_labels)
@@ -142,12 +140,10 @@ def detections_to_coco(dets: torch.Tensor, image_ids, stride: float) -> list[dic
         stride: R: heatmap pixels times R are image pixels.
 
     Returns:
-        a list of ``{"image_id", "category_id" (class + 1), "bbox" [x, y, w, h] in image
-        pixels, "score"}``, leaving out detections with a score of 0 (the empty peaks a
-        ground-truth heatmap has everywhere away from its objects).
+        ``{"image_id", "category_id" (class + 1), "bbox" [x, y, w >= 0, h >= 0] in image
+        pixels, "score"}`` for each detection with a score above 0.
 
-    A non-finite score, or a non-finite box with a score above 0 (what a diverged model
-    decodes to), is a ``ValueError`` naming the detection, never a silent miss.
+    A non-finite score, or a bad box or class with a score > 0, is a ``ValueError``.
     """
     tensor("dets", dets, 3, "(B, K, 6)")
     if dets.shape[2] < 6:
@@ -167,6 +163,8 @@ def detections_to_coco(dets: torch.Tensor, image_ids, stride: float) -> list[dic
         raise ValueError(
             f"detection {k} of image_id {ids[b]} (dets[{b}, {k}]) is not finite: {d[b, k].tolist()}"
         )
+    if ((score > 0) & ((d[:, :, 5] < 0) | (d[:, :, 5] % 1 != 0))).any():
+        raise ValueError(f"dets' class column must hold integers >= 0, got {d[:, :, 5].tolist()}")
     out = []
     for b, image_id in enumerate(ids):
         for x1, y1, x2, y2, s, cls in d[b][score[b] > 0].tolist():
@@ -175,7 +173,7 @@ def detections_to_coco(dets: torch.Tensor, image_ids, stride: float) -> list[dic
                 {
                     "image_id": image_id,
                     "category_id": int(cls) + 1,
-                    "bbox": [x1, y1, x2 - x1, y2 - y1],
+                    "bbox": [x1, y1, max(x2 - x1, 0.0), max(y2 - y1, 0.0)],
                     "score": s,
                 }
             )
@@ -203,6 +201,13 @@ def _entries(where: str, entries, keys: tuple[str, ...]) -> list[dict]:
     return out
 
 
+def _check_bbox(where: str, box) -> None:
+    if not is_finite_numbers(box, 4):
+        raise ValueError(f"{where}: bbox must be 4 finite numbers [x, y, width, height], got {box!r}")  # noqa: E501 # fmt: skip
+    if box[2] < 0 or box[3] < 0:
+        raise ValueError(f"{where}: bbox must be 4 finite numbers with width, height >= 0, got {box!r}")  # noqa: E501 # fmt: skip
+
+
 def _checked_ground_truth(ground_truth) -> dict:
     """A copy of ``ground_truth`` for pycocotools, which marks the annotations it scores."""
     has_keys("ground_truth", ground_truth, ("images", "annotations", "categories"))
@@ -220,12 +225,7 @@ def _checked_ground_truth(ground_truth) -> dict:
                 f"{where}: category_id {a['category_id']!r} is not among the categories "
                 f"{sorted(category_ids)}"
             )
-        box = a["bbox"]
-        if not is_finite_numbers(box, 4) or box[2] < 0 or box[3] < 0:
-            raise ValueError(
-                f"{where}: bbox must be 4 finite numbers [x, y, width, height] with width "
-                f"and height >= 0, got {box!r}"
-            )
+        _check_bbox(where, a["bbox"])
         if not is_finite_numbers([a["area"]], 1) or a["area"] < 0:
             raise ValueError(f"{where}: area must be a finite number >= 0, got {a['area']!r}")
     return {"images": images, "annotations": annotations, "categories": categories}
@@ -247,10 +247,7 @@ def _checked_results(results, ground_truth: dict) -> list[dict]:
                 f"{where}: category_id {r['category_id']!r} is not among the ground truth's "
                 f"categories {sorted(category_ids)}"
             )
-        if not is_finite_numbers(r["bbox"], 4):
-            raise ValueError(
-                f"{where}: bbox must be 4 finite numbers [x, y, width, height], got {r['bbox']!r}"
-            )
+        _check_bbox(where, r["bbox"])
         if not is_finite_numbers([r["score"]], 1):
             raise ValueError(f"{where}: score must be a finite number, got {r['score']!r}")
         bbox = [float(v) for v in r["bbox"]]
@@ -270,10 +267,9 @@ def coco_map(ground_truth: dict, results: Sequence[dict]) -> dict[str, float]:
         ``AP, AP50, AP75, AP_small, AP_medium, AP_large`` as floats in [0, 1]; NaN where
         the ground truth has no object (pycocotools' -1).
 
-    Both are checked first, since pycocotools scores what it is given: a missing key, a
-    bbox that is not 4 finite numbers, a non-finite score, or an ``image_id`` or
-    ``category_id`` the ground truth does not have is a ``ValueError`` naming the entry.
-    Neither argument is changed (pycocotools gets copies).
+    Both are checked first: a missing key, a bbox not 4 finite numbers of size >= 0, a
+    non-finite score, or an ``image_id`` or ``category_id`` the ground truth lacks is a
+    ``ValueError`` naming the entry. Neither argument is changed (pycocotools gets copies).
     """
     from pycocotools.coco import COCO
     from pycocotools.cocoeval import COCOeval
@@ -321,9 +317,12 @@ def _device(model, device) -> torch.device:
         raise ValueError(f"model must be a torch.nn.Module or None, got {type(model).__name__}")
     if device is not None:
         try:
-            return torch.device(device)
+            dev = torch.device(device)
         except (RuntimeError, TypeError) as e:
             raise ValueError(f"device must name a torch device, got {device!r}") from e
+        if dev.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(f"device {device!r} asked for, but CUDA is not available")
+        return dev
     param = next(model.parameters(), None) if model is not None else None
     return param.device if param is not None else torch.device("cpu")
 
@@ -461,6 +460,8 @@ def oracle_ablations(
 
 def format_metrics(metrics: dict[str, float]) -> str:
     """``AP 0.512  AP50 0.901 ...`` on one line."""
+    if not isinstance(metrics, dict):
+        raise TypeError(f"metrics must be a dict of name: number, got {type(metrics).__name__}")
     return "  ".join(f"{k} {'  nan' if math.isnan(v) else f'{v:.3f}'}" for k, v in metrics.items())
 
 

@@ -238,7 +238,22 @@ def _device(name: str, local_rank: int) -> torch.device:
         if device.index is None:
             device = torch.device("cuda", local_rank)
         torch.cuda.set_device(device)
+    if device.type == "meta":
+        raise ValueError(f"device {name!r} cannot train: meta tensors hold no numbers")
     return device
+
+
+def _check_fit(model, dataset, loss_fn, callback) -> None:
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if dataset is None or not hasattr(dataset, "__len__"):
+        raise TypeError(f"dataset must be a sized data set, got {type(dataset).__name__}")
+    for name, f in (("loss_fn", loss_fn), ("callback", callback)):
+        if f is not None and not callable(f):
+            raise TypeError(f"{name} must be callable or None, got {type(f).__name__}")
+    want, have = (model_config(model) or {}).get("num_classes"), getattr(dataset, "num_classes", 0)
+    if want and have and want != have:
+        raise ValueError(f"model num_classes ({want}) must equal dataset.num_classes ({have})")
 
 
 def _data_setup(dataset, world: int) -> dict:
@@ -483,6 +498,7 @@ def fit(
     ``TrainingInterrupted`` (Ctrl-C or SIGTERM, after saving) or ``ValueError`` (bad settings).
     """
     config = _settings(config, overrides)
+    _check_fit(model, dataset, loss_fn, callback)
     run = _set_up(model, dataset, config, loss_fn)
     _resume(run)
     batches, bar = iter(_loader(run)), _progress_bar(run)

@@ -243,3 +243,10 @@ def collate_with_targets(items: list[dict], num_classes: int, stride: int) -> di
     num_classes = positive_int("num_classes", num_classes)
     stride = positive_int("stride", stride)
     return batch_with_targets(default_collate(list(items)), num_classes, stride)
+
+
+def _flag(name: str, value) -> bool:
+    """``value`` if it is a bool (numpy's included), else a ``TypeError`` naming it."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)

@@ -21,7 +21,7 @@ import numpy as np
 from torch.utils.data import Dataset
 
 from ..validate import has_keys, int_pair, is_finite_numbers, nonnegative_int, positive_int
-from .batching import _annotations, _item_index, _pack
+from .batching import _annotations, _flag, _item_index, _pack
 
 __all__ = [
     "write_coco",
@@ -77,10 +77,8 @@ def write_coco(
         the path of the JSON file.
     """
     categories = _category_names(categories)
-    for name, value in (("json_name", json_name), ("image_dir", image_dir)):
-        if not isinstance(value, str) or not value:
-            raise ValueError(f"{name} must be a non-empty string, got {value!r}")
-    root = Path(root)
+    _check_layout(json_name, image_dir, records)
+    root = _path("root", root)
     path, folder = root / json_name, root / image_dir
     if path.exists():
         raise FileExistsError(f"{path} already exists; remove it or choose another json_name")
@@ -104,6 +102,16 @@ def write_coco(
     return path
 
 
+def _check_layout(json_name, image_dir, records) -> None:
+    for name, value in (("json_name", json_name), ("image_dir", image_dir)):
+        if not isinstance(value, str) or not value:
+            raise ValueError(f"{name} must be a non-empty string, got {value!r}")
+        if Path(value).is_absolute() or ".." in Path(value).parts:
+            raise ValueError(f"{name} must be a path inside root, got {value!r}")
+    if records is None or isinstance(records, (str, dict)) or not isinstance(records, Iterable):
+        raise TypeError(f"records must be (image_id, record) pairs, got {type(records).__name__}")
+
+
 def _remove(files: list[Path], folders: list[Path | None]) -> None:
     """Undo a failed ``write_coco``: the files it moved, then the folders it created."""
     for f in files:
@@ -116,7 +124,16 @@ def _remove(files: list[Path], folders: list[Path | None]) -> None:
 def _category_names(categories) -> list[str]:
     if isinstance(categories, str) or not isinstance(categories, Sequence) or not categories:
         raise ValueError(f"categories must be a non-empty list of names, got {categories!r}")
-    return [str(c) for c in categories]
+    names = [str(c) for c in categories]
+    if len(set(names)) != len(names):
+        raise ValueError(f"categories must be distinct names, got {categories!r}")
+    return names
+
+
+def _path(name: str, value) -> Path:
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a path (str or os.PathLike), got {type(value).__name__}")
+    return Path(value)
 
 
 def _make_dirs(folder: Path) -> Path | None:
@@ -197,9 +214,9 @@ def _check_record(image_id: int, rec, num_classes: int):
     where = f"image {image_id}"
     has_keys(where, rec, ("image", "boxes", "labels"))
     image = np.asarray(rec["image"])
-    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3 or not image.size:
         raise ValueError(
-            f"{where}: expected an (H, W, 3) uint8 array, got {image.dtype} {image.shape}"
+            f"{where}: expected an (H, W, 3) uint8 array, H, W >= 1, got {image.dtype} {image.shape}"
         )
     ext = rec.get("extreme_points")
     return (image, *_annotations(f"{where}: ", rec["boxes"], rec["labels"], num_classes, ext))
@@ -256,7 +273,7 @@ def read_coco(json_path, image_dir=None) -> CocoData:
     run before it starts rather than in the middle of training. Damage that only decoding
     finds (a truncated JPEG) is named, with the file, when ``CocoDataset`` loads it.
     """
-    json_path = Path(json_path)
+    json_path = _path("json_path", json_path)
     doc = _load_json(json_path)
     if image_dir is None:
         image_dir = json_path.parent / "images"
@@ -374,6 +391,8 @@ def _read_annotations(entries: list, images: dict[int, dict], cats: dict[int, st
         ext = ann.get("extreme_points")
         if ext is not None and not is_finite_numbers(ext, 8):
             raise ValueError(f"{where}: extreme_points must be 8 finite numbers, got {ext!r}")
+        if ann.get("iscrowd", 0) not in (0, 1):
+            raise ValueError(f"{where}: iscrowd must be 0 or 1, got {ann['iscrowd']!r}")
         if not ann.get("iscrowd", 0):
             images[ann["image_id"]]["anns"].append(ann)
 
@@ -448,8 +467,7 @@ class CocoDataset(Dataset):
             raise ValueError(
                 f"input_size must be divisible by the stride {self.stride}, got {self.input_size}"
             )
-        self.extreme = bool(extreme)
-        self.targets = bool(targets)
+        self.extreme, self.targets = _flag("extreme", extreme), _flag("targets", targets)
         self.coco = read_coco(json_path, image_dir)
         for img in self.coco.images:
             if len(img.boxes) > self.max_objs:

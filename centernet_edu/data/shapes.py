@@ -23,7 +23,7 @@ import numpy as np
 from torch.utils.data import Dataset
 
 from ..validate import int_pair, nonnegative_int, positive_int
-from .batching import _item_index, _pack
+from .batching import _flag, _item_index, _pack
 from .geometry import Shape, coverage, paint, polygon, rotate, segment_coverage
 
 __all__ = ["SHAPES", "VIEWS", "ShapesDataset"]
@@ -34,6 +34,8 @@ _MARGIN = 4.0  # shapes stay this far inside the image, so the heatmap never cli
 _RING = np.array([[0, 0], [1.5, 0], [-1.5, 0], [0, 1.5], [0, -1.5]])  # around an extreme point
 VIEWS = (1, 2, 4)  # how many mirror images of each scene a data set may show
 _CACHE_BYTES = 128 * 2**20  # drawn scenes kept for their other views, at most this much image
+MAX_IMAGE_SIZE = 4096  # pixels a side: one float image of this size is 200 MB
+MAX_CLUTTER = 1000  # background strokes a scene may hold
 
 
 def _make_shape(kind: str, scale: float, rng: np.random.Generator, center=(0.0, 0.0)) -> Shape:
@@ -202,8 +204,12 @@ class ShapesDataset(Dataset):
         self.stride = positive_int("stride", stride)
         self.max_objs = positive_int("max_objs", max_objs)
         self.clutter = nonnegative_int("clutter", clutter)
+        if self.clutter > MAX_CLUTTER:
+            raise ValueError(f"clutter must be at most {MAX_CLUTTER} strokes, got {clutter!r}")
         pair = (image_size, image_size) if isinstance(image_size, Integral) else image_size
         self.image_size = int_pair("image_size", pair, labels="(H, W) or one integer S")
+        if max(self.image_size) > MAX_IMAGE_SIZE:
+            raise ValueError(f"image_size must be at most {MAX_IMAGE_SIZE}, got {image_size!r}")
         if self.image_size[0] % self.stride or self.image_size[1] % self.stride:
             raise ValueError(
                 f"image_size must be divisible by the stride {self.stride}, got {self.image_size}"
@@ -219,8 +225,7 @@ class ShapesDataset(Dataset):
         self.size_range = _size_range(size_range, min(self.image_size) - 2 * _MARGIN)
         self.max_overlap = _fraction("max_overlap", max_overlap)
         self.noise = _fraction("noise", noise, open_high=True)
-        self.extreme = bool(extreme)
-        self.targets = bool(targets)
+        self.extreme, self.targets = _flag("extreme", extreme), _flag("targets", targets)
         if isinstance(views, bool) or views not in VIEWS:
             raise ValueError(f"views must be one of {VIEWS}, got {views!r}")
         self.views = int(views)

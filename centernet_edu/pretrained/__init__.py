@@ -30,8 +30,13 @@ _LOSS_WEIGHT_RUNS = files(__name__) / "loss_weight_runs.json"
 
 def _check_device(map_location) -> None:
     """A device named by a string or ``torch.device`` can hold the weights."""
+    if map_location is None or isinstance(map_location, dict) or callable(map_location):
+        return  # torch.load applies it
     if not isinstance(map_location, (str, torch.device)):
-        return  # a dict or a function: torch.load applies it
+        raise TypeError(
+            "map_location must be a device name, torch.device, dict, function or None, "
+            f"got {type(map_location).__name__} {map_location!r}"
+        )
     try:
         device = torch.device(map_location)
     except RuntimeError as e:

@@ -82,7 +82,11 @@ def _scene(image, gt, stride, maps: tuple[int, ...]) -> dict:
         a, buf = _rgb(image), io.BytesIO()
         Image.fromarray(a).save(buf, format="PNG")
         d["image"] = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
-        d["image_size"] = list(a.shape[:2])
+        if list(a.shape[:2]) != d["image_size"]:
+            raise ValueError(
+                f"image must be the heads' size {tuple(maps[1:])} times stride {stride:g}, "
+                f"{tuple(d['image_size'])}, got an image of {a.shape[:2]}"
+            )
     return d if gt is None else d | _ground_truth(gt, maps[0])
 
 
@@ -147,7 +151,8 @@ def _rows(x) -> list[list[float]]:
 
 @numbers_of("snapshot", ("snapshot", "threshold"), ("steps", "hm", "losses"))
 def _snapshot(c, d):
-    i, threshold = int(c["snapshot"]), c["threshold"]
+    i = int(validate.number("snapshot", c["snapshot"], 0, len(d["steps"]) - 1))
+    threshold = validate.number("threshold", c["threshold"], 0.05, 0.95)
     hm = array(d["hm"])[i : i + 1]  # (1, C, H, W)
     q = {"step": d["steps"][i]} | {k: d["losses"][k][i] for k in LOSS_TERMS}
     q |= {"peak": hm.max(), "peaks": int((heatmap_nms(hm) >= threshold).sum())}

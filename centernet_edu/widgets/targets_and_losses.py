@@ -14,13 +14,42 @@ import math
 import numpy as np
 import torch
 
-from .. import losses, viz
+from .. import losses, validate, viz
 from ..evaluate import box_iou, centred_boxes
 from ..heatmap import gaussian_radius
 from ..losses import ALPHA, BETA, focal_loss_terms, focal_loss_with_logits
 from ..targets import encode_ctdet
 from .explorer import Control, Explorer, S, numbers_of, picture_of, sliders
 from .live import live
+
+# The sliders of each explorer, (name, label, lo, hi, step[, integer]): numbers_of checks
+# its controls against the same ranges.
+_CENTRE = (("cx", "centre x", 20, 108, 0.25), ("cy", "centre y", 14, 114, 0.25))
+_RADIUS = (
+    ("width", "box width", 1, 60, 1, True),
+    ("height", "box height", 1, 60, 1, True),
+    ("min_overlap", "min IoU", 0.1, 0.95, 0.05),
+)
+_RADIUS_CASES = (*_RADIUS, ("r", "radius r", 0, 20, 0.1))
+_FOCAL = (("alpha", "alpha", 0, 5, 0.5), ("beta", "beta", 0, 8, 0.5))
+_FOCAL_Y = (*_FOCAL, ("y", "target Y", 0, 0.99, 0.01))
+_FOCAL_X = (*_FOCAL, ("x", "logit x", -8, 8, 0.1))
+_SHAPE = (
+    ("x", "blob x", 0, 31, 0.5),
+    ("y", "blob y", 0, 31, 0.5),
+    ("sigma", "blob sigma", 0.5, 8, 0.25),
+    ("peak", "blob peak Yhat", 0.05, 0.99, 0.01),
+)
+_OFFSET, _STRIDES = (("x", "centre x", 0, 23.9, 0.1), ("y", "centre y", 0, 23.9, 0.1)), (1, 2, 4, 8)
+_SIZE = (("width", "width", 2, 60, 1), ("height", "height", 2, 60, 1))
+_SIZE += (("dw", "dw", -20, 20, 0.5), ("dh", "dh", -20, 20, 0.5))
+
+
+def _within(c: dict, specs) -> None:
+    """Each control in ``specs`` within its slider's range, else a ValueError naming it."""
+    for name, _, lo, hi, *_ in specs:
+        validate.number(name, c[name], lo, hi)
+
 
 TOY = {"box": [8, 8, 24, 24], "size": 32}  # chapter 3's one object on a 32 x 32 map
 
@@ -34,6 +63,7 @@ def _centre_targets(c, d) -> dict:
 
 @numbers_of("centre", ("cx", "cy"), ("R", "box_w", "box_h", "size"))
 def _centre(c, d):
+    _within(c, _CENTRE)
     R, t = d["R"], _centre_targets(c, d)
     ind = int(t["ind"][0])
     ox, oy = t["reg"][0].tolist()
@@ -52,7 +82,7 @@ def centre_explorer(cx: float = 50.0, cy: float = 62.0, *, yours=None):
 
     ``yours``: your ``my_encode_ctdet(boxes, labels, num_classes, output_size, max_objs)``,
     shown beside ``encode_ctdet`` (``widgets.yours``) in a live kernel."""
-    controls = sliders(("cx", "centre x", 20, 108, 0.25), ("cy", "centre y", 14, 114, 0.25))
+    controls = sliders(*_CENTRE)
     shown = [S("peak_x", "peak p~ x", 0), S("peak_y", "y", 0), S("offset_x", "offset x", 3)]
     shown += [S("offset_y", "y", 3)]
     data = {"R": 4, "box_w": 40, "box_h": 28, "size": 32}
@@ -68,6 +98,7 @@ def _centre_picture(fig, c, q, d):
 
 @numbers_of("radius", ("width", "height", "min_overlap"))
 def _radius(c, d):
+    _within(c, _RADIUS)
     ref = gaussian_radius(c["height"], c["width"], c["min_overlap"])
     fixed = gaussian_radius(c["height"], c["width"], c["min_overlap"], variant="corrected")
     return {
@@ -85,11 +116,7 @@ def radius_explorer(width=24, height=16, min_overlap=0.7, *, yours=None, yours_g
     ``yours``: your ``my_gaussian_radius(height, width, min_overlap)``, ``yours_gaussian``
     your ``my_draw_gaussian(heatmap, center, radius)``, each shown beside the package's
     (``widgets.yours``) in a live kernel."""
-    controls = sliders(
-        ("width", "box width", 1, 60, 1, True),
-        ("height", "box height", 1, 60, 1, True),
-        ("min_overlap", "min IoU", 0.1, 0.95, 0.05),
-    )
+    controls = sliders(*_RADIUS)
     shown = [S("r_centernet", "reference radius"), S("sigma_centernet", "sigma")]
     shown += [S("r_corrected", "corrected radius"), S("sigma_corrected", "sigma")]
     shown += [S("ratio", "ratio")]
@@ -105,6 +132,7 @@ def _radius_picture(fig, c, q, d):
 
 @numbers_of("radius_cases", ("width", "height", "min_overlap", "r"))
 def _radius_cases(c, d):
+    _within(c, _RADIUS_CASES)
     w, h, r = c["width"], c["height"], c["r"]
     gt = (0, 0, w, h)
     q = {
@@ -118,12 +146,7 @@ def _radius_cases(c, d):
 
 def radius_cases_explorer(width=24, height=16, min_overlap=0.7, r=2.0):
     """Chapter 2: a radius r -> the IoU of the three corner moves (slid, shrunk, grown by r)."""
-    controls = sliders(
-        ("width", "box width", 1, 60, 1, True),
-        ("height", "box height", 1, 60, 1, True),
-        ("min_overlap", "min IoU", 0.1, 0.95, 0.05),
-        ("r", "radius r", 0, 20, 0.1),
-    )
+    controls = sliders(*_RADIUS_CASES)
     shown = [S("iou_slid", "IoU slid", 3), S("iou_shrunk", "shrunk", 3)]
     shown += [S("iou_grown", "grown", 3), S("iou_min", "worst", 3), S("r_safe", "safe radius")]
     values = {"width": width, "height": height, "min_overlap": min_overlap, "r": r}
@@ -154,6 +177,7 @@ def _toy_terms(c, d) -> torch.Tensor:
 
 @numbers_of("focal", ("alpha", "beta", "y"), ("box", "size", "blob", "inside", "outside"))
 def _focal(c, d):
+    _within(c, _FOCAL_Y)
     alpha, beta, y = c["alpha"], c["beta"], c["y"]
     p = torch.tensor([0.1, 0.5, 0.9], dtype=torch.float64)
     neg = focal_loss_terms(torch.logit(p), torch.full_like(p, min(y, 1 - 1e-12)), alpha, beta)
@@ -167,9 +191,7 @@ def focal_loss_explorer(alpha=2.0, beta=4.0, y=0.5, *, yours=None, yours_with_lo
     ``yours``: your ``my_focal_loss(pred, gt)`` on probabilities, or ``yours_with_logits``
     your ``my_focal_loss_with_logits(logits, gt)``, shown beside the package's L_k
     (``widgets.yours``) in a live kernel."""
-    controls = sliders(
-        ("alpha", "alpha", 0, 5, 0.5), ("beta", "beta", 0, 8, 0.5), ("y", "target Y", 0, 0.99, 0.01)
-    )
+    controls = sliders(*_FOCAL_Y)
     shown = [S("weight", "(1 - Y)^beta", 3), S("neg_at_01", "negative loss at Yhat 0.1", 5)]
     shown += [S("neg_at_05", "0.5", 3), S("neg_at_09", "0.9", 3), S("map_sum", "toy map's loss")]
     data = TOY | {"blob": [10, 22], "inside": 0.5, "outside": -2.0}
@@ -189,6 +211,7 @@ def _focal_picture(fig, c, q, d):
 
 @numbers_of("focal_gradient", ("alpha", "beta", "x"), ("ys",))
 def _focal_gradient(c, d):
+    _within(c, _FOCAL_X)
     ys = torch.tensor([1.0, *d["ys"]], dtype=torch.float64)
     x = torch.full_like(ys, c["x"]).requires_grad_()
     terms = focal_loss_terms(x, ys, c["alpha"], c["beta"])
@@ -207,8 +230,7 @@ def focal_gradient_explorer(alpha=2.0, beta=4.0, x=0.0, *, yours=None, yours_wit
 
     ``yours`` (on probabilities) or ``yours_with_logits``: your focal loss, whose gradient
     by autograd is shown beside the package's (``widgets.yours``) in a live kernel."""
-    controls = sliders(("alpha", "alpha", 0, 5, 0.5), ("beta", "beta", 0, 8, 0.5))
-    controls += sliders(("x", "logit x", -8, 8, 0.1))
+    controls = sliders(*_FOCAL_X)
     ys = [0.0, 0.5, 0.8, 0.95]
     shown = [S("probability", "Yhat", 3), S("loss_pos", "positive loss", 3)]
     shown += [S("grad_pos", "dL/dx positive", 4)]
@@ -233,6 +255,7 @@ def _blob_logits(c, d) -> torch.Tensor:
 
 @numbers_of("shape", ("x", "y", "sigma", "peak"), ("box", "size", "floor", "alpha", "beta"))
 def _shape(c, d):
+    _within(c, _SHAPE)
     gt = _toy_target(d)
     logits = _blob_logits(c, d).requires_grad_()
     loss = focal_loss_with_logits(logits, gt, d["alpha"], d["beta"])
@@ -250,12 +273,7 @@ def _shape(c, d):
 
 def shape_explorer(x=18.0, y=14.0, sigma=3.0, peak=0.5):
     """Chapter 3: move and resize a predicted blob -> L_k and the per-pixel gradient dL/dx."""
-    controls = sliders(
-        ("x", "blob x", 0, 31, 0.5),
-        ("y", "blob y", 0, 31, 0.5),
-        ("sigma", "blob sigma", 0.5, 8, 0.25),
-        ("peak", "blob peak Yhat", 0.05, 0.99, 0.01),
-    )
+    controls = sliders(*_SHAPE)
     shown = [S("loss", "L_k", 3), S("pos", "positive part", 3), S("neg", "negative part", 3)]
     shown += [S("grad_peak", "dL/dx at the object's peak", 4), S("grad_max", "largest |dL/dx|", 4)]
     data = TOY | {"floor": 0.01, "alpha": ALPHA, "beta": BETA}
@@ -281,7 +299,8 @@ def _shape_picture(fig, c, q, d):
 def _offset(c, d):
     # The offset target p / R - floor(p / R) of encode_ctdet, in float64. Without an offset
     # decode_ctdet (as the original decoder) puts the centre at the cell's middle, +0.5.
-    R = c["stride"]
+    _within(c, _OFFSET)
+    R = validate.option("stride", c["stride"], _STRIDES)
     px, py = c["x"] / R, c["y"] / R
     ox, oy = px - math.floor(px), py - math.floor(py)
     return {
@@ -302,8 +321,7 @@ def offset_explorer(x: float = 13.3, y: float = 6.8, stride: int = 4, *, yours=N
 
     ``yours``: your ``my_reg_l1_loss(output, mask, ind, target)``, shown beside
     ``reg_l1_loss`` (``widgets.yours``) in a live kernel."""
-    controls = sliders(("x", "centre x", 0, 23.9, 0.1), ("y", "centre y", 0, 23.9, 0.1))
-    controls += [Control("stride", "R", options=(1, 2, 4, 8))]
+    controls = [*sliders(*_OFFSET), Control("stride", "R", options=_STRIDES)]
     shown = [S("cell_x", "cell x", 0), S("cell_y", "y", 0), S("offset_x", "offset x", 3)]
     shown += [S("offset_y", "y", 3), S("error", "error without it, at the cell's middle (px)")]
     shown += [S("max_error", "at most"), S("error_corner", "at the cell's corner")]
@@ -318,6 +336,7 @@ def _offset_picture(fig, c, q, d):
 
 @numbers_of("size", ("width", "height", "dw", "dh"), ("wh_weight",))
 def _size(c, d):
+    _within(c, _SIZE)
     # L_size as CenterNetLoss computes it for one object (N = 1): reg_l1_loss, the mean
     # over the 2N numbers compared (plus its 1e-4 in the denominator).
     w, h = c["width"], c["height"]
@@ -336,8 +355,7 @@ def size_explorer(width=20.0, height=12.0, dw=3.0, dh=-2.0, *, yours=None):
 
     ``yours``: your ``my_size_loss(output, mask, ind, target)``, shown beside the
     package's L_size (``widgets.yours``) in a live kernel."""
-    controls = sliders(("width", "width", 2, 60, 1), ("height", "height", 2, 60, 1))
-    controls += sliders(("dw", "dw", -20, 20, 0.5), ("dh", "dh", -20, 20, 0.5))
+    controls = sliders(*_SIZE)
     weight = losses.CenterNetLoss().wh_weight
     shown = [S("l1", "|dw| + |dh|"), S("wh_loss", "L_size = (|dw| + |dh|) / 2N, N = 1", 3)]
     shown += [S("weighted", f"{weight:g} L_size", 3), S("iou", "IoU", 3)]

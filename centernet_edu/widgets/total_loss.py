@@ -20,9 +20,12 @@ from ..pretrained import loss_weight_runs
 from .explorer import Control, Explorer, S, array, numbers_of, picture_of, sliders, sparse
 from .live import live
 
+_LOG10_PI = ("log10_pi", "log10 prior pi", -4, -0.05, 0.05)  # the slider
+
 
 @numbers_of("prior", ("log10_pi",), ("gt",))
 def _prior(c, d):
+    validate.number("log10_pi", c["log10_pi"], *_LOG10_PI[2:4])
     pi = 10.0 ** c["log10_pi"]
     pos, neg = viz.prior_loss(array(d["gt"]), pi)
     return {"pi": pi, "bias": math.log(pi / (1 - pi)), "pos": pos, "neg": neg, "total": pos + neg}
@@ -39,7 +42,7 @@ def prior_explorer(pi: float = 0.1):
 
     The slider moves log10(pi) from -4 to -0.05 by 0.05."""
     pi = validate.number("pi", pi, 0, 1, open_low=True, open_high=True)
-    controls = sliders(("log10_pi", "log10 prior pi", -4, -0.05, 0.05))
+    controls = sliders(_LOG10_PI)
     shown = [S("pi", "pi", 4), S("bias", "bias b = log(pi / (1 - pi))"), S("pos", "L_k: positives")]
     shown += [S("neg", "+ negatives"), S("total", "= per object")]
     data = {"gt": sparse(prior_targets())}
@@ -71,7 +74,7 @@ def _weight_run(d, wh_weight, off_weight) -> dict:
 @numbers_of("loss_weights", ("wh_weight", "off_weight", "step"), ("step", "runs", "grad_norms"))
 def _loss_weights(c, d):
     run, step = _weight_run(d, c["wh_weight"], c["off_weight"]), c["step"]
-    i = d["step"].index(step)
+    i = d["step"].index(validate.option("step", step, d["step"]))
     q = {k: run[k][i] for k in WEIGHT_TERMS}
     q |= _gradient_shares(d["grad_norms"], c["wh_weight"], c["off_weight"])
     done = [j for j, s in enumerate(run["eval_step"]) if s <= step]  # none before the first
