@@ -105,7 +105,8 @@ def match_detections(boxes, labels, gt_boxes, gt_labels, iou: float = 0.5):
     """Greedy matching in the given order (sort by score first), as COCO does at one IoU.
 
     Each detection ``boxes (N, 4)`` of class ``labels (N,)`` takes the unmatched ground-truth
-    box of the same class it overlaps most, if that IoU is at least ``iou``.
+    box of the same class it overlaps most, if that IoU is at least ``iou`` (>= 0; a
+    threshold above 1 matches nothing, which makes every detection a false positive).
 
     Returns:
         a list of N integers: the index of the ground-truth box each detection matched,
@@ -113,7 +114,7 @@ def match_detections(boxes, labels, gt_boxes, gt_labels, iou: float = 0.5):
     """
     b, lab = labelled_boxes("boxes", boxes, "labels", labels)
     g, glab = labelled_boxes("gt_boxes", gt_boxes, "gt_labels", gt_labels)
-    iou = number("iou", iou)
+    iou = number("iou", iou, 0)
     free = [True] * len(g)
     matches = []
     for box, c in zip(b.tolist(), lab.tolist(), strict=True):

@@ -86,11 +86,13 @@ def gaussian_radius(height, width, min_overlap: float = 0.7, variant: str = "cen
     validate.choice("variant", variant, _VARIANTS)
     validate.nonnegative_finite("height", height, _MAX_SIZE)
     validate.nonnegative_finite("width", width, _MAX_SIZE)
-    if tuple(np.shape(height)) != tuple(np.shape(width)):
+    try:
+        np.broadcast_shapes(np.shape(height), np.shape(width))
+    except ValueError:
         raise ValueError(
-            "height and width must have the same shape, got height "
+            "height and width must have broadcastable shapes, got height "
             f"{tuple(np.shape(height))} and width {tuple(np.shape(width))}"
-        )
+        ) from None
     o = validate.number("min_overlap", min_overlap, 0, 1, open_low=True, open_high=True)
     h, w = _as_float(height), _as_float(width)
     roots = _reference_roots if variant == "centernet" else _corrected_roots

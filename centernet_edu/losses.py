@@ -78,7 +78,9 @@ def clamped_sigmoid(x: torch.Tensor, eps: float = 1e-4) -> torch.Tensor:
     """sigmoid(x) clamped to [eps, 1 - eps]: the reference ``_sigmoid``, never in place.
 
     The clamp keeps log(Yhat) and log(1 - Yhat) finite, at the price of a zero gradient
-    wherever it is active (|x| > about 9.2 for eps = 1e-4).
+    wherever it is active (|x| > about 9.2 for eps = 1e-4). In float16 and bfloat16,
+    1 - eps rounds to 1, so Yhat can reach 1 exactly, as in the reference: compute in
+    float32, or use focal_loss_with_logits, which is finite in every dtype.
     """
     if not isinstance(x, torch.Tensor) or not x.is_floating_point():
         got = x.dtype if isinstance(x, torch.Tensor) else validate.type_name(x)
@@ -87,11 +89,9 @@ def clamped_sigmoid(x: torch.Tensor, eps: float = 1e-4) -> torch.Tensor:
         eps = validate.number("eps", eps, 0, 0.5, open_high=True)
     except ValueError:
         raise ValueError(f"eps must lie in [0, 0.5), got {eps!r}") from None
-    high = 1 - eps
-    if eps > 0 and x.dtype in (torch.float16, torch.bfloat16):
-        # 1 - eps rounds to 1 in half precision: clamp to the largest value below 1 at most.
-        high = min(float(torch.tensor(high, dtype=x.dtype)), 1 - torch.finfo(x.dtype).eps / 2)
-    return torch.sigmoid(x).clamp(min=eps, max=high)
+    # As the reference, in x's dtype: in float16 or bfloat16, 1 - eps rounds to 1 for
+    # eps = 1e-4, so the upper clamp does not keep log(1 - Yhat) finite there.
+    return torch.sigmoid(x).clamp(min=eps, max=1 - eps)
 
 
 def _normalise(loss_sum: torch.Tensor, num_pos: torch.Tensor) -> torch.Tensor:

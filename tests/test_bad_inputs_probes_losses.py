@@ -183,10 +183,13 @@ def test_refused(call, pattern):
 
 
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
-def test_clamped_sigmoid_half_precision_stays_below_one(dtype):
+def test_clamped_sigmoid_half_precision_reaches_one_as_the_reference(dtype):
+    """1 - 1e-4 rounds to 1 in half precision: the clamp lets Yhat = 1 through there,
+    which chapter 3 shows; the docstring says so and points to the logits form."""
     y = CS(torch.tensor([30.0, -30.0], dtype=dtype))
     assert y.dtype == dtype
-    assert float(y[0]) < 1.0 and float(y[1]) > 0
+    assert float(y[0]) == 1.0 and float(y[1]) > 0
+    assert "float16" in CS.__doc__ and "focal_loss_with_logits" in CS.__doc__
 
 
 def test_clamped_sigmoid_float32_numbers_unchanged():

@@ -153,10 +153,16 @@ def test_bad_input(fn, error, pattern):
         fn()
 
 
-@pytest.mark.xfail(strict=True, reason="iou > 1 is accepted as 'match nothing'")
-def test_match_detections_iou_above_one():
-    with pytest.raises(ValueError, match="iou"):
-        ev.match_detections([[0, 0, 1, 1]], [0], [[0, 0, 1, 1]], [0], iou=2)
+def test_match_detections_iou_above_one_matches_nothing():
+    """As documented: no overlap reaches a threshold above 1."""
+    assert ev.match_detections([[0, 0, 1, 1]], [0], [[0, 0, 1, 1]], [0], iou=2) == [-1]
+    assert ev.match_detections([[0, 0, 1, 1]], [0], [[0, 0, 1, 1]], [0], iou=1) == [0]
+
+
+@pytest.mark.parametrize("iou", [-0.5, math.nan, "0.5"])
+def test_match_detections_iou_refused(iou):
+    with pytest.raises(ValueError, match="iou must be"):
+        ev.match_detections([[0, 0, 1, 1]], [0], [[0, 0, 1, 1]], [0], iou=iou)
 
 
 @pytest.mark.skipif(CUDA, reason="the case needs a machine without CUDA")

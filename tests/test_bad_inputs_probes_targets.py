@@ -45,9 +45,9 @@ def batch_labels():
 
 REFUSED = [
     (
-        "radius-width-array-height-scalar",
-        lambda: ce.gaussian_radius(10, np.array([1.0, 2.0])),
-        "width",
+        "radius-shapes-not-broadcastable",
+        lambda: ce.gaussian_radius(np.ones(2), np.ones(3)),
+        r"height and width must have broadcastable shapes, got height \(2,\) and width \(3,\)",
     ),
     ("gaussian_2d-shape-1e9", lambda: ce.gaussian_2d((1e9, 1e9)), "shape"),
     ("gaussian_2d-shape-2**40", lambda: ce.gaussian_2d((2**40, 1)), "shape"),
@@ -124,6 +124,16 @@ def test_radius_of_tiny_sides_is_not_negative():
 def test_radius_of_same_shape_arrays_still_works():
     r = ce.gaussian_radius(np.array([10.0, 20.0]), np.array([10.0, 20.0]))
     assert r.shape == (2,) and r[0] == ce.gaussian_radius(10, 10)
+
+
+def test_radius_broadcasts_height_against_width():
+    """A scalar against an array, and a column against a row, as chapter 2 draws them."""
+    r = ce.gaussian_radius(10, np.array([1.0, 2.0]))
+    assert r.shape == (2,) and r[1] == ce.gaussian_radius(10, 2)
+    grid = ce.gaussian_radius(
+        torch.arange(1.0, 4).reshape(3, 1), torch.arange(1.0, 5).reshape(1, 4)
+    )
+    assert grid.shape == (3, 4) and float(grid[2, 3]) == pytest.approx(ce.gaussian_radius(3, 4))
 
 
 def test_bfloat16_boxes_encode_like_float16():
