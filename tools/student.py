@@ -10,7 +10,11 @@ every cell, in any order, never grades the solution in place of the student's co
 the checker's committed output under the untouched stub is its "not yet". The student
 edition keeps the stubs and the checkers and leaves the solution cells out; it clears every output, execution count and the widget state, and drops
 the tags that only steer how the book shows a cell (``hide-input``, ``remove-cell``, ...).
-Chapters without exercises are copied with their outputs cleared.
+Every code cell but the stubs is marked with the hash of its source
+(``cell.metadata["centernet_edu"]["pristine"]``): the class grader then tells the cells as
+handed out, of which it runs only the definitions, from those the student added or
+changed, which it runs whole. Chapters without exercises are copied with their outputs
+cleared, and marked the same way.
 
     python tools/student.py [--out student] [notebook ...]   (make student)
 
@@ -25,6 +29,7 @@ from __future__ import annotations
 import argparse
 import ast
 import copy
+import hashlib
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +40,8 @@ ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
 MARKER = ".student-edition"
 STUB_TAG, SOLUTION_TAG = "exercise", "solution"
+# A cell's mark, read by centernet_edu.exercises.submission: metadata[MARK][PRISTINE].
+MARK, PRISTINE = "centernet_edu", "pristine"
 # Jupyter Book's tags: they decide what the built book shows, and mean nothing to a student.
 BOOK_TAGS = frozenset(
     f"{verb}-{part}" for verb in ("hide", "remove") for part in ("cell", "input", "output")
@@ -184,7 +191,7 @@ def exercises(nb, label: str = "notebook") -> list[Exercise]:
 
 def student_notebook(nb, label: str = "notebook"):
     """A copy of ``nb`` as a student gets it: no solutions, outputs, widget state or
-    book-only tags."""
+    book-only tags, and every code cell but the stubs marked with its source's hash."""
     solutions = {i for ex in exercises(nb, label) for i in ex.solutions}
     out = copy.deepcopy(nb)
     out.cells = [cell for i, cell in enumerate(out.cells) if i not in solutions]
@@ -197,9 +204,22 @@ def student_notebook(nb, label: str = "notebook"):
                 del meta["tags"]
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
+        _mark_pristine(cell)
     out.metadata.pop("widgets", None)
     nbformat.validate(out)
     return out
+
+
+def source_hash(source: str) -> str:
+    """The mark of a cell's source as handed out: the grader runs a cell whole once its
+    source no longer hashes to it (the same hash as submission.source_hash)."""
+    return hashlib.sha256(source.encode("utf-8")).hexdigest()
+
+
+def _mark_pristine(cell) -> None:
+    """Record, on a code cell that is not a stub, the hash of its source as handed out."""
+    if cell.cell_type == "code" and STUB_TAG not in _tags(cell):
+        cell.metadata[MARK] = {PRISTINE: source_hash(cell.source)}
 
 
 def _check_folder(out: Path) -> None:
