@@ -23,9 +23,11 @@ What each checker calls (the package function of the same name is the answer):
 ``check_extreme_net_loss``        ``fn(outputs, batch) -> loss, or (loss, stats)``
 ================================  =================================================================
 
-A whole class is graded from the command line, each submission in its own process:
-``python -m centernet_edu.exercises grade SUBMISSIONS --csv results.csv`` (see
-``centernet_edu.exercises.grade``).
+A checker runs beside the student's code, which can change it: it is for learning. A
+whole class is graded from the command line, where every verdict is computed in the
+grader's own process and each submission runs isolated in a process of its own:
+``python -m centernet_edu.exercises grade SUBMISSIONS --assignment A.toml --out DIR``
+(see ``centernet_edu.exercises.grade`` and ``centernet_edu.exercises.assignment``).
 """
 
 from .check_decode import check_decode_ctdet, check_heatmap_nms

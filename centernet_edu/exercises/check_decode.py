@@ -95,12 +95,8 @@ def _judge_nms(outcome: Outcome, want: torch.Tensor) -> Verdict:
     return judge_tensor(outcome.result, want, "result", _where)
 
 
-def check_heatmap_nms(fn, seed: int = 0) -> Report:
-    """Grade ``fn(heat) -> peaks`` against ``heatmap_nms`` (its 3 x 3 window).
-
-    ``heat (B, C, H, W)`` holds probabilities; ``peaks`` has the same shape, each pixel
-    that equals the maximum of its 3 x 3 neighbourhood keeps its score, the others are 0.
-    """
+def exercise_heatmap_nms(seed: int = 0) -> tuple[Exercise, list[Case]]:
+    """The exercise of ``check_heatmap_nms`` and its cases."""
     exercise = Exercise(
         name="heatmap_nms",
         arg_names=("heat",),
@@ -116,7 +112,17 @@ def check_heatmap_nms(fn, seed: int = 0) -> Report:
             ),
         ),
     )
-    return run(exercise, fn, _nms_cases(seed))
+    return exercise, _nms_cases(seed)
+
+
+def check_heatmap_nms(fn, seed: int = 0) -> Report:
+    """Grade ``fn(heat) -> peaks`` against ``heatmap_nms`` (its 3 x 3 window).
+
+    ``heat (B, C, H, W)`` holds probabilities; ``peaks`` has the same shape, each pixel
+    that equals the maximum of its 3 x 3 neighbourhood keeps its score, the others are 0.
+    """
+    exercise, cases = exercise_heatmap_nms(seed)
+    return run(exercise, fn, cases)
 
 
 # The boxes ------------------------------------------------------------------------------
@@ -250,6 +256,7 @@ def _decode_cases(seed: int) -> list[Case]:
             "no offset map (reg=None)",
             (*_heads(g, 1, 2, 8, 8, [(0, 0, 2, 6, 0.9)])[:2], None, 4),
             "reg may be None: the centre is then the pixel's middle, x + 0.5, y + 0.5",
+            on_error=True,
         ),
         Case(
             "ties: two objects with the same score",
@@ -272,6 +279,18 @@ def _decode_cases(seed: int) -> list[Case]:
     ]
 
 
+def exercise_decode_ctdet(seed: int = 0) -> tuple[Exercise, list[Case]]:
+    """The exercise of ``check_decode_ctdet`` and its cases."""
+    exercise = Exercise(
+        name="decode_ctdet",
+        arg_names=("heat", "wh", "reg", "K"),
+        reference=decode_ctdet,
+        judge=_judge_decode,
+        mistakes=_DECODE_MISTAKES,
+    )
+    return exercise, _decode_cases(seed)
+
+
 def check_decode_ctdet(fn, seed: int = 0) -> Report:
     """Grade ``fn(heat, wh, reg, K) -> detections`` against ``decode_ctdet``.
 
@@ -280,11 +299,5 @@ def check_decode_ctdet(fn, seed: int = 0) -> Report:
     result is ``(B, K, 6)``: x1, y1, x2, y2, score, class, sorted by score; detections
     with equal scores may come in any order.
     """
-    exercise = Exercise(
-        name="decode_ctdet",
-        arg_names=("heat", "wh", "reg", "K"),
-        reference=decode_ctdet,
-        judge=_judge_decode,
-        mistakes=_DECODE_MISTAKES,
-    )
-    return run(exercise, fn, _decode_cases(seed))
+    exercise, cases = exercise_decode_ctdet(seed)
+    return run(exercise, fn, cases)

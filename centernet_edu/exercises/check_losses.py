@@ -144,12 +144,8 @@ _NONFINITE = (
 )
 
 
-def check_focal_loss(fn, seed: int = 0) -> Report:
-    """Grade ``fn(pred, gt) -> loss`` against ``focal_loss``.
-
-    ``pred`` are probabilities Yhat and ``gt`` the targets Y, both ``(B, C, H, W)``
-    (float64 or float32); the loss is one number (a 0-d tensor or a float).
-    """
+def exercise_focal_loss(seed: int = 0) -> tuple[Exercise, list[Case]]:
+    """The exercise of ``check_focal_loss`` and its cases."""
     exercise = Exercise(
         name="focal_loss",
         arg_names=("pred", "gt"),
@@ -158,7 +154,17 @@ def check_focal_loss(fn, seed: int = 0) -> Report:
         mistakes=_focal_mistakes(on_logits=False),
         nonfinite_hint=_NONFINITE,
     )
-    return run(exercise, fn, _heatmap_cases(seed, logits=False))
+    return exercise, _heatmap_cases(seed, logits=False)
+
+
+def check_focal_loss(fn, seed: int = 0) -> Report:
+    """Grade ``fn(pred, gt) -> loss`` against ``focal_loss``.
+
+    ``pred`` are probabilities Yhat and ``gt`` the targets Y, both ``(B, C, H, W)``
+    (float64 or float32); the loss is one number (a 0-d tensor or a float).
+    """
+    exercise, cases = exercise_focal_loss(seed)
+    return run(exercise, fn, cases)
 
 
 _HUGE = (
@@ -180,12 +186,8 @@ def _huge_logit_cases() -> list[Case]:
     ]
 
 
-def check_focal_loss_with_logits(fn, seed: int = 0) -> Report:
-    """Grade ``fn(logits, gt) -> loss`` against ``focal_loss_with_logits``.
-
-    ``logits`` are the raw heatmap-head outputs x (Yhat = sigmoid(x)), ``gt`` the
-    targets Y, both ``(B, C, H, W)``; the loss must stay finite for huge logits.
-    """
+def exercise_focal_loss_with_logits(seed: int = 0) -> tuple[Exercise, list[Case]]:
+    """The exercise of ``check_focal_loss_with_logits`` and its cases."""
     exercise = Exercise(
         name="focal_loss_with_logits",
         arg_names=("logits", "gt"),
@@ -201,7 +203,17 @@ def check_focal_loss_with_logits(fn, seed: int = 0) -> Report:
         ),
         nonfinite_hint=_NONFINITE,
     )
-    return run(exercise, fn, _heatmap_cases(seed, logits=True) + _huge_logit_cases())
+    return exercise, _heatmap_cases(seed, logits=True) + _huge_logit_cases()
+
+
+def check_focal_loss_with_logits(fn, seed: int = 0) -> Report:
+    """Grade ``fn(logits, gt) -> loss`` against ``focal_loss_with_logits``.
+
+    ``logits`` are the raw heatmap-head outputs x (Yhat = sigmoid(x)), ``gt`` the
+    targets Y, both ``(B, C, H, W)``; the loss must stay finite for huge logits.
+    """
+    exercise, cases = exercise_focal_loss_with_logits(seed)
+    return run(exercise, fn, cases)
 
 
 # The L1 loss at the centres --------------------------------------------------------------
@@ -310,12 +322,8 @@ def _l1_cases(seed: int) -> list[Case]:
     ]
 
 
-def check_reg_l1_loss(fn, seed: int = 0) -> Report:
-    """Grade ``fn(output, mask, ind, target) -> loss`` against ``reg_l1_loss``.
-
-    ``output (B, D, H, W)`` a head's dense map, ``mask (B, M)`` uint8, ``ind (B, M)``
-    int64 flat positions ``y * W + x``, ``target (B, M, D)``; the loss is one number.
-    """
+def exercise_reg_l1_loss(seed: int = 0) -> tuple[Exercise, list[Case]]:
+    """The exercise of ``check_reg_l1_loss`` and its cases."""
     exercise = Exercise(
         name="reg_l1_loss",
         arg_names=("output", "mask", "ind", "target"),
@@ -324,4 +332,14 @@ def check_reg_l1_loss(fn, seed: int = 0) -> Report:
         mistakes=_L1_MISTAKES,
         nonfinite_hint="NaN or inf comes from 0 / 0: a batch without objects has mask.sum() = 0",
     )
-    return run(exercise, fn, _l1_cases(seed))
+    return exercise, _l1_cases(seed)
+
+
+def check_reg_l1_loss(fn, seed: int = 0) -> Report:
+    """Grade ``fn(output, mask, ind, target) -> loss`` against ``reg_l1_loss``.
+
+    ``output (B, D, H, W)`` a head's dense map, ``mask (B, M)`` uint8, ``ind (B, M)``
+    int64 flat positions ``y * W + x``, ``target (B, M, D)``; the loss is one number.
+    """
+    exercise, cases = exercise_reg_l1_loss(seed)
+    return run(exercise, fn, cases)

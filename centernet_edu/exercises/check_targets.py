@@ -105,12 +105,10 @@ def _radius_cases(seed: int) -> list[Case]:
     return cases
 
 
-def check_gaussian_radius(fn, variant: str = "corrected", seed: int = 0) -> Report:
-    """Grade ``fn(height, width, min_overlap) -> float`` against ``gaussian_radius``.
-
-    ``variant`` is the formula it should reproduce: ``"corrected"`` (the three overlap
-    cases solved properly) or ``"centernet"`` (the original code's, flaws included).
-    """
+def exercise_gaussian_radius(
+    variant: str = "corrected", seed: int = 0
+) -> tuple[Exercise, list[Case]]:
+    """The exercise of ``check_gaussian_radius`` and its cases."""
     validate.choice("variant", variant, ("centernet", "corrected"))
     exercise = Exercise(
         name=f"gaussian_radius ({variant})",
@@ -119,22 +117,33 @@ def check_gaussian_radius(fn, variant: str = "corrected", seed: int = 0) -> Repo
         judge=_judge_radius,
         mistakes=_radius_mistakes(variant),
     )
-    return run(exercise, fn, _radius_cases(seed))
+    return exercise, _radius_cases(seed)
+
+
+def check_gaussian_radius(fn, variant: str = "corrected", seed: int = 0) -> Report:
+    """Grade ``fn(height, width, min_overlap) -> float`` against ``gaussian_radius``.
+
+    ``variant`` is the formula it should reproduce: ``"corrected"`` (the three overlap
+    cases solved properly) or ``"centernet"`` (the original code's, flaws included).
+    """
+    exercise, cases = exercise_gaussian_radius(variant, seed)
+    return run(exercise, fn, cases)
 
 
 # Drawing a Gaussian ---------------------------------------------------------------------
 
 
-def _splat(heatmap, center, radius, *, combine="max", swap=False, sigma=None, rounding=int):
-    """``draw_gaussian``, or one of its classic mistakes (numpy maps)."""
+def _splat(heatmap, center, radius, *, combine="max", swap=False, sigma=None, rounding=int, end=1):
+    """``draw_gaussian``, or one of its classic mistakes (numpy maps); ``end=0`` stops the
+    window one row or column short at the far borders (an off-by-one)."""
     d = 2 * radius + 1
     kernel = gaussian_2d((d, d), sigma=d / 6 if sigma is None else sigma(radius))
     x, y = rounding(center[0]), rounding(center[1])
     if swap:
         x, y = y, x
     H, W = heatmap.shape
-    top, bottom = max(0, y - radius), min(H, y + radius + 1)
-    left, right = max(0, x - radius), min(W, x + radius + 1)
+    top, bottom = max(0, y - radius), min(H - 1 + end, y + radius + 1)
+    left, right = max(0, x - radius), min(W - 1 + end, x + radius + 1)
     if top < bottom and left < right:
         region = heatmap[top:bottom, left:right]
         patch = kernel[
@@ -168,6 +177,11 @@ _DRAW_MISTAKES = (
     (_SIGMA, functools.partial(_splat, sigma=lambda r: r / 3)),
     (_SIGMA, functools.partial(_splat, sigma=lambda r: (2 * r + 1) / 3)),
     (_SIGMA, functools.partial(_splat, sigma=lambda r: r)),
+    (
+        "at the far borders the window ends at H and W, the map's size (a slice's end is "
+        "excluded): min(H, y + r + 1), not min(H - 1, y + r + 1)",
+        functools.partial(_splat, end=0),
+    ),
 )
 _BORDER = (
     "near a border, cut the window to the map: in numpy a negative start index counts "
@@ -175,7 +189,17 @@ _BORDER = (
 )
 
 
-def _draw_all(fn, args):
+def _unclipped(heatmap, center, radius):
+    """``draw_gaussian`` with the window's start left uncut: a negative start wraps."""
+    d = 2 * radius + 1
+    kernel = gaussian_2d((d, d), sigma=d / 6)
+    x, y = int(center[0]), int(center[1])
+    region = heatmap[y - radius : y + radius + 1, x - radius : x + radius + 1]
+    region[...] = np.maximum(region, kernel[: region.shape[0], : region.shape[1]])
+    return heatmap
+
+
+def draw_all(fn, args):
     heatmap, draws = args
     result = None
     for center, radius in draws:
@@ -219,21 +243,36 @@ def _draw_cases(seed: int) -> list[Case]:
     held[4, 6] = 0.95  # beside the peak, above the Gaussian there
     return [
         Case("an object in the middle of a 9 x 11 map, radius 2", (blank(), (((5, 4), 2),))),
-        Case("an object at the left border (x = 0), radius 2", (blank(), (((0, 4), 2),)), _BORDER),
         Case(
-            "an object at the right border (x = 10), radius 3", (blank(), (((10, 5), 3),)), _BORDER
+            "an object at the left border (x = 0), radius 2",
+            (blank(), (((0, 4), 2),)),
+            _BORDER,
+            _unclipped,
         ),
         Case(
-            "an object at the top-left corner (0, 0), radius 2", (blank(), (((0, 0), 2),)), _BORDER
+            "an object at the right border (x = 10), radius 3",
+            (blank(), (((10, 5), 3),)),
+            _BORDER,
+            _unclipped,
         ),
         Case(
-            "an object at the bottom border (y = 8), radius 1", (blank(), (((6, 8), 1),)), _BORDER
+            "an object at the top-left corner (0, 0), radius 2",
+            (blank(), (((0, 0), 2),)),
+            _BORDER,
+            _unclipped,
+        ),
+        Case(
+            "an object at the bottom border (y = 8), radius 1",
+            (blank(), (((6, 8), 1),)),
+            _BORDER,
+            _unclipped,
         ),
         Case("radius 0: a single pixel", (blank(), (((3, 2), 0),))),
         Case(
             "a radius larger than the map: radius 7 on 5 x 6",
             (blank(5, 6), (((2, 3), 7),)),
             _BORDER,
+            _unclipped,
         ),
         Case("two overlapping objects, radius 3 and 2", (blank(), (((4, 4), 3), ((6, 5), 2)))),
         Case(
@@ -254,6 +293,20 @@ def _draw_cases(seed: int) -> list[Case]:
     ]
 
 
+def exercise_draw_gaussian(seed: int = 0) -> tuple[Exercise, list[Case]]:
+    """The exercise of ``check_draw_gaussian`` and its cases."""
+    exercise = Exercise(
+        name="draw_gaussian",
+        arg_names=("heatmap", "center"),
+        reference=draw_gaussian,
+        judge=_judge_draw,
+        mistakes=_DRAW_MISTAKES,
+        invoke=draw_all,
+        in_place=("heatmap",),
+    )
+    return exercise, _draw_cases(seed)
+
+
 def check_draw_gaussian(fn, seed: int = 0) -> Report:
     """Grade ``fn(heatmap, center, radius)`` against ``draw_gaussian``.
 
@@ -261,16 +314,8 @@ def check_draw_gaussian(fn, seed: int = 0) -> Report:
     ``center`` is ``(x, y)``; ``fn`` returns ``heatmap``. Two overlapping objects are
     two calls on the same map.
     """
-    exercise = Exercise(
-        name="draw_gaussian",
-        arg_names=("heatmap", "center"),
-        reference=draw_gaussian,
-        judge=_judge_draw,
-        mistakes=_DRAW_MISTAKES,
-        invoke=_draw_all,
-        in_place=("heatmap",),
-    )
-    return run(exercise, fn, _draw_cases(seed))
+    exercise, cases = exercise_draw_gaussian(seed)
+    return run(exercise, fn, cases)
 
 
 # Encoding the targets -------------------------------------------------------------------
@@ -331,8 +376,63 @@ def _transposed(out, args, stride_of=lambda H, W: H):
     return (ind % W * stride_of(H, W) + ind // W) * out["reg_mask"]
 
 
+def _encode_as(boxes, labels, num_classes, output_size, max_objs, *, centre=np.floor, far=1):
+    """``encode_ctdet`` with another rule for the centre's pixel (``centre``) or for the
+    far border (boxes clipped to ``W - far`` and ``H - far``): a classic mistake."""
+    H, W = output_size
+    out = encode_ctdet(boxes, labels, num_classes, output_size, max_objs)
+    hm, wh, reg = (
+        np.zeros((num_classes, H, W), np.float32),
+        np.zeros((max_objs, 2), np.float32),
+        np.zeros((max_objs, 2), np.float32),
+    )
+    ind, mask = np.zeros(max_objs, np.int64), np.zeros(max_objs, np.uint8)
+    for k, (box, c) in enumerate(
+        zip(np.asarray(boxes, np.float32)[:max_objs], labels[:max_objs], strict=False)
+    ):
+        x1, x2 = np.clip(box[[0, 2]], 0, W - far)
+        y1, y2 = np.clip(box[[1, 3]], 0, H - far)
+        if not (x2 - x1 > 0 and y2 - y1 > 0):
+            continue
+        p = np.array([(x1 + x2) / 2, (y1 + y2) / 2], np.float32)
+        q = centre(p).astype(np.int32)
+        radius = max(0, int(gaussian_radius(math.ceil(y2 - y1), math.ceil(x2 - x1))))
+        draw_gaussian(hm[int(c)], q, radius)
+        wh[k], reg[k], ind[k], mask[k] = (x2 - x1, y2 - y1), p - q, q[1] * W + q[0], 1
+    mine = {"hm": hm, "wh": wh, "reg": reg, "ind": ind, "reg_mask": mask}
+    return {k: torch.as_tensor(v).to(out[k].dtype) for k, v in mine.items()}
+
+
 _INDEX = "ind is y * W + x (row by row): row y, column x, with W the map's width"
+
+
+def _half_up(x: torch.Tensor) -> torch.Tensor:
+    return torch.floor(x + 0.5)
+
+
+def _rounded_offset(out, args, rounding) -> torch.Tensor:
+    """The offset taken from the rounded centre, ind and the peak left floored."""
+    W = args[3][1]
+    pixel = torch.stack([out["ind"] % W, out["ind"] // W], 1).to(out["reg"].dtype)
+    centre = pixel + out["reg"]
+    return (centre - rounding(centre)) * out["reg_mask"][:, None]
+
+
+_ROUNDED = (
+    "the centre's pixel is the centre floored (int() of a positive number), not rounded: "
+    "the offset reg = centre - floor(centre) lies in [0, 1), and ind and the peak use the "
+    "floored pixel"
+)
 _ENCODE_MISTAKES = (
+    (_ROUNDED, functools.partial(_encode_as, centre=np.round)),  # half to even
+    (_ROUNDED, functools.partial(_encode_as, centre=lambda p: np.floor(p + 0.5))),  # half up
+    (_ROUNDED, _encode_but(reg=lambda out, args: _rounded_offset(out, args, torch.round))),
+    (_ROUNDED, _encode_but(reg=lambda out, args: _rounded_offset(out, args, _half_up))),
+    (
+        "clip the boxes to [0, W - 1] and [0, H - 1], the last pixel's index, not to W and "
+        "H: an off-by-one at the far border",
+        functools.partial(_encode_as, far=0),
+    ),
     (_INDEX, _encode_but(ind=_transposed)),
     (_INDEX, _encode_but(ind=lambda out, args: _transposed(out, args, lambda H, W: W))),
     ("wh is (w, h): the width first", _encode_but(wh=lambda out, args: out["wh"].flip(1))),
@@ -435,14 +535,8 @@ def _encode_cases(seed: int) -> list[Case]:
     ]
 
 
-def check_encode_ctdet(fn, seed: int = 0) -> Report:
-    """Grade ``fn(boxes, labels, num_classes, output_size, max_objs) -> dict``.
-
-    ``boxes`` is a numpy ``(N, 4)`` array of x1, y1, x2, y2 in heatmap pixels, ``labels``
-    ``(N,)`` int64, ``output_size`` ``(H, W)``. The dict holds ``hm (C, H, W)``,
-    ``wh (M, 2)``, ``reg (M, 2)``, ``ind (M,)`` and ``reg_mask (M,)`` (tensors or
-    arrays), as ``encode_ctdet`` returns them.
-    """
+def exercise_encode_ctdet(seed: int = 0) -> tuple[Exercise, list[Case]]:
+    """The exercise of ``check_encode_ctdet`` and its cases."""
     exercise = Exercise(
         name="encode_ctdet",
         arg_names=("boxes", "labels", "num_classes", "output_size", "max_objs"),
@@ -452,4 +546,16 @@ def check_encode_ctdet(fn, seed: int = 0) -> Report:
         mutation_hint="clip a copy of the boxes (np.clip without out=): the caller's boxes "
         "must stay as they were",
     )
-    return run(exercise, fn, _encode_cases(seed))
+    return exercise, _encode_cases(seed)
+
+
+def check_encode_ctdet(fn, seed: int = 0) -> Report:
+    """Grade ``fn(boxes, labels, num_classes, output_size, max_objs) -> dict``.
+
+    ``boxes`` is a numpy ``(N, 4)`` array of x1, y1, x2, y2 in heatmap pixels, ``labels``
+    ``(N,)`` int64, ``output_size`` ``(H, W)``. The dict holds ``hm (C, H, W)``,
+    ``wh (M, 2)``, ``reg (M, 2)``, ``ind (M,)`` and ``reg_mask (M,)`` (tensors or
+    arrays), as ``encode_ctdet`` returns them.
+    """
+    exercise, cases = exercise_encode_ctdet(seed)
+    return run(exercise, fn, cases)

@@ -21,7 +21,7 @@ from .report import Report
 __all__ = ["check_centernet_loss", "check_extreme_net_loss"]
 
 
-def _build_and_call(fn, args):
+def build_and_call(fn, args):
     loss = fn() if isinstance(fn, type) else fn
     return loss(*args)
 
@@ -136,6 +136,21 @@ _CTDET_MISTAKES = (
 )
 
 
+def exercise_centernet_loss(seed: int = 0) -> tuple[Exercise, list[Case]]:
+    """The exercise of ``check_centernet_loss`` and its cases."""
+    exercise = Exercise(
+        name="CenterNetLoss",
+        arg_names=("outputs", "batch"),
+        reference=lambda outputs, batch: CenterNetLoss(fused=False)(outputs, batch)[0],
+        judge=_judge_total,
+        mistakes=_CTDET_MISTAKES,
+        invoke=build_and_call,
+        mutation_hint=_IN_PLACE,
+        nonfinite_hint=_NONFINITE,
+    )
+    return exercise, _ctdet_cases(seed)
+
+
 def check_centernet_loss(fn, seed: int = 0) -> Report:
     """Grade ``fn(outputs, batch) -> loss`` (or ``(loss, stats)``) against ``CenterNetLoss()``.
 
@@ -144,17 +159,8 @@ def check_centernet_loss(fn, seed: int = 0) -> Report:
     reg_mask``. The loss is L_det = L_k + 0.1 L_size + L_off, one number; ``outputs``
     must come back unchanged. A class is built with its defaults first.
     """
-    exercise = Exercise(
-        name="CenterNetLoss",
-        arg_names=("outputs", "batch"),
-        reference=lambda outputs, batch: CenterNetLoss(fused=False)(outputs, batch)[0],
-        judge=_judge_total,
-        mistakes=_CTDET_MISTAKES,
-        invoke=_build_and_call,
-        mutation_hint=_IN_PLACE,
-        nonfinite_hint=_NONFINITE,
-    )
-    return run(exercise, fn, _ctdet_cases(seed))
+    exercise, cases = exercise_centernet_loss(seed)
+    return run(exercise, fn, cases)
 
 
 # The extreme-point total -----------------------------------------------------------------
@@ -236,6 +242,21 @@ _EXDET_MISTAKES = (
 )
 
 
+def exercise_extreme_net_loss(seed: int = 0) -> tuple[Exercise, list[Case]]:
+    """The exercise of ``check_extreme_net_loss`` and its cases."""
+    exercise = Exercise(
+        name="ExtremeNetLoss",
+        arg_names=("outputs", "batch"),
+        reference=lambda outputs, batch: ExtremeNetLoss(fused=False)(outputs, batch)[0],
+        judge=_judge_total,
+        mistakes=_EXDET_MISTAKES,
+        invoke=build_and_call,
+        mutation_hint=_IN_PLACE,
+        nonfinite_hint=_NONFINITE,
+    )
+    return exercise, _exdet_cases(seed)
+
+
 def check_extreme_net_loss(fn, seed: int = 0) -> Report:
     """Grade ``fn(outputs, batch) -> loss`` (or ``(loss, stats)``) against ``ExtremeNetLoss()``.
 
@@ -243,14 +264,5 @@ def check_extreme_net_loss(fn, seed: int = 0) -> Report:
     reg_r (B, 2, H, W)``; ``batch`` the batched ``encode_exdet`` targets. The loss is the
     sum of the five focal losses plus the sum of the four offset L1 losses, one number.
     """
-    exercise = Exercise(
-        name="ExtremeNetLoss",
-        arg_names=("outputs", "batch"),
-        reference=lambda outputs, batch: ExtremeNetLoss(fused=False)(outputs, batch)[0],
-        judge=_judge_total,
-        mistakes=_EXDET_MISTAKES,
-        invoke=_build_and_call,
-        mutation_hint=_IN_PLACE,
-        nonfinite_hint=_NONFINITE,
-    )
-    return run(exercise, fn, _exdet_cases(seed))
+    exercise, cases = exercise_extreme_net_loss(seed)
+    return run(exercise, fn, cases)

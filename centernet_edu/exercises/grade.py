@@ -1,92 +1,84 @@
-"""Grading a class: every submission in its own process, with a time and a memory limit.
+"""Grading a class: the verdicts are computed where no student's code runs.
 
-A folder holds one ``.py`` or ``.ipynb`` file per student (the file's stem is the
-student's id), each defining some of the functions under the package's names
-(``gaussian_radius``, ``focal_loss``, ..., ``CenterNetLoss``) or under the names of the
-student edition's stubs (``my_gaussian_radius``, ..., ``my_size_loss``,
-``my_centernet_loss``): a chapter of the student edition, filled in, is a submission. Each submission runs in a
-process of its own, forked from a server that has imported the package once (a fork
-takes milliseconds where a fresh interpreter takes seconds). The process
+A folder holds the submissions: a ``.py`` or ``.ipynb`` file per student (the file's stem
+is the student's id), or a subfolder per student holding several (the subfolder's name is
+the id). Each defines some exercises under the package's names (``focal_loss``, ...,
+``CenterNetLoss``) or the student edition's stubs (``my_focal_loss``, ...): a chapter of
+the student edition, filled in, is a submission. Every file is read into memory before
+anyone is graded, so a submission that writes into a classmate's file changes nothing.
 
-- may use ``memory_mb`` megabytes of address space beyond what the grader itself holds
+For each submission the grader (this process) starts a process from a fork server that
+has imported the package once (a fork takes milliseconds where a fresh interpreter takes
+seconds); ``worker.work`` runs there. The grader makes every case and its expected
+result, sends the student's process the inputs, reads back what the student's function
+returned, and judges it with the checkers' own code (``judge.report``). The student's
+process gets nothing but inputs; what it sends is read as data (``channel``), checked,
+and a message the grader did not ask for fails that submission's exercise, no other.
+
+The student's process
+
+- works in a temporary folder of its own, on a private copy of its files;
+- may use ``memory_mb`` megabytes of address space beyond what it holds at start
   (``RLIMIT_AS``, Linux): past it, allocations fail and the exercise is told so;
-- is stopped, with the whole process group, when it runs past ``timeout`` seconds: the
-  exercise it was running is recorded as not finishing, and the exercises after it are
-  graded in a new process (with ``timeout`` seconds again);
-- may die (``os._exit``, a segmentation fault): that exercise is recorded as such, and
-  the rest are graded in a new process.
+- is stopped when it runs past ``timeout`` seconds: the exercise it was running is
+  recorded as not finishing, and the exercises after it are graded in a new process;
+- may die (``os._exit``, a segmentation fault, killing its fork server): that exercise is
+  recorded as such, and the rest are graded in a new process.
 
-A submission that cannot be loaded (a syntax error, a failing import) gets that reason on
-each of its rows; the others are never stopped by it.
+When it ends, every process it started ends too: its session, its process group, and
+the orphans it left, which this process adopts while it grades (Linux).
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import multiprocessing
 import os
+import select
+import shutil
 import signal
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-import torch
 from tqdm import tqdm
 
-from .check_decode import check_decode_ctdet, check_heatmap_nms
-from .check_losses import check_focal_loss, check_focal_loss_with_logits, check_reg_l1_loss
-from .check_targets import check_draw_gaussian, check_encode_ctdet, check_gaussian_radius
-from .check_totals import check_centernet_loss, check_extreme_net_loss
-from .submission import SUFFIXES, LoadError, load
+from .assignment import Assignment, default_assignment
+from .catalog import CATALOG
+from .channel import Frames, Malformed, decode, encode, frame
+from .judge import Outcome, report, strict_float64
+from .report import Report
+from .submission import SUFFIXES
+from .worker import become_subreaper
 
 __all__ = [
     "CHECKERS",
     "NAMES",
     "Row",
+    "Limits",
+    "Submission",
     "find_submissions",
+    "folder_submission",
     "grade_submission",
     "grade_class",
-    "work",
+    "score",
+    "row_points",
+    "exercise_of",
 ]
 
-# The exercises in the book's order, each with its checker.
-CHECKERS = {
-    "gaussian_radius": check_gaussian_radius,
-    "draw_gaussian": check_draw_gaussian,
-    "encode_ctdet": check_encode_ctdet,
-    "focal_loss": check_focal_loss,
-    "focal_loss_with_logits": check_focal_loss_with_logits,
-    "reg_l1_loss": check_reg_l1_loss,
-    "size_loss": check_reg_l1_loss,  # chapter 5: the L1 loss read at the centres, on sizes
-    "heatmap_nms": check_heatmap_nms,
-    "decode_ctdet": check_decode_ctdet,
-    "CenterNetLoss": check_centernet_loss,
-    "ExtremeNetLoss": check_extreme_net_loss,
-}
+# The exercises in the book's order, and the names a submission may answer each under.
+CHECKERS = tuple(CATALOG)
+NAMES = {name: s.names for name, s in CATALOG.items()}
 
-# The names a submission may define each exercise under, first found first graded: the
-# package's name, then the name of the student edition's stub.
-NAMES = {
-    "gaussian_radius": ("gaussian_radius", "my_gaussian_radius"),
-    "draw_gaussian": ("draw_gaussian", "my_draw_gaussian"),
-    "encode_ctdet": ("encode_ctdet", "my_encode_ctdet"),
-    "focal_loss": ("focal_loss", "my_focal_loss"),
-    "focal_loss_with_logits": ("focal_loss_with_logits", "my_focal_loss_with_logits"),
-    "reg_l1_loss": ("reg_l1_loss", "my_reg_l1_loss"),
-    "size_loss": ("my_size_loss",),
-    "heatmap_nms": ("heatmap_nms", "my_heatmap_nms"),
-    "decode_ctdet": ("decode_ctdet", "my_decode_ctdet"),
-    "CenterNetLoss": ("CenterNetLoss", "my_centernet_loss"),
-    "ExtremeNetLoss": ("ExtremeNetLoss", "my_extreme_net_loss"),
-}
+MAX_FILE = 64 * 2**20  # bytes: a notebook with its outputs stays far below
 
 
 @dataclass(frozen=True)
 class Row:
-    """One line of the class's CSV: a student's result on one exercise."""
+    """A student's result on one exercise (or on one set of its hidden cases)."""
 
     student: str
     exercise: str
@@ -94,215 +86,493 @@ class Row:
     total: int
     ok: bool
     message: str
+    failures: tuple[str, ...] = ()  # every failing case, in words
+    hint: str | None = None
+    hidden: bool = False  # cases the students were not shown (an assignment's hidden seed)
 
 
-def find_submissions(folder: Path) -> list[Path]:
-    """The ``.py`` and ``.ipynb`` files in ``folder``, by name; ValueError if there are
-    none, or if two share a student's id."""
+@dataclass(frozen=True)
+class Limits:
+    """What a submission's process may take: seconds (per process) and megabytes."""
+
+    timeout: float = 60.0
+    memory_mb: int = 1024
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One student's files, read into memory; ``reason`` says why it is not graded."""
+
+    student: str
+    files: dict[str, bytes] = field(default_factory=dict)
+    reason: str | None = None
+
+
+def _read(path: Path) -> tuple[bytes | None, str | None]:
+    try:
+        if path.is_symlink() and not path.exists():
+            return None, "a symbolic link to nothing"
+        if not path.is_file():
+            return None, "not a regular file"
+        if path.stat().st_size > MAX_FILE:
+            return None, f"larger than {MAX_FILE // 2**20} MB"
+        return path.read_bytes(), None
+    except OSError as e:
+        return None, f"cannot be read ({e.strerror or type(e).__name__})"
+
+
+def _is_code(path: Path) -> bool:
+    return path.suffix.lower() in SUFFIXES
+
+
+def folder_submission(folder: Path) -> Submission:
+    files, reasons = {}, []
+    for path in sorted(folder.iterdir()):
+        if not _is_code(path):
+            continue
+        data, reason = _read(path)
+        if reason:
+            reasons.append(f"{path.name}: {reason}")
+        else:
+            files[path.name] = data
+    if files:
+        return Submission(folder.name, files)
+    why = "; ".join(reasons) or "it holds no .py or .ipynb file"
+    return Submission(folder.name, reason=f"not graded: {why}")
+
+
+def find_submissions(folder: Path) -> list[Submission]:
+    """Every entry of ``folder``, by name: a student's submission, or why it is not one.
+
+    ValueError if ``folder`` is not a folder, holds nothing to grade, or two entries
+    share a student's id."""
     if not folder.is_dir():
         raise ValueError(f"SUBMISSIONS must be a folder, got {str(folder)!r}")
-    found = sorted(p for p in folder.iterdir() if p.suffix in SUFFIXES and p.is_file())
-    if not found:
+    found = []
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith("."):
+            continue  # .DS_Store, .ipynb_checkpoints: never a student's
+        if path.is_dir() and not path.is_symlink():
+            found.append(folder_submission(path))
+        elif _is_code(path):
+            data, reason = _read(path)
+            sub = Submission(path.stem, {path.name: data}) if data is not None else None
+            found.append(
+                sub or Submission(path.stem, reason=f"not graded: {path.name} is {reason}")
+            )
+        else:
+            kind = "a symbolic link to nothing" if path.is_symlink() and not path.exists() else None
+            why = kind or "not a .py or .ipynb file"
+            found.append(Submission(path.name, reason=f"not graded: {path.name} is {why}"))
+    if not any(s.files for s in found):
         raise ValueError(f"{folder} holds no submissions (.py or .ipynb files)")
-    stems = [p.stem for p in found]
-    twice = sorted({s for s in stems if stems.count(s) > 1})
+    ids = [s.student for s in found if s.files]
+    twice = sorted({s for s in ids if ids.count(s) > 1})
     if twice:
         raise ValueError(f"two submissions for one student id in {folder}: {', '.join(twice)}")
     return found
 
 
-# The worker: one process, one submission ---------------------------------------------------
+# Stopping every process a submission started ---------------------------------------------
 
 
-def _limit_memory(memory_mb: int) -> None:
-    """Cap the address space at what the process holds now plus ``memory_mb`` (Linux)."""
-    import resource
-
-    with contextlib.suppress(OSError, ValueError):
-        status = Path("/proc/self/status").read_text()
-        held = next(
-            int(line.split()[1]) * 1024
-            for line in status.splitlines()
-            if line.startswith("VmSize:")
-        )
-        limit = held + memory_mb * 2**20
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-
-
-def _isolate() -> None:
-    """A process group of its own (stopped as one), its prints silenced, one thread."""
-    os.setpgid(0, 0)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    for fd in (1, 2):
-        os.dup2(devnull, fd)
-    torch.set_num_threads(1)  # one submission, one core: nothing spins against the grader
-
-
-def _grade_defined(namespace: dict, names: list[str], memory_mb: int, say) -> None:
-    for name in names:
-        say(event="start", exercise=name)
-        try:
-            report = CHECKERS[name](namespace[_own_name(namespace, name)])
-        except Exception as e:  # the checkers never raise on a student's code; if they do, say so
-            say(
-                event="result",
-                exercise=name,
-                passed=0,
-                total=0,
-                ok=False,
-                message=f"the grader failed on this exercise ({type(e).__name__}: {e})",
-            )
+def _processes() -> dict[int, tuple[int, int, int, str]]:
+    """``pid: (ppid, process group, session, state)`` of every process (Linux /proc)."""
+    table = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
             continue
-        if report.failures and "ran out of memory" in report.failures[0]:
-            report.failures[0] += f" (the grader allows {memory_mb} MB)"
-        say(
-            event="result",
-            exercise=name,
-            passed=report.passed,
-            total=report.total,
-            ok=report.ok,
-            message=report.summary(),
-        )
-
-
-def _is_own(namespace: dict, name: str) -> bool:
-    """Whether the submission defines ``name`` itself (not the package's, imported)."""
-    module = getattr(namespace.get(name), "__module__", None) or ""
-    return name in namespace and not module.startswith("centernet_edu")
-
-
-def _own_name(namespace: dict, exercise: str) -> str | None:
-    """The first of the exercise's ``NAMES`` that the submission defines itself."""
-    return next((n for n in NAMES[exercise] if _is_own(namespace, n)), None)
-
-
-def _own(namespace: dict, exercise: str) -> bool:
-    return _own_name(namespace, exercise) is not None
-
-
-def work(path: str, names: list[str], events: str, memory_mb: int) -> None:
-    """Grade ``names`` of the submission at ``path``, writing one JSON line per event."""
-    _isolate()
-    _limit_memory(memory_mb)
-    with open(events, "a", encoding="utf-8") as out:
-
-        def say(**event) -> None:
-            out.write(json.dumps(event) + "\n")
-            out.flush()  # what was written survives a crash or a kill
-
         try:
-            loaded = load(Path(path))
-        except LoadError as e:
-            say(event="load_error", message=str(e))
-            return
-        ns = loaded.namespace
-        imported = [n for n in CHECKERS if not _own(ns, n) and any(k in ns for k in NAMES[n])]
-        say(
-            event="loaded",
-            defines=[n for n in CHECKERS if _own(ns, n)],
-            imported=imported,
-            problems=loaded.problems,
-        )
-        _grade_defined(ns, [n for n in names if _own(ns, n)], memory_mb, say)
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        table[int(entry)] = (int(fields[1]), int(fields[2]), int(fields[3]), fields[0])
+    return table
 
 
-# The parent: one submission, as many processes as it takes -----------------------------------
+def _infrastructure() -> set[int]:
+    """This process and the helpers multiprocessing keeps: never stopped."""
+    from multiprocessing import forkserver, resource_tracker
+
+    pids = {os.getpid(), os.getppid()}
+    pids.add(getattr(forkserver._forkserver, "_forkserver_pid", None))
+    pids.add(getattr(resource_tracker._resource_tracker, "_pid", None))
+    return {p for p in pids if p}
 
 
-def _death(exitcode: int) -> str:
-    if exitcode < 0:
+def _strays(worker: int, before: set[int]) -> set[int]:
+    """The live processes a worker started: its tree, its session and process group, and
+    the orphans this process adopted since ``before``."""
+    table, me, keep = _processes(), os.getpid(), _infrastructure()
+    roots = {worker} | {p for p, (ppid, *_) in table.items() if ppid == me and p not in before}
+    roots |= {p for p, (_, pgid, sid, _) in table.items() if worker in (pgid, sid)}
+    found, frontier = set(), roots
+    while frontier:
+        found |= frontier
+        frontier = {p for p, (ppid, *_) in table.items() if ppid in frontier} - found
+    return {p for p in found if p in table and table[p][3] != "Z" and p not in keep}
+
+
+def _reap() -> None:
+    """Collect the adopted orphans that have ended (zombies this process owns)."""
+    me = os.getpid()
+    for pid, (ppid, *_, state) in _processes().items():
+        if ppid == me and state == "Z" and pid not in _infrastructure():
+            with contextlib.suppress(ChildProcessError, OSError):
+                os.waitpid(pid, os.WNOHANG)
+
+
+def _stop_everything(worker: int, before: set[int]) -> None:
+    """Stop, then kill, every process the worker started, until none is left."""
+    for _ in range(200):
+        strays = _strays(worker, before)
+        if not strays:
+            break
+        for sig in (signal.SIGSTOP, signal.SIGKILL):  # frozen first: no fork races the kill
+            for pid in strays:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, sig)
+        time.sleep(0.005)
+        _reap()
+    _reap()
+
+
+# One process of one submission -----------------------------------------------------------
+
+
+class _Stopped(Exception):
+    """The student's process ended before the grader was done: ``why`` in words."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.why = why
+
+
+def _death(exitcode: int | None) -> str:
+    if exitcode is not None and exitcode < 0:
         name = signal.Signals(-exitcode).name
         why = " (out of memory?)" if name == "SIGKILL" else ""
         return f"the interpreter was killed by {name}{why}"
     return f"the interpreter exited with status {exitcode} (os._exit?)"
 
 
-def _stop(process) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signal.SIGKILL)
-    process.kill()
-    process.join()
+class _Session:
+    """One student process: start it, send it inputs, read its messages, stop it."""
 
+    def __init__(self, context, folder: Path, files: list[str], todo: list[str], limits: Limits):
+        self.deadline = time.monotonic() + limits.timeout
+        self.limits = limits
+        self.frames = Frames()
+        self.inbox: list[dict] = []
+        self.outgoing = bytearray()
+        self.before = {p for p, (pp, *_) in _processes().items() if pp == os.getpid()}
+        requests_r, self._requests_w = context.Pipe(duplex=False)
+        self._results_r, results_w = context.Pipe(duplex=False)
+        args = (str(folder), files, todo, requests_r, results_w, limits.memory_mb)
+        self.process = _start(context, args)
+        requests_r.close()
+        results_w.close()
+        self.rfd, self.wfd = self._results_r.fileno(), self._requests_w.fileno()
+        os.set_blocking(self.wfd, False)
+        self.eof = False
 
-def _run_worker(context, path: Path, names: list[str], timeout: float, memory_mb: int):
-    """Run ``work`` in a process; its events, and why it stopped early (None if it did not)."""
-    with tempfile.TemporaryDirectory(prefix="centernet-grade-") as tmp:
-        events = Path(tmp) / "events.jsonl"
-        process = context.Process(
-            target=work, args=(str(path), names, str(events), memory_mb), daemon=True
-        )
-        process.start()
-        try:
-            process.join(timeout)
-            if process.is_alive():
-                why = f"did not finish within {timeout:g} s (an endless loop?)"
-            else:
-                why = None if process.exitcode == 0 else _death(process.exitcode)
-        finally:
-            if process.is_alive():  # a timeout, or Ctrl-C in the grader
-                _stop(process)
-        lines = events.read_text(encoding="utf-8").splitlines() if events.exists() else []
-    parsed = []
-    for line in lines:
-        with contextlib.suppress(ValueError):  # a line cut short by a kill
-            parsed.append(json.loads(line))
-    return parsed, why
+    def send(self, message: dict) -> None:
+        self.outgoing += frame(message)
 
-
-def _missing(student: str, name: str, load_event: dict) -> Row:
-    if name in load_event.get("imported", []):
-        words = f"{name} is the package's own, imported from centernet_edu, not written in the submission"
-    else:
-        words = f"the submission defines no {' or '.join(NAMES[name])}"
-    problems = load_event.get("problems", [])
-    if problems:
-        words += f" ({len(problems)} cell{'s' if len(problems) > 1 else ''} failed; first, {problems[0]})"
-    return Row(student, name, 0, 0, False, "missing: " + " ".join(words.split()))
-
-
-def grade_submission(path: Path, timeout: float, memory_mb: int, context=None) -> list[Row]:
-    """The rows of one submission, one per exercise in ``CHECKERS`` order."""
-    context = context or _context()
-    student, rows, todo, load_event = path.stem, {}, list(CHECKERS), None
-    while todo:
-        events, why = _run_worker(context, path, todo, timeout, memory_mb)
-        load_event = next((e for e in events if e["event"] in ("loaded", "load_error")), None)
-        if load_event is None or load_event["event"] == "load_error":
-            reason = load_event["message"] if load_event else f"{why} while loading"
-            message = "could not be loaded: " + " ".join(reason.split())
-            return [rows.get(n) or Row(student, n, 0, 0, False, message) for n in CHECKERS]
-        for e in events:
-            if e["event"] == "result":
-                rows[e["exercise"]] = Row(
-                    student, e["exercise"], e["passed"], e["total"], e["ok"], e["message"]
+    def next_message(self) -> dict:
+        """The next message, waiting for it; ``_Stopped`` when there is none to come."""
+        while not self.inbox:
+            if self.eof:
+                self.process.join(1)
+                raise _Stopped(_death(self.process.exitcode))
+            left = self.deadline - time.monotonic()
+            if left <= 0:
+                raise _Stopped(
+                    f"did not finish within {self.limits.timeout:g} s (an endless loop?)"
                 )
-        started = [
-            e["exercise"] for e in events if e["event"] == "start" and e["exercise"] not in rows
-        ]
-        if why is None and not started:
-            break
-        why = why or _death(0)  # a clean exit in the middle of an exercise: os._exit(0)
-        for name in (
-            started or [n for n in todo if n in load_event["defines"] and n not in rows][:1]
-        ):
-            rows[name] = Row(student, name, 0, 0, False, f"{why} while grading {name}")
-        todo = [n for n in todo if n in load_event["defines"] and n not in rows]
-    return [rows.get(name) or _missing(student, name, load_event) for name in CHECKERS]
+            writing = [self.wfd] if self.outgoing else []
+            readable, writable, _ = select.select([self.rfd], writing, [], min(left, 1.0))
+            if writable:
+                try:
+                    n = os.write(self.wfd, self.outgoing)
+                    del self.outgoing[:n]
+                except (BrokenPipeError, BlockingIOError):
+                    pass
+            if readable:
+                data = os.read(self.rfd, 1 << 20)
+                if not data:
+                    self.eof = True
+                else:
+                    self.inbox += self.frames.feed(data)
+        return self.inbox.pop(0)
+
+    def close(self) -> None:
+        """Stop the process and all it started; close the pipes."""
+        with contextlib.suppress(OSError):
+            self.send({"kind": "end"})
+            os.write(self.wfd, self.outgoing)
+        if self.process.pid is not None:
+            self.process.join(0.5 if self.eof else 0)
+            _stop_everything(self.process.pid, self.before)
+            self.process.join(5)
+        self._results_r.close()
+        self._requests_w.close()
+
+
+def _start(context, args):
+    """Start ``worker.work``; a fork server the last submission killed is started again."""
+    from .worker import work
+
+    for attempt in range(3):
+        process = context.Process(target=work, args=args, daemon=True)
+        try:
+            process.start()
+            return process
+        except (EOFError, ConnectionError, OSError):
+            time.sleep(0.1 * (attempt + 1))
+    process = context.Process(target=work, args=args, daemon=True)
+    process.start()
+    return process
+
+
+def _check_loaded(message: dict, todo: list[str]) -> dict:
+    kind = message.get("kind")
+    if kind == "load_error" and isinstance(message.get("message"), str):
+        return message
+    defines, imported, problems = (message.get(k) for k in ("defines", "imported", "problems"))
+    if not (
+        kind == "loaded"
+        and isinstance(defines, dict)
+        and all(k in todo and isinstance(v, str) for k, v in defines.items())
+        and isinstance(imported, list)
+        and all(isinstance(e, str) for e in imported)
+        and isinstance(problems, list)
+        and all(isinstance(p, str) for p in problems)
+    ):
+        raise Malformed(f"a {str(kind)[:20]!r} message where the submission's names belong")
+    return message
+
+
+def _outcome(message: dict, exercise: str, index: int, args: tuple) -> Outcome:
+    fields = ("kind", "exercise", "case", "result", "given", "error", "error_kind")
+    if not (
+        set(message) == set(fields)
+        and message["kind"] == "outcome"
+        and message["exercise"] == exercise
+        and message["case"] == index
+        and isinstance(message["error"], (str, type(None)))
+        and isinstance(message["error_kind"], (str, type(None)))
+    ):
+        raise Malformed(f"a {str(message.get('kind'))[:20]!r} message where case {index} belongs")
+    given = decode(message["given"])
+    if not isinstance(given, tuple) or len(given) != len(args):
+        raise Malformed(f"the inputs of case {index} sent back as {type(given).__name__}")
+    if message["error"] is not None:
+        return Outcome(error=message["error"][:2000], error_kind=message["error_kind"], given=given)
+    return Outcome(result=decode(message["result"], given), given=given)
+
+
+# One submission --------------------------------------------------------------------------
+
+
+def _case_sets(assignment: Assignment, exercise: str) -> list[tuple[str, object, list]]:
+    """``(label, exercise object, cases)``: the visible set, then each hidden one."""
+    build, task = CATALOG[exercise].build, assignment.task(exercise)
+    sets = [("", *build(assignment.seed))]
+    sets += [(f" (hidden {i})", *build(s)) for i, s in enumerate(task.hidden_seeds, 1)]
+    return sets
+
+
+def _row(student: str, exercise: str, result: Report, hidden: bool) -> Row:
+    return Row(
+        student,
+        exercise,
+        result.passed,
+        result.total,
+        result.ok,
+        result.summary(),
+        tuple(result.failures),
+        result.hint,
+        hidden,
+    )
+
+
+def _failed_rows(student, exercise, sets, message) -> list[Row]:
+    return [
+        Row(student, exercise + label, 0, len(cases), False, message, (message,), None, bool(label))
+        for label, _, cases in sets
+    ]
+
+
+def _missing_words(exercise: str, loaded: dict) -> str:
+    names = " or ".join(NAMES[exercise])
+    words = f"not answered in this submission (it defines no {names} of its own)"
+    problems = loaded.get("problems", [])
+    if problems:
+        n = len(problems)
+        words += f" ({n} part{'s' if n > 1 else ''} of it failed to run; first, {problems[0]})"
+    return "missing: " + " ".join(words.split())
+
+
+def _private_name(name: str) -> str:
+    """The name of a file's private copy: its suffix in lower case (``Upper.PY``)."""
+    path = Path(name)
+    return path.stem + path.suffix.lower()
+
+
+def grade_submission(
+    submission: Submission,
+    limits: Limits | None = None,
+    context=None,
+    assignment: Assignment | None = None,
+) -> list[Row]:
+    """The rows of one submission: one per exercise of the plan (and hidden set)."""
+    limits, context = limits or Limits(), context or _context()
+    assignment = assignment or default_assignment()
+    student = submission.student
+    if submission.reason:
+        return [Row(student, "", 0, 0, False, submission.reason)]
+    sets = {e: _case_sets(assignment, e) for e in assignment.exercises}
+    rows: dict[str, list[Row]] = {}
+    todo, loaded = assignment.exercises, None
+    with tempfile.TemporaryDirectory(prefix="centernet-grade-") as tmp:
+        while todo:
+            folder = Path(tempfile.mkdtemp(dir=tmp))
+            names = [_private_name(n) for n in sorted(submission.files)]
+            for name, data in zip(
+                names, (submission.files[n] for n in sorted(submission.files)), strict=True
+            ):
+                (folder / name).write_bytes(data)
+            session = _Session(context, folder, names, todo, limits)
+            current = None
+            try:
+                message = _check_loaded(session.next_message(), todo)
+                if message["kind"] == "load_error":
+                    why = "could not be loaded: " + " ".join(message["message"].split())
+                    for e in todo:
+                        rows[e] = _failed_rows(student, e, sets[e], why)
+                    break
+                loaded = message
+                runs = [e for e in todo if e in loaded["defines"]]
+                for e in todo:
+                    if e not in loaded["defines"]:
+                        rows[e] = _failed_rows(student, e, sets[e], _missing_words(e, loaded))
+                todo = list(runs)
+                for exercise in runs:
+                    current = exercise
+                    rows[exercise] = _grade_one(
+                        session, student, exercise, sets[exercise], assignment
+                    )
+                    todo.remove(exercise)
+                current = None
+            except (_Stopped, Malformed) as e:
+                why = (
+                    e.why
+                    if isinstance(e, _Stopped)
+                    else (f"sent the grader a message it did not ask for ({e})")
+                )
+                if loaded is None:
+                    message = "could not be loaded: " + (
+                        f"{why} while loading"
+                        if isinstance(e, _Stopped)
+                        else f"the submission {why}"
+                    )
+                    for ex in todo:
+                        rows[ex] = _failed_rows(student, ex, sets[ex], message)
+                    todo = []
+                else:
+                    name = current or todo[0]
+                    who = "" if isinstance(e, _Stopped) else "the submission "
+                    rows[name] = _failed_rows(
+                        student, name, sets[name], f"{who}{why} while grading {name}"
+                    )
+                    todo = [x for x in todo if x != name]
+            finally:
+                session.close()
+                shutil.rmtree(folder, ignore_errors=True)
+    return [r for e in assignment.exercises for r in rows.get(e, [])]
+
+
+def _grade_one(
+    session: _Session, student: str, exercise: str, sets, assignment: Assignment
+) -> list[Row]:
+    """Send every set of cases of ``exercise``, judge the outcomes, and make its rows."""
+    cases = [c for _, _, cs in sets for c in cs]
+    session.send({"kind": "cases", "exercise": exercise, "cases": [encode(c.args) for c in cases]})
+    outcomes = [_outcome(session.next_message(), exercise, i, c.args) for i, c in enumerate(cases)]
+    done = session.next_message()
+    if done != {"kind": "done", "exercise": exercise}:
+        raise Malformed(
+            f"a {str(done.get('kind'))[:20]!r} message where the end of {exercise} belongs"
+        )
+    rows, start = [], 0
+    for label, ex, cs in sets:
+        with strict_float64(assignment.task(exercise).float64):
+            result = report(ex, cs, outcomes[start : start + len(cs)])
+        if result.failures and "ran out of memory" in result.failures[0]:
+            result.failures[0] += f" (the grader allows {session.limits.memory_mb} MB)"
+        start += len(cs)
+        rows.append(_row(student, exercise + label, result, hidden=bool(label)))
+    return rows
 
 
 def _context():
     context = multiprocessing.get_context("forkserver")
     # The server imports the package (and torch) once; every submission is a fork of it.
-    context.set_forkserver_preload([__name__])
+    context.set_forkserver_preload(["centernet_edu.exercises.worker"])
     return context
 
 
 def grade_class(
-    paths: list[Path], timeout: float = 60.0, memory_mb: int = 1024, progress: bool = True
+    submissions: list[Submission],
+    limits: Limits | None = None,
+    progress: bool = True,
+    assignment: Assignment | None = None,
 ) -> Iterator[list[Row]]:
-    """Grade each submission in turn, yielding its rows; a progress bar shows the class."""
+    """Grade each submission in turn, yielding its rows; a progress bar shows the class.
+
+    While it grades, this process adopts the orphans of the students' processes, so that
+    it can stop them (Linux)."""
     context = _context()
-    bar = tqdm(paths, desc="grading", unit="student", file=sys.stderr, disable=not progress)
-    for path in bar:
-        bar.set_postfix_str(path.stem)
-        yield grade_submission(path, timeout, memory_mb, context)
+    bar = tqdm(submissions, desc="grading", unit="student", file=sys.stderr, disable=not progress)
+    adopted = become_subreaper(True)
+    try:
+        for submission in bar:
+            bar.set_postfix_str(submission.student[:30])
+            yield grade_submission(submission, limits, context, assignment)
+    finally:
+        if adopted:
+            become_subreaper(False)
+
+
+def exercise_of(row: Row) -> str:
+    """The exercise a row grades: its name without " (hidden 1)"."""
+    return row.exercise.split(" (hidden")[0]
+
+
+def row_points(rows: list[Row], assignment: Assignment) -> dict[str, tuple[float, float]]:
+    """``{row's exercise: (points, out of)}`` of one student's rows. An exercise's points
+    are shared among its sets of cases (visible and hidden) by their number of cases;
+    within a set, in proportion to the cases passed (``partial``) or all or nothing."""
+    out = {}
+    for task in assignment.tasks:
+        mine = [r for r in rows if exercise_of(r) == task.exercise]
+        cases = sum(r.total for r in mine)
+        for r in mine:
+            top = task.points * r.total / cases if cases else task.points / len(mine)
+            ratio = (r.passed / r.total if assignment.partial else float(r.ok)) if r.total else 0.0
+            out[r.exercise] = (round(top * ratio, 4), round(top, 4))
+    return out
+
+
+def score(rows: list[Row], assignment: Assignment) -> dict[str, tuple[float, float]]:
+    """``{exercise: (points, out of)}`` of one student's rows."""
+    points = row_points(rows, assignment)
+    return {
+        t.exercise: (
+            round(sum(points[r.exercise][0] for r in rows if exercise_of(r) == t.exercise), 4),
+            t.points,
+        )
+        for t in assignment.tasks
+    }

@@ -18,7 +18,9 @@ import os
 import sysconfig
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +35,11 @@ __all__ = [
     "Outcome",
     "Verdict",
     "run",
+    "call",
+    "settle",
+    "report",
+    "strict_float64",
+    "catching_everything",
     "judge_tensor",
     "as_tensor",
     "describe_error",
@@ -52,6 +59,17 @@ _PRECISION_WORDS = (
 )
 
 
+_FLOAT64_WORDS = (
+    "your {what} is float32 where the inputs are float64, and this assignment asks for "
+    "float64: compute in the dtype of the inputs (no .float(), and give torch.tensor(...) "
+    "or torch.zeros(...) the inputs' dtype)"
+)
+# Whether a float32 result for float64 inputs fails (strict_float64), and what ``call``
+# records as a failed case rather than raising.
+_STRICT: ContextVar[bool] = ContextVar("strict_float64", default=False)
+_CAUGHT: ContextVar[type | tuple] = ContextVar("caught", default=(Exception, SystemExit))
+
+
 def _real(path: str) -> str:
     return os.path.realpath(path)
 
@@ -68,11 +86,18 @@ _NOT_STUDENT = tuple(
 
 @dataclass(frozen=True)
 class Case:
-    """One targeted input: ``words`` name it in a report, ``hint`` explains its failure."""
+    """One targeted input: ``words`` name it in a report, ``hint`` explains its failure.
+
+    The hint is given only when it fits the failure: when ``mistake`` (a function making
+    the mistake it explains) reproduces the student's result, or, without one, when the
+    result is a NaN or an infinity, which is what such a hint explains, or when the
+    function raised and ``on_error`` says the case's situation is what made it raise."""
 
     words: str
     args: tuple
     hint: str | None = None
+    mistake: Callable | None = None
+    on_error: bool = False
 
 
 @dataclass(frozen=True)
@@ -81,7 +106,7 @@ class Outcome:
 
     result: object = None
     error: str | None = None  # the student's exception, in words
-    error_type: type | None = None
+    error_kind: str | None = None  # its type's name: "NotImplementedError"
     changed: tuple[str, ...] = ()  # inputs it changed (that it should not have)
     given: tuple = ()  # its copies of the inputs, as it left them
 
@@ -96,7 +121,7 @@ class Verdict:
     precision: bool = False  # the problem is float32 precision where float64 belongs
 
 
-def _plain_call(fn: Callable, args: tuple):
+def plain_call(fn: Callable, args: tuple):
     return fn(*args)
 
 
@@ -117,7 +142,7 @@ class Exercise:
     reference: Callable
     judge: Callable[[Outcome, object], Verdict]
     mistakes: tuple[tuple[str, Callable], ...] = ()
-    invoke: Callable = _plain_call
+    invoke: Callable = plain_call
     in_place: tuple[str, ...] = ()
     mutation_hint: str | None = None
     nonfinite_hint: str | None = None
@@ -210,22 +235,33 @@ def describe_error(error: BaseException, who: str = "your function") -> str:
     return text
 
 
-def _call(exercise: Exercise, fn: Callable, case: Case) -> Outcome:
-    given = clone(case.args)
+def call(invoke: Callable, fn: Callable, args: tuple) -> Outcome:
+    """``invoke(fn, args)``, an exercise's way to call ``fn`` on a case's ``args`` (which
+    it may change: pass copies).
+
+    An exception is the outcome, not raised; within ``catching_everything`` (the class
+    grader's process, where no one presses Ctrl-C) ``KeyboardInterrupt`` is one too."""
     default_dtype = torch.get_default_dtype()
     try:
-        result = exercise.invoke(fn, given)
-    except (Exception, SystemExit) as error:  # a student's error is a failed case
-        return Outcome(error=describe_error(error), error_type=type(error), given=given)
+        result = invoke(fn, args)
+    except _CAUGHT.get() as error:  # a student's error is a failed case
+        return Outcome(error=describe_error(error), error_kind=type(error).__name__, given=args)
     finally:
         torch.set_default_dtype(default_dtype)  # a student's set_default_dtype stays theirs
+    return Outcome(result=result, given=args)
+
+
+def settle(exercise: Exercise, case: Case, outcome: Outcome) -> Outcome:
+    """``outcome`` with the inputs it changed named: its ``given`` against ``case.args``."""
+    if outcome.error is not None or len(outcome.given) != len(case.args):
+        return outcome
     changed = [
         part
-        for name, before, after in zip(exercise.arg_names, case.args, given, strict=True)
+        for name, before, after in zip(exercise.arg_names, case.args, outcome.given, strict=True)
         if name not in exercise.in_place
         for part in _changed(name, before, after)
     ]
-    return Outcome(result=result, changed=tuple(changed), given=given)
+    return replace(outcome, changed=tuple(changed))
 
 
 def _judge(exercise: Exercise, outcome: Outcome, want) -> Verdict:
@@ -261,7 +297,7 @@ def _hint(exercise: Exercise, failed: list[tuple[Case, Outcome, Verdict]]) -> st
     """The hint for the first failure: a known mistake that gives the student's results
     on the first few failing cases, else what the failing case itself suggests."""
     case, outcome, verdict = failed[0]
-    if outcome.error_type is NotImplementedError:
+    if outcome.error_kind == "NotImplementedError":
         return _STUB_HINT
     if outcome.changed:
         return exercise.mutation_hint
@@ -269,9 +305,9 @@ def _hint(exercise: Exercise, failed: list[tuple[Case, Outcome, Verdict]]) -> st
         return None  # the report already asks whether a `return` is missing
     if outcome.error and "ran out of memory" in outcome.error:
         return None
-    for words, hint in exercise.error_hints if outcome.error else ():
-        if words in outcome.error:
-            return hint
+    if outcome.error:  # only a hint about that error, or about the case, fits an exception
+        found = (hint for words, hint in exercise.error_hints if words in outcome.error)
+        return next(found, case.hint if case.on_error else None)
     comparable = [
         (c, o) for c, o, v in failed if o.error is None and not o.changed and not v.nonfinite
     ]
@@ -281,38 +317,69 @@ def _hint(exercise: Exercise, failed: list[tuple[Case, Outcome, Verdict]]) -> st
                 return hint
     if verdict.precision:
         return None  # the report already says what to look for
-    if case.hint:
+    if case.hint and case.mistake is not None:
+        if outcome.error is None and _makes(exercise, case.mistake, case, outcome):
+            return case.hint
+    elif case.hint and verdict.nonfinite:
         return case.hint
     return exercise.nonfinite_hint if verdict.nonfinite else None
 
 
+def report(exercise: Exercise, cases: list[Case], outcomes: list[Outcome]) -> Report:
+    """Compare each case's outcome with the package's result on it, and report.
+
+    The class grader calls this in its own process, on the outcomes that the student's
+    process sent back: nothing the student's code changes reaches the comparison."""
+    result = Report(exercise.name)
+    failed = []
+    for case, outcome in zip(cases, outcomes, strict=True):
+        result.total += 1
+        want = exercise.invoke(exercise.reference, clone(case.args))
+        verdict = _judge(exercise, settle(exercise, case, outcome), want)
+        if verdict.problem is None:
+            result.passed += 1
+            if verdict.note and not result.notes:
+                result.notes.append(verdict.note)
+            continue
+        result.failures.append(f"{case.words}: {verdict.problem}")
+        if len(failed) < 3:  # enough to tell the known mistakes apart
+            failed.append((case, settle(exercise, case, outcome), verdict))
+    if failed:
+        result.hint = _hint(exercise, failed)
+    return result
+
+
 def run(exercise: Exercise, fn: Callable, cases: list[Case]) -> Report:
     """Call ``fn`` on every case, compare with the package, and report."""
-    report = Report(exercise.name)
     if not callable(fn):
-        report.total = len(cases)
-        report.failures.append(
+        result = Report(exercise.name, total=len(cases))
+        result.failures.append(
             f"the checker needs your function itself, got {kind_of(fn)}: pass "
             "`my_function`, not `my_function(...)`"
         )
-        return report
-    failed = []
-    for case in cases:
-        report.total += 1
-        want = exercise.invoke(exercise.reference, clone(case.args))
-        outcome = _call(exercise, fn, case)
-        verdict = _judge(exercise, outcome, want)
-        if verdict.problem is None:
-            report.passed += 1
-            if verdict.note and not report.notes:
-                report.notes.append(verdict.note)
-            continue
-        report.failures.append(f"{case.words}: {verdict.problem}")
-        if len(failed) < 3:  # enough to tell the known mistakes apart
-            failed.append((case, outcome, verdict))
-    if failed:
-        report.hint = _hint(exercise, failed)
-    return report
+        return result
+    return report(exercise, cases, [call(exercise.invoke, fn, clone(c.args)) for c in cases])
+
+
+@contextmanager
+def strict_float64(strict: bool = True):
+    """Within it, a float32 result where the inputs are float64 fails (an assignment that
+    asks for float64) instead of passing at float32 precision with a note."""
+    token = _STRICT.set(strict)
+    try:
+        yield
+    finally:
+        _STRICT.reset(token)
+
+
+@contextmanager
+def catching_everything():
+    """Within it, ``call`` records every exception as the case's outcome, Ctrl-C too."""
+    token = _CAUGHT.set(BaseException)
+    try:
+        yield
+    finally:
+        _CAUGHT.reset(token)
 
 
 # Judging one tensor -------------------------------------------------------------------
@@ -430,4 +497,6 @@ def judge_tensor(got, want: torch.Tensor, what: str, where=None, kind: str = "fl
     problem = _dtype_problem(what, t.dtype, want.dtype, kind)
     if problem:
         return Verdict(problem)
+    if _STRICT.get() and want.dtype == torch.float64 and t.dtype == torch.float32:
+        return Verdict(_FLOAT64_WORDS.format(what=what), precision=True)
     return _compare(t, want, what, where)
