@@ -105,8 +105,7 @@ def match_detections(boxes, labels, gt_boxes, gt_labels, iou: float = 0.5):
     """Greedy matching in the given order (sort by score first), as COCO does at one IoU.
 
     Each detection ``boxes (N, 4)`` of class ``labels (N,)`` takes the unmatched ground-truth
-    box of the same class it overlaps most, if that IoU is at least ``iou`` (>= 0; a
-    threshold above 1 matches nothing, which makes every detection a false positive).
+    box of the same class it overlaps most, if that IoU is at least ``iou`` (>= 0; none above 1).
 
     Returns:
         a list of N integers: the index of the ground-truth box each detection matched,

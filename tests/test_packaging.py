@@ -64,7 +64,7 @@ def test_environment_yml_lists_the_pyproject_dependencies():
         else:
             name, spec = _name_and_spec(dep)
             conda[name] = spec
-    declared = dict(_name_and_spec(d) for d in project["dependencies"])
+    declared = dict(_name_and_spec(d) for d in project["dependencies"] if "python_version" not in d)
     for extra in project["optional-dependencies"].values():
         declared.update(_name_and_spec(d) for d in extra if "python_version" not in d)
     listed = {**pip, **conda}

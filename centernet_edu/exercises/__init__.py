@@ -31,8 +31,9 @@ grader's own process and each submission runs isolated in a process of its own:
 """
 
 from .check_decode import check_decode_ctdet, check_heatmap_nms
+from .check_encode import check_encode_ctdet
 from .check_losses import check_focal_loss, check_focal_loss_with_logits, check_reg_l1_loss
-from .check_targets import check_draw_gaussian, check_encode_ctdet, check_gaussian_radius
+from .check_targets import check_draw_gaussian, check_gaussian_radius
 from .check_totals import check_centernet_loss, check_extreme_net_loss
 from .report import Report
 

@@ -13,11 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .check_decode import exercise_decode_ctdet, exercise_heatmap_nms
+from .check_encode import exercise_encode_ctdet
 from .check_losses import exercise_focal_loss, exercise_focal_loss_with_logits, exercise_reg_l1_loss
 from .check_targets import (
     draw_all,
     exercise_draw_gaussian,
-    exercise_encode_ctdet,
     exercise_gaussian_radius,
 )
 from .check_totals import build_and_call, exercise_centernet_loss, exercise_extreme_net_loss

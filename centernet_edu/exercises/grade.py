@@ -31,15 +31,10 @@ the orphans it left, which this process adopts while it grades (Linux).
 
 from __future__ import annotations
 
-import contextlib
 import multiprocessing
-import os
-import select
 import shutil
-import signal
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,8 +43,9 @@ from tqdm import tqdm
 
 from .assignment import Assignment, default_assignment
 from .catalog import CATALOG
-from .channel import Frames, Malformed, decode, encode, frame
-from .judge import Outcome, report, strict_float64
+from .channel import Malformed, encode
+from .judge import report, strict_float64
+from .processes import Limits, Session, Stopped, check_loaded, outcome_of
 from .report import Report
 from .submission import SUFFIXES
 from .worker import become_subreaper
@@ -89,14 +85,6 @@ class Row:
     failures: tuple[str, ...] = ()  # every failing case, in words
     hint: str | None = None
     hidden: bool = False  # cases the students were not shown (an assignment's hidden seed)
-
-
-@dataclass(frozen=True)
-class Limits:
-    """What a submission's process may take: seconds (per process) and megabytes."""
-
-    timeout: float = 60.0
-    memory_mb: int = 1024
 
 
 @dataclass(frozen=True)
@@ -173,206 +161,6 @@ def find_submissions(folder: Path) -> list[Submission]:
     return found
 
 
-# Stopping every process a submission started ---------------------------------------------
-
-
-def _processes() -> dict[int, tuple[int, int, int, str]]:
-    """``pid: (ppid, process group, session, state)`` of every process (Linux /proc)."""
-    table = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()
-        table[int(entry)] = (int(fields[1]), int(fields[2]), int(fields[3]), fields[0])
-    return table
-
-
-def _infrastructure() -> set[int]:
-    """This process and the helpers multiprocessing keeps: never stopped."""
-    from multiprocessing import forkserver, resource_tracker
-
-    pids = {os.getpid(), os.getppid()}
-    pids.add(getattr(forkserver._forkserver, "_forkserver_pid", None))
-    pids.add(getattr(resource_tracker._resource_tracker, "_pid", None))
-    return {p for p in pids if p}
-
-
-def _strays(worker: int, before: set[int]) -> set[int]:
-    """The live processes a worker started: its tree, its session and process group, and
-    the orphans this process adopted since ``before``."""
-    table, me, keep = _processes(), os.getpid(), _infrastructure()
-    roots = {worker} | {p for p, (ppid, *_) in table.items() if ppid == me and p not in before}
-    roots |= {p for p, (_, pgid, sid, _) in table.items() if worker in (pgid, sid)}
-    found, frontier = set(), roots
-    while frontier:
-        found |= frontier
-        frontier = {p for p, (ppid, *_) in table.items() if ppid in frontier} - found
-    return {p for p in found if p in table and table[p][3] != "Z" and p not in keep}
-
-
-def _reap() -> None:
-    """Collect the adopted orphans that have ended (zombies this process owns)."""
-    me = os.getpid()
-    for pid, (ppid, *_, state) in _processes().items():
-        if ppid == me and state == "Z" and pid not in _infrastructure():
-            with contextlib.suppress(ChildProcessError, OSError):
-                os.waitpid(pid, os.WNOHANG)
-
-
-def _stop_everything(worker: int, before: set[int]) -> None:
-    """Stop, then kill, every process the worker started, until none is left."""
-    for _ in range(200):
-        strays = _strays(worker, before)
-        if not strays:
-            break
-        for sig in (signal.SIGSTOP, signal.SIGKILL):  # frozen first: no fork races the kill
-            for pid in strays:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.kill(pid, sig)
-        time.sleep(0.005)
-        _reap()
-    _reap()
-
-
-# One process of one submission -----------------------------------------------------------
-
-
-class _Stopped(Exception):
-    """The student's process ended before the grader was done: ``why`` in words."""
-
-    def __init__(self, why: str) -> None:
-        super().__init__(why)
-        self.why = why
-
-
-def _death(exitcode: int | None) -> str:
-    if exitcode is not None and exitcode < 0:
-        name = signal.Signals(-exitcode).name
-        why = " (out of memory?)" if name == "SIGKILL" else ""
-        return f"the interpreter was killed by {name}{why}"
-    return f"the interpreter exited with status {exitcode} (os._exit?)"
-
-
-class _Session:
-    """One student process: start it, send it inputs, read its messages, stop it."""
-
-    def __init__(self, context, folder: Path, files: list[str], todo: list[str], limits: Limits):
-        self.deadline = time.monotonic() + limits.timeout
-        self.limits = limits
-        self.frames = Frames()
-        self.inbox: list[dict] = []
-        self.outgoing = bytearray()
-        self.before = {p for p, (pp, *_) in _processes().items() if pp == os.getpid()}
-        requests_r, self._requests_w = context.Pipe(duplex=False)
-        self._results_r, results_w = context.Pipe(duplex=False)
-        args = (str(folder), files, todo, requests_r, results_w, limits.memory_mb)
-        self.process = _start(context, args)
-        requests_r.close()
-        results_w.close()
-        self.rfd, self.wfd = self._results_r.fileno(), self._requests_w.fileno()
-        os.set_blocking(self.wfd, False)
-        self.eof = False
-
-    def send(self, message: dict) -> None:
-        self.outgoing += frame(message)
-
-    def next_message(self) -> dict:
-        """The next message, waiting for it; ``_Stopped`` when there is none to come."""
-        while not self.inbox:
-            if self.eof:
-                self.process.join(1)
-                raise _Stopped(_death(self.process.exitcode))
-            left = self.deadline - time.monotonic()
-            if left <= 0:
-                raise _Stopped(
-                    f"did not finish within {self.limits.timeout:g} s (an endless loop?)"
-                )
-            writing = [self.wfd] if self.outgoing else []
-            readable, writable, _ = select.select([self.rfd], writing, [], min(left, 1.0))
-            if writable:
-                try:
-                    n = os.write(self.wfd, self.outgoing)
-                    del self.outgoing[:n]
-                except (BrokenPipeError, BlockingIOError):
-                    pass
-            if readable:
-                data = os.read(self.rfd, 1 << 20)
-                if not data:
-                    self.eof = True
-                else:
-                    self.inbox += self.frames.feed(data)
-        return self.inbox.pop(0)
-
-    def close(self) -> None:
-        """Stop the process and all it started; close the pipes."""
-        with contextlib.suppress(OSError):
-            self.send({"kind": "end"})
-            os.write(self.wfd, self.outgoing)
-        if self.process.pid is not None:
-            self.process.join(0.5 if self.eof else 0)
-            _stop_everything(self.process.pid, self.before)
-            self.process.join(5)
-        self._results_r.close()
-        self._requests_w.close()
-
-
-def _start(context, args):
-    """Start ``worker.work``; a fork server the last submission killed is started again."""
-    from .worker import work
-
-    for attempt in range(3):
-        process = context.Process(target=work, args=args, daemon=True)
-        try:
-            process.start()
-            return process
-        except (EOFError, ConnectionError, OSError):
-            time.sleep(0.1 * (attempt + 1))
-    process = context.Process(target=work, args=args, daemon=True)
-    process.start()
-    return process
-
-
-def _check_loaded(message: dict, todo: list[str]) -> dict:
-    kind = message.get("kind")
-    if kind == "load_error" and isinstance(message.get("message"), str):
-        return message
-    defines, imported, problems = (message.get(k) for k in ("defines", "imported", "problems"))
-    if not (
-        kind == "loaded"
-        and isinstance(defines, dict)
-        and all(k in todo and isinstance(v, str) for k, v in defines.items())
-        and isinstance(imported, list)
-        and all(isinstance(e, str) for e in imported)
-        and isinstance(problems, list)
-        and all(isinstance(p, str) for p in problems)
-    ):
-        raise Malformed(f"a {str(kind)[:20]!r} message where the submission's names belong")
-    return message
-
-
-def _outcome(message: dict, exercise: str, index: int, args: tuple) -> Outcome:
-    fields = ("kind", "exercise", "case", "result", "given", "error", "error_kind")
-    if not (
-        set(message) == set(fields)
-        and message["kind"] == "outcome"
-        and message["exercise"] == exercise
-        and message["case"] == index
-        and isinstance(message["error"], (str, type(None)))
-        and isinstance(message["error_kind"], (str, type(None)))
-    ):
-        raise Malformed(f"a {str(message.get('kind'))[:20]!r} message where case {index} belongs")
-    given = decode(message["given"])
-    if not isinstance(given, tuple) or len(given) != len(args):
-        raise Malformed(f"the inputs of case {index} sent back as {type(given).__name__}")
-    if message["error"] is not None:
-        return Outcome(error=message["error"][:2000], error_kind=message["error_kind"], given=given)
-    return Outcome(result=decode(message["result"], given), given=given)
-
-
 # One submission --------------------------------------------------------------------------
 
 
@@ -427,80 +215,81 @@ def grade_submission(
     context=None,
     assignment: Assignment | None = None,
 ) -> list[Row]:
-    """The rows of one submission: one per exercise of the plan (and hidden set)."""
+    """The rows of one submission: one per exercise of the assignment (and hidden set)."""
     limits, context = limits or Limits(), context or _context()
     assignment = assignment or default_assignment()
-    student = submission.student
     if submission.reason:
-        return [Row(student, "", 0, 0, False, submission.reason)]
+        return [Row(submission.student, "", 0, 0, False, submission.reason)]
     sets = {e: _case_sets(assignment, e) for e in assignment.exercises}
     rows: dict[str, list[Row]] = {}
-    todo, loaded = assignment.exercises, None
+    todo = list(assignment.exercises)
     with tempfile.TemporaryDirectory(prefix="centernet-grade-") as tmp:
         while todo:
-            folder = Path(tempfile.mkdtemp(dir=tmp))
-            names = [_private_name(n) for n in sorted(submission.files)]
-            for name, data in zip(
-                names, (submission.files[n] for n in sorted(submission.files)), strict=True
-            ):
-                (folder / name).write_bytes(data)
-            session = _Session(context, folder, names, todo, limits)
-            current = None
+            folder, names = _private_copy(Path(tmp), submission)
+            session = Session(context, folder, names, todo, limits)
             try:
-                message = _check_loaded(session.next_message(), todo)
-                if message["kind"] == "load_error":
-                    why = "could not be loaded: " + " ".join(message["message"].split())
-                    for e in todo:
-                        rows[e] = _failed_rows(student, e, sets[e], why)
-                    break
-                loaded = message
-                runs = [e for e in todo if e in loaded["defines"]]
-                for e in todo:
-                    if e not in loaded["defines"]:
-                        rows[e] = _failed_rows(student, e, sets[e], _missing_words(e, loaded))
-                todo = list(runs)
-                for exercise in runs:
-                    current = exercise
-                    rows[exercise] = _grade_one(
-                        session, student, exercise, sets[exercise], assignment
-                    )
-                    todo.remove(exercise)
-                current = None
-            except (_Stopped, Malformed) as e:
-                why = (
-                    e.why
-                    if isinstance(e, _Stopped)
-                    else (f"sent the grader a message it did not ask for ({e})")
-                )
-                if loaded is None:
-                    message = "could not be loaded: " + (
-                        f"{why} while loading"
-                        if isinstance(e, _Stopped)
-                        else f"the submission {why}"
-                    )
-                    for ex in todo:
-                        rows[ex] = _failed_rows(student, ex, sets[ex], message)
-                    todo = []
-                else:
-                    name = current or todo[0]
-                    who = "" if isinstance(e, _Stopped) else "the submission "
-                    rows[name] = _failed_rows(
-                        student, name, sets[name], f"{who}{why} while grading {name}"
-                    )
-                    todo = [x for x in todo if x != name]
+                todo = _one_process(session, submission.student, todo, sets, rows, assignment)
             finally:
                 session.close()
                 shutil.rmtree(folder, ignore_errors=True)
     return [r for e in assignment.exercises for r in rows.get(e, [])]
 
 
+def _private_copy(tmp: Path, submission: Submission) -> tuple[Path, list[str]]:
+    """A new folder holding a copy of the submission's files, and their names there."""
+    folder = Path(tempfile.mkdtemp(dir=tmp))
+    names = []
+    for name in sorted(submission.files):
+        names.append(_private_name(name))
+        (folder / names[-1]).write_bytes(submission.files[name])
+    return folder, names
+
+
+def _why(error: Exception) -> str:
+    if isinstance(error, Stopped):
+        return error.why
+    return f"the submission sent the grader a message it did not ask for ({error})"
+
+
+def _one_process(session, student, todo, sets, rows, assignment) -> list[str]:
+    """Grade what one student process can of ``todo`` into ``rows``; return what is left
+    for a new process (the exercises after one it did not finish)."""
+    current = None
+    try:
+        loaded = check_loaded(session.next_message(), todo)
+        if loaded["kind"] == "load_error":
+            why = "could not be loaded: " + " ".join(loaded["message"].split())
+            rows.update({e: _failed_rows(student, e, sets[e], why) for e in todo})
+            return []
+        for e in todo:
+            if e not in loaded["defines"]:
+                rows[e] = _failed_rows(student, e, sets[e], _missing_words(e, loaded))
+        todo = [e for e in todo if e in loaded["defines"]]
+        for exercise in list(todo):
+            current = exercise
+            rows[exercise] = _grade_one(session, student, exercise, sets[exercise], assignment)
+            todo.remove(exercise)
+        return []
+    except (Stopped, Malformed) as e:
+        if current is None:
+            tail = " while loading" if isinstance(e, Stopped) else ""
+            why = f"could not be loaded: {_why(e)}{tail}"
+            rows.update({x: _failed_rows(student, x, sets[x], why) for x in todo})
+            return []
+        why = f"{_why(e)} while grading {current}"
+        rows[current] = _failed_rows(student, current, sets[current], why)
+        return [x for x in todo if x != current]
+
+
 def _grade_one(
-    session: _Session, student: str, exercise: str, sets, assignment: Assignment
+    session: Session, student: str, exercise: str, sets, assignment: Assignment
 ) -> list[Row]:
     """Send every set of cases of ``exercise``, judge the outcomes, and make its rows."""
     cases = [c for _, _, cs in sets for c in cs]
     session.send({"kind": "cases", "exercise": exercise, "cases": [encode(c.args) for c in cases]})
-    outcomes = [_outcome(session.next_message(), exercise, i, c.args) for i, c in enumerate(cases)]
+    outcomes = [
+        outcome_of(session.next_message(), exercise, i, c.args) for i, c in enumerate(cases)
+    ]
     done = session.next_message()
     if done != {"kind": "done", "exercise": exercise}:
         raise Malformed(

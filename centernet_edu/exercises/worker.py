@@ -229,6 +229,28 @@ def _safe_encode(value, given: tuple = ()):
         return {"foreign": type(value).__name__}
 
 
+def _answer(exercise: str, index: int, fn, args: tuple, blocker: Blocker) -> dict:
+    """The message telling what ``fn`` did with case ``index``'s inputs ``args``."""
+    with catching_everything():
+        outcome = call(CATALOG[exercise].invoke, fn, args)
+    if not blocker.intact():
+        outcome = type(outcome)(
+            error="your code changed the package's functions that this exercise asks you "
+            "to write yourself",
+            error_kind="RuntimeError",
+        )
+        blocker.block(exercise)
+    return {
+        "kind": "outcome",
+        "exercise": exercise,
+        "case": index,
+        "result": _safe_encode(outcome.result, tuple(args)),
+        "given": _safe_encode(tuple(outcome.given)),
+        "error": outcome.error,
+        "error_kind": outcome.error_kind,
+    }
+
+
 def work(
     folder: str, files: list[str], exercises: list[str], requests, results, memory_mb: int
 ) -> None:
@@ -263,31 +285,10 @@ def work(
         request = _receive(rfd)
         fn = namespaces[found[exercise][0]][found[exercise][1]]
         for i, encoded in enumerate(request["cases"]):
-            args = decode(encoded)
-            with catching_everything():
-                outcome = call(CATALOG[exercise].invoke, fn, args)
-            if not blocker.intact():
-                outcome = type(outcome)(
-                    error="your code changed the package's functions that this exercise "
-                    "asks you to write yourself",
-                    error_kind="RuntimeError",
-                )
-                blocker.block(exercise)
-            send(
-                wfd,
-                {
-                    "kind": "outcome",
-                    "exercise": exercise,
-                    "case": i,
-                    "result": _safe_encode(outcome.result, tuple(args)),
-                    "given": _safe_encode(tuple(outcome.given)),
-                    "error": outcome.error,
-                    "error_kind": outcome.error_kind,
-                },
-            )
+            send(wfd, _answer(exercise, i, fn, decode(encoded), blocker))
         blocker.unblock()
         if k + 1 < len(todo):
-            blocker.block(todo[k + 1])
+            blocker.block(todo[k + 1])  # before the grader can send the next inputs
         send(wfd, {"kind": "done", "exercise": exercise})
     with contextlib.suppress(Exception):
         _receive(rfd)  # the grader's "end"
