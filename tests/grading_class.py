@@ -83,8 +83,10 @@ Attacks on the grader (each defines wrong or no answers unless said)
   correct focal loss, which passes.
 - ``000_vandal``: sorts first. At load time overwrites the other ``.py``/``.ipynb`` files of
   this class (files carrying ``MARKER``, so nothing else is ever touched) in its own
-  folder, its parent, the folder in ``$PWD`` and its working directory (and one level
-  below each) with ``def my_focal_loss(pred, gt): return 0``; a correct L1 loss, which
+  folder, its parent, the folder in ``$PWD``, its working directory, the folders its
+  ancestors were started on (the grader's SUBMISSIONS among them, read from
+  ``/proc/PID/cmdline``), and one level below each, with
+  ``def my_focal_loss(pred, gt): return 0``; a correct L1 loss, which
   passes. Run on a private copy in a folder of its own, it harms no classmate: every other
   expectation assumes exactly that.
 - ``loops_forever``: ``my_heatmap_nms`` loops forever (fails); ``my_focal_loss``, graded
@@ -961,6 +963,16 @@ VANDAL = _src(
         places = {me.parent, me.parent.parent, Path.cwd()}
         if os.environ.get("PWD"):
             places.add(Path(os.environ["PWD"]))
+        # The folders its ancestors were started on (the grader's SUBMISSIONS among them):
+        # where a real vandal would look for classmates.
+        pid = os.getppid()
+        while pid > 1:
+            try:
+                args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\\0")
+                places |= {Path(a.decode()) for a in args if a and Path(a.decode()).is_dir()}
+                pid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                break
         for place in places:
             for pattern in ("*.py", "*.ipynb", "*/*.py", "*/*.ipynb"):
                 try:

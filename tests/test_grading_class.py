@@ -84,6 +84,7 @@ def graded(tmp_path_factory):
         "results": results,
         "gradebook": gradebook,
         "out": out,
+        "folder": folder,
         "work": work,
         "canary": canary,
         "leftovers": _leftovers(),
@@ -153,6 +154,17 @@ def test_each_student_gets_feedback_and_a_gradescope_result(graded):
         assert sum(t["max_score"] for t in result["tests"]) == pytest.approx(sum(POINTS.values()))
         text = (out / "feedback" / f"{stem}.md").read_text()
         assert text.startswith(f"# The class of many tricks: feedback for {student}")
+
+
+def test_a_vandal_reaches_the_originals_but_no_classmates_grade(graded):
+    """The vandal finds the class folder and overwrites the originals; the grades above
+    hold because every file was read before anyone was graded."""
+    overwritten = [
+        p.name
+        for p in graded["folder"].rglob("*")
+        if p.is_file() and "vandal" not in p.name and "return 0" in p.read_text(errors="replace")
+    ]
+    assert len(overwritten) > 10
 
 
 def test_submissions_never_write_into_the_working_folder(graded):
