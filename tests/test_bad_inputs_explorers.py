@@ -362,7 +362,7 @@ CASES = [
     (
         "match_detections: iou True",
         lambda: match_detections([[0, 0, 8, 8]], [0], [[0, 0, 8, 8]], [0], iou=True),
-        r"^iou must be a finite number, got True$",
+        r"^iou must be a finite number >= 0, got True$",
     ),
     (
         "quantities: radius without controls",
