@@ -359,3 +359,26 @@ def test_an_assignment_that_asks_for_float64_fails_a_float32_result():
         report = check_focal_loss(in_float32)
     assert not report.ok and "this assignment asks for float64" in report.failures[0]
     assert report.passed == 3  # the three cases in float32
+
+
+def test_one_students_folder_gives_gradescope_its_results_json(tmp_path, capsys):
+    """Gradescope's autograder: SUBMISSIONS is one student's files (--one)."""
+    from grading_class import CORRECT_PY
+
+    submission = tmp_path / "submission"
+    submission.mkdir()
+    (submission / "losses.py").write_text(CORRECT_PY)
+    (submission / "README.txt").write_text("my notes")
+    (tmp_path / "hw.toml").write_text(
+        "[exercises.focal_loss]\npoints = 6\n[exercises.heatmap_nms]\npoints = 4\nhidden_seeds = [9]\n"
+    )
+    args = ["grade", str(submission), "--one", "--assignment", str(tmp_path / "hw.toml")]
+    assert main([*args, "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    result = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert result["score"] == 10.0 and result["stdout_visibility"] == "hidden"
+    assert [(t["name"], t["max_score"], t["visibility"]) for t in result["tests"]] == [
+        ("focal_loss", 6.0, "visible"),
+        ("heatmap_nms", 2.0, "visible"),
+        ("heatmap_nms (hidden 1)", 2.0, "after_published"),
+    ]
+    assert "1 student, 3 of 3 tests passed" in capsys.readouterr().out

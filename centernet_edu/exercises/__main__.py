@@ -205,9 +205,8 @@ def main(argv: list[str] | None = None) -> int:
     students = sum(1 for s in submissions if not s.reason)
     passed = sum(r.ok for r in rows if r.exercise)
     where = args.out or args.csv
-    print(
-        f"{students} students, {passed} of {sum(1 for r in rows if r.exercise)} tests passed: {where}"
-    )
+    tests = sum(1 for r in rows if r.exercise)
+    print(f"{students} student{'s' * (students != 1)}, {passed} of {tests} tests passed: {where}")
     return 0
 
 
