@@ -203,8 +203,12 @@ def _is_student_file(filename: str) -> bool:
 
 
 def seed_of(seed) -> int:
-    """A checker's ``seed`` as an ``int`` >= 0 (it picks the random cases)."""
-    return validate.nonnegative_int("seed", seed)
+    """A checker's ``seed`` as an ``int`` in [0, 2**63) (it picks the random cases; a torch
+    Generator takes a 64-bit signed seed)."""
+    seed = validate.nonnegative_int("seed", seed)
+    if seed >= 2**63:
+        raise ValueError(f"seed must be a non-negative integer below 2**63, got {seed!r}")
+    return seed
 
 
 def _message(error: BaseException) -> str:

@@ -70,6 +70,28 @@ def _ground_truth(gt, num_classes: int) -> dict:
     return {"gt_boxes": boxes.tolist(), "gt_labels": labels.tolist()}
 
 
+MAX_IMAGE_PIXELS = 2**25  # the largest image (or blank frame) an explorer draws over
+
+
+def _image_size(stride: float, size: tuple[int, int]) -> list[int]:
+    """The image's ``[H, W]``, the heads' ``size`` times ``stride``: at least a pixel a side
+    and at most ``MAX_IMAGE_PIXELS`` in all (the picture draws a frame of that size)."""
+    exact = [stride * n for n in size]  # inf for a stride near the float maximum
+    shape = [round(n) for n in exact] if max(exact) <= MAX_IMAGE_PIXELS else None
+    if shape is None or shape[0] * shape[1] > MAX_IMAGE_PIXELS:
+        made = [f"{n:.3g}" for n in exact] if shape is None else shape
+        raise ValueError(
+            f"stride must keep the image (the heads' size {size} times stride) within "
+            f"{MAX_IMAGE_PIXELS} pixels, got {stride:g}: an image of {' x '.join(map(str, made))}"
+        )
+    if min(shape) < 1:
+        raise ValueError(
+            f"stride must make the image (the heads' size {size} times stride) at least a "
+            f"pixel a side, got {stride:g}: an image of {shape[0]} x {shape[1]}"
+        )
+    return shape
+
+
 def _scene(image, gt, stride, maps: tuple[int, ...]) -> dict:
     """What the explorer draws over: the image (a PNG) or, without one, an empty frame of
     the image's size ``R * (H, W)``; the ground truth in image pixels; R. ``maps``: the
@@ -77,7 +99,7 @@ def _scene(image, gt, stride, maps: tuple[int, ...]) -> dict:
     from PIL import Image
 
     stride = validate.number("stride", stride, 0, open_low=True)
-    d = {"image_size": [round(stride * n) for n in maps[1:]], "stride": stride}
+    d = {"image_size": _image_size(stride, tuple(maps[1:])), "stride": stride}
     if image is not None:
         a, buf = _rgb(image), io.BytesIO()
         Image.fromarray(a).save(buf, format="PNG")

@@ -42,6 +42,7 @@ HINT = (
     "to make it live."
 )
 HINT_ALONE = "Run this cell, or trust the notebook, to make this explorer live."
+MAX_SIDE = 4096  # the most pixels an explorer's figure (its ``size``) may have a side
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,15 @@ class Control:
     step: float = 1.0
     integer: bool = False
     options: tuple = ()
+
+    def __post_init__(self):
+        # A slider's range and step, checked once here so that ``check`` may trust them.
+        if self.options:
+            return
+        at = f"of control {self.name!r}"
+        lo = validate.number(f"lo {at}", self.lo)
+        validate.number(f"hi {at}", self.hi, lo, wanted=f"a finite number >= lo ({lo:g})")
+        validate.number(f"step {at}", self.step, 0, open_low=True)
 
     def check(self, value):
         """``value`` on the control's grid (the browser snaps a slider the same way)."""
@@ -99,10 +109,14 @@ class Explorer:
 
     ``name`` selects the numbers (``quantities``), the live figure (``views.js``) and the
     static picture (``picture_of``); ``data`` is a dict of JSON-ready values, finite (JSON
-    has no NaN), embedded in the page as it is. ``size`` is the figure's (w, h), in pixels.
+    has no NaN), embedded in the page as it is. ``size`` is the figure's (w, h), in pixels,
+    at most ``MAX_SIDE`` a side.
     """
 
     def __init__(self, name, controls, shown, values, data=None, size=(640, 320)):
+        size = validate.int_pair("size", size, labels="(w, h) in pixels")
+        if max(size) > MAX_SIDE:
+            raise ValueError(f"size must be at most {MAX_SIDE} pixels a side, got {size}")
         self.name, self.shown, self.data, self.size = name, tuple(shown), data or {}, size
         self.controls = {c.name: c for c in controls}
         validate.has_keys("values", values, self.controls)

@@ -42,6 +42,7 @@ def live(explorer: Explorer, **yours) -> Explorer:
     Without anywidget, the explorer itself; a student function then needs anywidget, and
     saying so is better than ignoring it.
     """
+    explorer = _explorer(explorer)
     yours = {role: fn for role, fn in yours.items() if fn is not None}
     unknown = sorted(set(yours) - set(roles(explorer.name)))
     if unknown:
@@ -60,6 +61,18 @@ def live(explorer: Explorer, **yours) -> Explorer:
             )
         return explorer
     return LiveExplorer(explorer, **yours)
+
+
+def _explorer(explorer) -> Explorer:
+    """``explorer`` as an ``Explorer``: itself, or a ``LiveExplorer``'s at its current values."""
+    if LiveExplorer is not None and isinstance(explorer, LiveExplorer):
+        return explorer.now()
+    if not isinstance(explorer, Explorer):
+        raise ValueError(
+            "explorer must be an Explorer (what an explorer function such as "
+            f"decode_explorer returns), got {type(explorer).__name__}"
+        )
+    return explorer
 
 
 @functools.cache
@@ -81,6 +94,7 @@ if anywidget is not None:
         view = traitlets.Unicode().tag(sync=True)
 
         def __init__(self, explorer: Explorer, **yours):
+            explorer = _explorer(explorer)
             self.explorer, self.functions = explorer, yours
             after = '<div class="cn-yours"></div>' if yours else ""
             super().__init__(values=dict(explorer.values), view=explorer.block(after=after))
