@@ -23,6 +23,7 @@ import contextlib
 import io
 import math
 from collections.abc import Iterable, Sequence
+from numbers import Real
 
 import numpy as np
 import torch
@@ -39,6 +40,7 @@ from .validate import (
     nonnegative_int,
     number,
     positive_int,
+    real_array,
     tensor,
 )
 
@@ -83,10 +85,30 @@ def _numpy(x) -> np.ndarray:
     return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
 
 
+def _box(name: str, box) -> list[float]:
+    """``box`` as 4 finite floats x1, y1, x2, y2 (a list, tuple, array or tensor of them)."""
+    try:
+        arr = None if isinstance(box, (str, bytes)) else _numpy(box)
+    except (TypeError, ValueError, RuntimeError, NotImplementedError):
+        arr = None
+    values = arr.tolist() if arr is not None and arr.shape == (4,) else []
+    if not (
+        len(values) == 4
+        and all(isinstance(v, Real) and not isinstance(v, bool) for v in values)
+        and all(math.isfinite(v) for v in values)
+    ):
+        raise ValueError(f"box_iou's {name} must be 4 finite numbers x1, y1, x2, y2, got {box!r}")
+    return [float(v) for v in values]
+
+
 def box_iou(a, b) -> float:
-    """IoU of two boxes x1, y1, x2, y2."""
-    if len(a) != 4 or len(b) != 4:
-        raise ValueError(f"box_iou's a and b must be 4 numbers x1, y1, x2, y2, got {a!r}, {b!r}")
+    """IoU of two boxes x1, y1, x2, y2 (4 finite numbers each; a box with x2 < x1 or
+    y2 < y1 is empty)."""
+    return _iou(_box("a", a), _box("b", b))
+
+
+def _iou(a, b) -> float:
+    """``box_iou`` of boxes already checked."""
     ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
     iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
     inter = ix * iy
@@ -97,6 +119,8 @@ def box_iou(a, b) -> float:
 
 def centred_boxes(width: float, height: float, dw: float, dh: float):
     """Boxes ``width x height`` and ``(width + dw, height + dh)`` (>= 0) centred on 0, 0."""
+    width, height = number("width", width), number("height", height)
+    dw, dh = number("dw", dw), number("dh", dh)
     pw, ph = max(width + dw, 0.0), max(height + dh, 0.0)
     return (-width / 2, -height / 2, width / 2, height / 2), (-pw / 2, -ph / 2, pw / 2, ph / 2)
 
@@ -111,6 +135,12 @@ def match_detections(boxes, labels, gt_boxes, gt_labels, iou: float = 0.5):
         a list of N integers: the index of the ground-truth box each detection matched,
         or -1 for a false positive. Bad input is a ``ValueError`` naming the argument.
     """
+    for name, x in zip(
+        ("boxes", "labels", "gt_boxes", "gt_labels"),
+        (boxes, labels, gt_boxes, gt_labels),
+        strict=True,
+    ):
+        real_array(name, x)
     b, lab = labelled_boxes("boxes", boxes, "labels", labels)
     g, glab = labelled_boxes("gt_boxes", gt_boxes, "gt_labels", gt_labels)
     iou = number("iou", iou, 0)
@@ -119,7 +149,7 @@ def match_detections(boxes, labels, gt_boxes, gt_labels, iou: float = 0.5):
     for box, c in zip(b.tolist(), lab.tolist(), strict=True):
         best, best_iou = None, 0.0
         for j, (gbox, gc) in enumerate(zip(g.tolist(), glab.tolist(), strict=True)):
-            overlap = box_iou(box, gbox)
+            overlap = _iou(box, gbox)
             if free[j] and int(gc) == int(c) and overlap >= iou and overlap > best_iou:
                 best, best_iou = j, overlap
         if best is not None:
@@ -148,11 +178,15 @@ def detections_to_coco(dets: torch.Tensor, image_ids, stride: float) -> list[dic
     tensor("dets", dets, 3, "(B, K, 6)")
     if dets.shape[2] < 6:
         raise ValueError(f"dets must have shape (B, K, 6), got {tuple(dets.shape)}")
+    real_array("dets", dets)
     stride = number("stride", stride, 0, open_low=True)
     try:
-        ids = [int(i) for i in torch.as_tensor(image_ids).reshape(-1).tolist()]
-    except (TypeError, ValueError, RuntimeError) as e:
+        raw = torch.as_tensor(image_ids).reshape(-1)
+        ids = [int(i) for i in raw.tolist()]
+    except (TypeError, ValueError, RuntimeError, OverflowError) as e:
         raise ValueError(f"image_ids must be {dets.shape[0]} integers, got {image_ids!r}") from e
+    if raw.dtype == torch.bool or raw.is_complex() or ids != raw.tolist():
+        raise ValueError(f"image_ids must be {dets.shape[0]} integers, got {image_ids!r}")
     if len(ids) != dets.shape[0]:
         raise ValueError(f"image_ids must hold {dets.shape[0]} ids, got {len(ids)}")
     d = dets.detach().float().cpu().numpy()[:, :, :6]
@@ -190,6 +224,11 @@ def _among(value, ids: set) -> bool:
         return False
 
 
+def _same_int(value, n: int) -> bool:
+    """Whether ``value`` is the number ``n`` (an int, a bool or a float)."""
+    return isinstance(value, Real) and value == n
+
+
 def _entries(where: str, entries, keys: tuple[str, ...]) -> list[dict]:
     """Copies of the dicts of the list ``entries``, each checked to hold ``keys``."""
     if isinstance(entries, (str, bytes, dict)) or not isinstance(entries, Iterable):
@@ -213,6 +252,15 @@ def _checked_ground_truth(ground_truth) -> dict:
     has_keys("ground_truth", ground_truth, ("images", "annotations", "categories"))
     images = _entries("ground_truth['images']", ground_truth["images"], ("id",))
     categories = _entries("ground_truth['categories']", ground_truth["categories"], ("id",))
+    for where, entries in (("images", images), ("categories", categories)):
+        for k, entry in enumerate(entries):
+            try:
+                hash(entry["id"])
+            except TypeError:
+                raise ValueError(
+                    f"ground_truth['{where}'][{k}]: id must be an integer (a hashable id), got "
+                    f"{entry['id']!r}"
+                ) from None
     image_ids, category_ids = {i["id"] for i in images}, {c["id"] for c in categories}
     keys = ("id", "image_id", "category_id", "bbox", "area", "iscrowd")
     annotations = _entries("ground_truth['annotations']", ground_truth["annotations"], keys)
@@ -228,6 +276,8 @@ def _checked_ground_truth(ground_truth) -> dict:
         _check_bbox(where, a["bbox"])
         if not is_finite_numbers([a["area"]], 1) or a["area"] < 0:
             raise ValueError(f"{where}: area must be a finite number >= 0, got {a['area']!r}")
+        if not (_same_int(a["iscrowd"], 0) or _same_int(a["iscrowd"], 1)):
+            raise ValueError(f"{where}: iscrowd must be 0 or 1, got {a['iscrowd']!r}")
     return {"images": images, "annotations": annotations, "categories": categories}
 
 
@@ -315,15 +365,22 @@ def _loader(dataset, batch_size: int, num_workers: int) -> DataLoader:
 def _device(model, device) -> torch.device:
     if model is not None and not isinstance(model, torch.nn.Module):
         raise ValueError(f"model must be a torch.nn.Module or None, got {type(model).__name__}")
+    param = next(model.parameters(), None) if model is not None else None
+    if param is not None and param.is_meta:
+        raise ValueError("model's weights are on the meta device, which holds no values")
     if device is not None:
         try:
             dev = torch.device(device)
         except (RuntimeError, TypeError) as e:
             raise ValueError(f"device must name a torch device, got {device!r}") from e
+        if dev.type == "meta":
+            raise ValueError(
+                f"device must be one that computes, such as 'cpu' or 'cuda', got {device!r} "
+                "(the meta device holds no values)"
+            )
         if dev.type == "cuda" and not torch.cuda.is_available():
             raise ValueError(f"device {device!r} asked for, but CUDA is not available")
         return dev
-    param = next(model.parameters(), None) if model is not None else None
     return param.device if param is not None else torch.device("cpu")
 
 
@@ -462,7 +519,18 @@ def format_metrics(metrics: dict[str, float]) -> str:
     """``AP 0.512  AP50 0.901 ...`` on one line."""
     if not isinstance(metrics, dict):
         raise TypeError(f"metrics must be a dict of name: number, got {type(metrics).__name__}")
-    return "  ".join(f"{k} {'  nan' if math.isnan(v) else f'{v:.3f}'}" for k, v in metrics.items())
+    values = {k: _metric(k, v) for k, v in metrics.items()}
+    return "  ".join(f"{k} {'  nan' if math.isnan(v) else f'{v:.3f}'}" for k, v in values.items())
+
+
+def _metric(name, value) -> float:
+    """A metric's value as a float (NaN included), else a ``TypeError`` naming it."""
+    try:
+        if not isinstance(value, (str, bytes, bool, complex)):
+            return float(value)
+    except (TypeError, ValueError, RuntimeError):
+        pass
+    raise TypeError(f"metrics[{name!r}] must be a number, got {value!r}")
 
 
 # --------------------------------------------------------------------------- extreme points

@@ -89,6 +89,9 @@ def denormalize_image(image: torch.Tensor) -> np.ndarray:
     """The inverse of ``normalize_image``: ``(3, H, W)`` -> ``(H, W, 3) uint8``."""
     if not isinstance(image, torch.Tensor) or image.ndim != 3 or image.shape[0] != 3:
         raise ValueError(f"image must be a (3, H, W) tensor, got {shape_of(image)}")
+    validate.not_meta("image", image)
+    if image.is_complex():
+        raise ValueError(f"image must be a tensor of real numbers, got {image.dtype}")
     mean = torch.tensor(MEAN, device=image.device).view(3, 1, 1)
     std = torch.tensor(STD, device=image.device).view(3, 1, 1)
     x = (image.detach().float() * std + mean).clamp(0, 1) * 255
@@ -134,9 +137,14 @@ def make_item(
         ``labels (M,)`` (padded with -1), ``num_objs`` and ``image_id`` (int64 scalars).
     """
     _image(image)
+    if not image.size:
+        raise ValueError(f"image must be an (H, W, 3) array with H, W >= 1, got {image.shape}")
     num_classes = positive_int("num_classes", num_classes)
     max_objs, stride = positive_int("max_objs", max_objs), positive_int("stride", stride)
     image_id = integer("image_id", image_id, -(2**63), "an integer")
+    if image_id >= 2**63:
+        raise ValueError(f"image_id must be an integer that fits in int64, got {image_id!r}")
+    extreme, targets = _flag("extreme", extreme), _flag("targets", targets)
     boxes, labels, extreme_points = _annotations("", boxes, labels, num_classes, extreme_points)
     if extreme and extreme_points is None:
         raise ValueError("extreme=True needs extreme_points")
@@ -212,8 +220,15 @@ def batch_with_targets(batch: dict, num_classes: int, stride: int) -> dict:
     W/R)``, ``wh, reg (B, M, 2)``, ``ind, reg_mask (B, M)``. A batch that carries them is
     returned as it is.
     """
+    if not hasattr(batch, "keys"):
+        raise ValueError(
+            f"batch must be a dict of batched tensors (image, boxes, labels), got {type(batch).__name__}"
+        )
     if "hm" in batch:
         return batch
+    has_keys("batch", batch, ("image", "boxes", "labels"))
+    num_classes = positive_int("num_classes", num_classes)
+    stride = positive_int("stride", stride)
     H, W = batch["image"].shape[-2:]
     if H % stride or W % stride:
         raise ValueError(f"image size must be divisible by the stride {stride}, got {H} x {W}")

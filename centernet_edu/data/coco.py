@@ -108,6 +108,13 @@ def _check_layout(json_name, image_dir, records) -> None:
             raise ValueError(f"{name} must be a non-empty string, got {value!r}")
         if Path(value).is_absolute() or ".." in Path(value).parts:
             raise ValueError(f"{name} must be a path inside root, got {value!r}")
+    json_path, images = Path(json_name), Path(image_dir)
+    if json_path == images or json_path in images.parents:
+        raise ValueError(
+            f"json_name must differ from image_dir (the JSON file can be neither the image "
+            f"folder nor a folder above it), got json_name={json_name!r}, "
+            f"image_dir={image_dir!r}"
+        )
     if records is None or isinstance(records, (str, dict)) or not isinstance(records, Iterable):
         raise TypeError(f"records must be (image_id, record) pairs, got {type(records).__name__}")
 
@@ -191,6 +198,11 @@ def ground_truth_to_coco(batches: Iterable[dict], num_classes: int) -> dict:
     ``num_objs``, ``image_id``, ``image``); category k + 1 is class k, area is the box
     area. What ``coco_map`` scores detections against."""
     num_classes = positive_int("num_classes", num_classes)
+    if isinstance(batches, (str, bytes, dict)) or not isinstance(batches, Iterable):
+        raise ValueError(
+            f"batches must be an iterable of batch dicts (a DataLoader or a list), got "
+            f"{type(batches).__name__}"
+        )
     images, annotations = [], []
     for batch in batches:
         has_keys("each batch", batch, ("image", "boxes", "labels", "num_objs", "image_id"))
@@ -274,13 +286,15 @@ def read_coco(json_path, image_dir=None) -> CocoData:
     finds (a truncated JPEG) is named, with the file, when ``CocoDataset`` loads it.
     """
     json_path = _path("json_path", json_path)
+    if image_dir is not None:
+        image_dir = _path("image_dir", image_dir)
     doc = _load_json(json_path)
     if image_dir is None:
         image_dir = json_path.parent / "images"
         if not image_dir.is_dir():
             image_dir = json_path.parent
     cats = _read_categories(doc["categories"])
-    images = _read_images(doc["images"], Path(image_dir))
+    images = _read_images(doc["images"], image_dir)
     _read_annotations(doc["annotations"], images, cats)
     category_ids = sorted(cats)
     label_of = {cid: k for k, cid in enumerate(category_ids)}
@@ -374,6 +388,11 @@ def _read_annotations(entries: list, images: dict[int, dict], cats: dict[int, st
         for field in ("image_id", "category_id", "bbox"):
             if field not in ann:
                 raise ValueError(f"annotation {aid}: missing field '{field}'")
+        for field in ("image_id", "category_id"):
+            if not _is_int(ann[field]):
+                raise ValueError(
+                    f"annotation {aid}: {field} must be an integer, got {ann[field]!r}"
+                )
         if ann["image_id"] not in images:
             raise ValueError(f"annotation {aid}: unknown image_id {ann['image_id']!r}")
         if ann["category_id"] not in cats:

@@ -36,6 +36,9 @@ VIEWS = (1, 2, 4)  # how many mirror images of each scene a data set may show
 _CACHE_BYTES = 128 * 2**20  # drawn scenes kept for their other views, at most this much image
 MAX_IMAGE_SIZE = 4096  # pixels a side: one float image of this size is 200 MB
 MAX_CLUTTER = 1000  # background strokes a scene may hold
+# Objects a scene may hold: placing each one tests it against all placed before it, so a
+# scene of this many takes seconds to draw.
+MAX_OBJECTS = 1000
 
 
 def _make_shape(kind: str, scale: float, rng: np.random.Generator, center=(0.0, 0.0)) -> Shape:
@@ -164,7 +167,8 @@ class ShapesDataset(Dataset):
         image_size: ``S`` or ``(H, W)``, divisible by ``stride``.
         seed: selects the images; use different seeds for training and held-out data.
         shapes: the kinds of shape, a subset of ``SHAPES``; C = ``len(shapes)``.
-        objects: ``(min, max)`` objects per image (fewer when the image is too full).
+        objects: ``(min, max)`` objects per image (fewer when the image is too full), at
+            most 1000.
         size_range: ``(min, max)`` object scale in pixels, drawn log-uniformly, so small
             objects are as common as large ones.
         max_overlap: the largest IoU allowed between two objects' boxes.
@@ -218,6 +222,10 @@ class ShapesDataset(Dataset):
         self.objects = int_pair("objects", objects, minimum=0, labels="(min, max)")
         if self.objects[0] > self.objects[1]:
             raise ValueError(f"objects must be (min, max) with 0 <= min <= max, got {objects!r}")
+        if self.objects[1] > MAX_OBJECTS:
+            raise ValueError(
+                f"objects max must be at most {MAX_OBJECTS} objects per image, got {objects!r}"
+            )
         if self.objects[1] > self.max_objs:
             raise ValueError(
                 f"objects max {self.objects[1]} exceeds max_objs = {self.max_objs} slots"
