@@ -85,6 +85,13 @@ def _create_temporary(path: Path) -> tuple[int, Path]:
     raise FileExistsError(f"no free temporary name next to {path}")
 
 
+def _path(path) -> Path:
+    """``path`` as a ``Path``, when it is a non-empty ``str`` or ``os.PathLike``."""
+    if not isinstance(path, (str, os.PathLike)) or not str(path):
+        raise ValueError(f"path must be a file path (str or os.PathLike), got {path!r}")
+    return Path(path)
+
+
 def _digest(obj, h=None) -> str:
     """SHA-256 over a nest of dicts, lists and tensors: the content, not the file."""
     top = h is None
@@ -116,9 +123,9 @@ def save_checkpoint(path, state: dict) -> None:
     written to a temporary file next to ``path``, flushed to disk and renamed over it. The
     file gets the mode of any new file: ``0o666`` less the umask.
     """
+    path = _path(path)
     if not isinstance(state, dict):
         raise ValueError(f"state must be a dict, got {type(state).__name__}")
-    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {**state, "format": CHECKPOINT_FORMAT}
     payload["digest"] = _digest(payload)
@@ -143,7 +150,7 @@ def load_checkpoint(path, map_location="cpu") -> dict:
             file), is not a checkpoint of this package, or its content does not match its
             digest (corrupted).
     """
-    path = Path(path)
+    path = _path(path)
     if path.is_dir():
         raise CheckpointError(f"checkpoint {path} is a folder, not a checkpoint file")
     if not path.is_file():
@@ -194,7 +201,7 @@ def check_writable(path) -> None:
         CheckpointError: naming the path and the system's reason (a folder under a
             regular file, no permission, a read-only file system, ...).
     """
-    path = Path(path)
+    path = _path(path)
     try:
         if path.is_dir():
             raise IsADirectoryError(f"{path} is a folder")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import inspect
 import os
 import shlex
 import signal
@@ -29,6 +30,7 @@ import torch.distributed as dist
 
 from .checkpoint import CheckpointError, CheckpointExistsError, check_writable, load_checkpoint
 from .data import SHAPES, VIEWS, CocoDataset, ShapesDataset
+from .data.shapes import MAX_IMAGE_SIZE
 from .model import CenterNetLite, CenterNetLiteConfig
 from .train import ResumeMismatchError, TrainingInterrupted, fit
 from .train_config import TrainConfig, setting
@@ -48,6 +50,8 @@ SCHEDULE = {"steps": 600, "batch_size": 8, "lr": 8e-3, "warmup_steps": 50}
 # Each epoch's shuffled order of the training set is held in memory (8 bytes an image).
 MAX_TRAIN_SIZE = 2**24
 _MODEL = {f.name: f.default for f in dataclasses.fields(CenterNetLiteConfig)}
+# The object slots of each shapes image (ShapesDataset's max_objs, which the run keeps).
+MAX_OBJECTS = inspect.signature(ShapesDataset).parameters["max_objs"].default
 
 
 def _optional_positive(name, v):
@@ -83,6 +87,11 @@ def _objects(name, v):
     low, high = (nonnegative_int(name, n) for n in v)
     if low > high:
         raise ValueError(f"{name} must be MIN MAX with MIN <= MAX, got {low} {high}")
+    if high > MAX_OBJECTS:
+        raise ValueError(
+            f"{name} MAX must be at most {MAX_OBJECTS} (the object slots of each image), "
+            f"got {low} {high}"
+        )
     return low, high
 
 
@@ -234,6 +243,7 @@ def _settings(parser, args) -> tuple[CliConfig, TrainConfig]:
                 parser.error(str(e))
         made.append({f.name: values[f.name] for f in fields})
     train, cli = made
+    _check_combinations(parser, train, cli)
     train["checkpoint"] = str(Path(cli["out"]) / CHECKPOINT_NAME)
     if cli["coco"] is None:
         try:
@@ -241,6 +251,31 @@ def _settings(parser, args) -> tuple[CliConfig, TrainConfig]:
         except ValueError as e:
             parser.error(str(e))
     return CliConfig(**cli), TrainConfig(**train)
+
+
+def _check_combinations(parser, train: dict, cli: dict) -> None:
+    """Usage errors of options that are each in range but do not go together."""
+    device = train["device"]
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "auto (the CPU: no CUDA here)"
+    if train["amp"] == "fp16" and not device.startswith("cuda"):
+        parser.error(
+            f"--amp fp16 needs a CUDA device (its gradient scaler), got --device {device}; "
+            "use --amp bf16 or --amp off on a CPU"
+        )
+    if cli["coco"] is None and cli["image_size"] > MAX_IMAGE_SIZE:
+        parser.error(
+            f"--image-size must be at most {MAX_IMAGE_SIZE} for shapes images, got "
+            f"{cli['image_size']}"
+        )
+    if train["batch_size"] == 1 and cli["image_size"] < 2 * CenterNetLite.size_divisor:
+        parser.error(
+            f"--image-size {cli['image_size']} with --batch-size 1 leaves one value per "
+            f"channel on the model's {cli['image_size'] // CenterNetLite.size_divisor} x "
+            f"{cli['image_size'] // CenterNetLite.size_divisor} deepest map, where "
+            "BatchNorm needs more than one to train; use --batch-size 2 or more, or "
+            f"--image-size {2 * CenterNetLite.size_divisor} or more"
+        )
 
 
 def _shapes_train_size(asked: int | None, train: dict) -> int:

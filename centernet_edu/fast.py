@@ -68,7 +68,11 @@ def _zeros(n: int, device: torch.device) -> torch.Tensor:
 
 
 def _check_render_args(shape, maps, centers, radii) -> tuple[int, int, int]:
-    if len(shape) != 3 or any(isinstance(s, bool) or int(s) != s or s < 0 for s in shape):
+    try:
+        ok = len(shape) == 3 and not any(isinstance(s, bool) or int(s) != s or s < 0 for s in shape)
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
         raise ValueError(
             f"shape must be three non-negative integers (num_maps, H, W), got {shape!r}"
         )
@@ -154,9 +158,13 @@ def render_gaussians(shape, maps: torch.Tensor, centers: torch.Tensor, radii: to
 # --------------------------------------------------------------------------- targets
 
 
-@functools.lru_cache(maxsize=16)
-def _radius_table(height: int, width: int, device: str | torch.device = "cpu") -> torch.Tensor:
-    """``table[h, w] = target_radius(h, w)`` for every integer box size h < height, w < width.
+# The largest map whose radius table (one entry per integer box size) is built and kept;
+# larger maps look up the radii of the box sizes they hold.
+_MAX_RADIUS_TABLE = 1 << 20
+
+
+def _integer_radii(h: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``target_radius(h, w)`` for arrays of integer box sizes, element by element.
 
     Vectorised in numpy float64, then every entry within 1e-6 of an integer is
     recomputed by the scalar rule itself. Integer sizes often give a radius that is an
@@ -165,18 +173,36 @@ def _radius_table(height: int, width: int, device: str | torch.device = "cpu") -
     ``** 0.5`` may round that bit differently (torch's CPU ``sqrt`` does, and gives 6).
     Elsewhere the two differ by a few 1e-14 at most, far from changing ``int(r)``.
     """
-    h, w = np.meshgrid(
-        np.arange(height, dtype=np.float64), np.arange(width, dtype=np.float64), indexing="ij"
-    )
+    h, w = h.astype(np.float64), w.astype(np.float64)
     r = gaussian_radius(h, w)
-    table = np.maximum(0, r.astype(np.int64))
-    near = np.abs(r - np.round(r)) < 1e-6
-    for i, j in zip(*np.nonzero(near), strict=True):
-        table[i, j] = target_radius(int(i), int(j))
-    return torch.from_numpy(table).to(device)
+    radii = np.maximum(0, r.astype(np.int64))
+    for i in zip(*np.nonzero(np.abs(r - np.round(r)) < 1e-6), strict=True):
+        radii[i] = target_radius(int(h[i]), int(w[i]))
+    return radii
+
+
+@functools.lru_cache(maxsize=16)
+def _radius_table(height: int, width: int, device: str | torch.device = "cpu") -> torch.Tensor:
+    """``table[h, w] = target_radius(h, w)`` for every integer box size h < height, w < width."""
+    h, w = np.meshgrid(np.arange(height), np.arange(width), indexing="ij")
+    return torch.from_numpy(_integer_radii(h, w)).to(device)
+
+
+def _radii(sizes: tuple[torch.Tensor, torch.Tensor], height: int, width: int) -> torch.Tensor:
+    """``target_radius`` of each integer box size ``(h, w)``: from the cached table of the
+    map's sizes, or, for a map too large for one, of the distinct sizes given."""
+    device = sizes[0].device
+    if height * width <= _MAX_RADIUS_TABLE:
+        return _radius_table(height, width, device)[sizes]
+    pairs = torch.stack(sizes, dim=-1).reshape(-1, 2).cpu()
+    distinct, inverse = torch.unique(pairs, dim=0, return_inverse=True)
+    h, w = distinct.numpy().T
+    radii = torch.from_numpy(_integer_radii(h, w))[inverse]
+    return radii.reshape(sizes[0].shape).to(device)
 
 
 def _float32_tensor(name: str, x, device) -> torch.Tensor:
+    x = validate.real_array(name, x)
     if isinstance(x, torch.Tensor):
         return x.detach().to(device=device, dtype=torch.float32)
     return torch.from_numpy(validate.numeric_array(name, x, np.float32)).to(device)
@@ -192,6 +218,8 @@ def _batch_labels(labels, shape: tuple[int, int], num_classes: int, device) -> t
         raise ValueError(
             f"labels must have shape {shape} to match the boxes, got {tuple(labels.shape)}"
         )
+    if labels.is_complex():
+        raise ValueError(f"labels must be integer class numbers, got {labels.dtype}")
     labels = labels.detach().to(device)
     if labels.dtype.is_floating_point and not bool((torch.remainder(labels, 1) == 0).all()):
         raise ValueError(f"labels must be integers, got {labels}")
@@ -275,7 +303,7 @@ def encode_ctdet_batch(boxes, labels, num_classes: int, output_size, max_objs: i
     ix, iy = cx.long(), cy.long()  # truncation = floor, since centres are >= 0
 
     sizes = torch.ceil(h).long().clamp(0, H - 1), torch.ceil(w).long().clamp(0, W - 1)
-    radius = _radius_table(H, W, device)[sizes]
+    radius = _radii(sizes, H, W)
     img = torch.arange(B, device=device).unsqueeze(1).expand(B, k)
     hm = render_gaussians(
         (B * num_classes, H, W),

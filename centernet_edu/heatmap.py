@@ -34,12 +34,52 @@ _MAX_SIZE = 1e18
 
 def _as_float(x):
     """Array sizes as float64 (numpy) or a floating tensor: products of two uint8 sizes
-    would otherwise wrap around before the square root sees them."""
+    would otherwise wrap around before the square root sees them. Half precision goes to
+    float32: the squares of sizes past 256 overflow float16."""
     if isinstance(x, np.ndarray) and not np.issubdtype(x.dtype, np.floating):
         return x.astype(np.float64)
+    if isinstance(x, np.ndarray) and x.dtype == np.float16:
+        return x.astype(np.float32)
     if isinstance(x, torch.Tensor) and not x.is_floating_point():
         return x.to(torch.float64)
+    if isinstance(x, torch.Tensor) and x.dtype in (torch.float16, torch.bfloat16):
+        return x.float()
     return x
+
+
+def _check_sizes(height, width) -> None:
+    """Sizes are numbers: arrays and tensors of a real, non-boolean dtype, and not a numpy
+    array with a tensor (their arithmetic does not mix)."""
+    for name, x in (("height", height), ("width", width)):
+        validate.not_meta(name, x)
+        if isinstance(x, torch.Tensor):
+            bad = x.dtype == torch.bool or x.is_complex()
+        elif isinstance(x, np.ndarray):
+            bad = x.dtype.kind not in "iuf"
+        else:
+            continue
+        if bad:
+            raise ValueError(f"{name} must hold real numbers (box sizes), got dtype {x.dtype}")
+    sizes = (height, width)
+    if any(isinstance(x, np.ndarray) for x in sizes) and any(
+        isinstance(x, torch.Tensor) for x in sizes
+    ):
+        raise ValueError(
+            "height and width must both be numpy arrays or both torch tensors (or numbers), "
+            f"got height {validate.type_name(height)} and width {validate.type_name(width)}"
+        )
+
+
+def _result_dtype(height, width):
+    """The half-precision dtype the radius is returned in, computed in float32; or None."""
+    tensors = [x for x in (height, width) if isinstance(x, torch.Tensor)]
+    if tensors:
+        dtype = torch.result_type(*tensors) if len(tensors) == 2 else tensors[0].dtype
+        return dtype if dtype in (torch.float16, torch.bfloat16) else None
+    arrays = [x for x in (height, width) if isinstance(x, np.ndarray)]
+    if arrays and np.result_type(*arrays) == np.float16:
+        return np.float16
+    return None
 
 
 def _sqrt(x):
@@ -80,12 +120,15 @@ def gaussian_radius(height, width, min_overlap: float = 0.7, variant: str = "cen
         variant: ``"centernet"`` (reference, flaws included) or ``"corrected"``.
 
     Returns:
-        r as a float (or an array / tensor for array input). Not rounded: the target
+        r as a float (or an array / tensor for array input; half-precision input is
+        computed in float32 and returned in its own dtype). Not rounded: the target
         code uses ``max(0, int(r))``.
     """
     validate.choice("variant", variant, _VARIANTS)
-    validate.nonnegative_finite("height", height, _MAX_SIZE)
-    validate.nonnegative_finite("width", width, _MAX_SIZE)
+    _check_sizes(height, width)
+    with np.errstate(over="ignore"):  # the bound overflows float16, whose sizes are below it
+        validate.nonnegative_finite("height", height, _MAX_SIZE)
+        validate.nonnegative_finite("width", width, _MAX_SIZE)
     try:
         np.broadcast_shapes(np.shape(height), np.shape(width))
     except ValueError:
@@ -95,13 +138,16 @@ def gaussian_radius(height, width, min_overlap: float = 0.7, variant: str = "cen
         ) from None
     o = validate.number("min_overlap", min_overlap, 0, 1, open_low=True, open_high=True)
     h, w = _as_float(height), _as_float(width)
+    half = _result_dtype(height, width)
     roots = _reference_roots if variant == "centernet" else _corrected_roots
     r1, r2, r3 = roots(h + w, h * w, o)
     # Sides so small that their squares underflow can leave a tiny negative root.
     if isinstance(r1, torch.Tensor):
-        return torch.minimum(torch.minimum(r1, r2), r3).clamp_min(0)
+        r = torch.minimum(torch.minimum(r1, r2), r3).clamp_min(0)
+        return r if half is None else r.to(half)
     if isinstance(r1, np.ndarray):
-        return np.maximum(np.minimum(np.minimum(r1, r2), r3), 0)
+        r = np.maximum(np.minimum(np.minimum(r1, r2), r3), 0)
+        return r if half is None else r.astype(half)
     return max(float(min(r1, r2, r3)), 0.0)
 
 
@@ -139,7 +185,11 @@ def gaussian_2d(shape: tuple[int, int], sigma: float = 1.0) -> np.ndarray:
     validate.number("sigma", sigma, 0, open_low=True)
     y = np.arange(-m, m + 1, dtype=np.float64)[:, None]
     x = np.arange(-n, n + 1, dtype=np.float64)[None, :]
-    g = np.exp(-(x * x + y * y) / (2 * sigma * sigma))
+    denominator = 2 * sigma * sigma
+    if denominator > 0:
+        g = np.exp(-(x * x + y * y) / denominator)
+    else:  # sigma so small that 2 sigma^2 underflows: the limit, 1 at the centre, 0 elsewhere
+        g = (x * x + y * y == 0).astype(np.float64)
     g[g < np.finfo(g.dtype).eps * g.max()] = 0
     return g
 
@@ -167,6 +217,10 @@ def _check_draw_args(heatmap, center, radius) -> None:
     )
     if not floating:  # the Gaussian's values in (0, 1) would be truncated to 0
         raise ValueError(f"heatmap must have a floating-point dtype, got {heatmap.dtype}")
+    if isinstance(heatmap, np.ndarray) and not heatmap.flags.writeable:
+        raise ValueError(
+            "heatmap must be writeable (it is drawn into in place), got a read-only array"
+        )
     integral = isinstance(radius, Real) and not isinstance(radius, bool)
     integral = integral and math.isfinite(radius) and int(radius) == radius
     validate.nonnegative_int("radius", int(radius) if integral else radius)
@@ -213,7 +267,15 @@ def draw_gaussian(heatmap, center, radius: int, k: float = 1.0):
     region = heatmap[top:bottom, left:right]
     if isinstance(heatmap, torch.Tensor):
         patch_t = torch.from_numpy(patch).to(device=heatmap.device, dtype=heatmap.dtype)
-        region.copy_(torch.maximum(region, patch_t))
+        try:
+            region.copy_(torch.maximum(region, patch_t))
+        except RuntimeError as e:
+            if not heatmap.requires_grad:
+                raise
+            raise ValueError(
+                "heatmap is drawn into in place, which autograd refuses for this tensor "
+                "that requires grad; pass heatmap.detach() or draw under torch.no_grad()"
+            ) from e
     else:
         np.maximum(region, patch, out=region, casting="unsafe")
     return heatmap

@@ -230,11 +230,15 @@ def reg_l1_loss(
     for name, t, want in (("mask", mask, f"({B}, M)"), ("ind", ind, f"({B}, M)")):
         if not isinstance(t, torch.Tensor) or t.ndim != 2 or t.shape[0] != B:
             raise ValueError(f"{name} must have shape {want}, got {validate.shape_of(t)}")
+        validate.not_meta(name, t)
     M = mask.shape[1]
     if ind.shape != mask.shape:
         raise ValueError(f"ind must have the shape of mask ({B}, {M}), got {tuple(ind.shape)}")
     if not isinstance(target, torch.Tensor) or target.shape != (B, M, D):
         raise ValueError(f"target must have shape ({B}, {M}, {D}), got {validate.shape_of(target)}")
+    validate.not_meta("target", target)
+    if target.is_complex() or target.dtype == torch.bool:
+        raise ValueError(f"target must be a real (floating-point) tensor, got {target.dtype}")
     if mask.numel() and mask.dtype not in (torch.bool, torch.uint8):
         low = mask.min()
         if not bool(low >= 0):  # also catches NaN

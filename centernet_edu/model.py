@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .targets import EXTREME_PARTS
-from .validate import positive_int, tensor
+from .validate import MAX_ELEMENTS, positive_int, tensor
 
 __all__ = ["CenterNetLite", "CenterNetLiteConfig", "HM_PRIOR_BIAS", "conv_bn_relu"]
 
@@ -54,6 +54,31 @@ class CenterNetLiteConfig:
         set_field(self, "head_channels", positive_int("head_channels", self.head_channels))
         if not isinstance(self.extreme, bool):
             raise ValueError(f"extreme must be True or False, got {self.extreme!r}")
+        _check_weights(self)
+
+
+def _check_weights(config: CenterNetLiteConfig) -> None:
+    """The model's weights fit in ``MAX_ELEMENTS``; a model too large names the argument
+    that makes it so: the backbone's ``channels``, then ``head_channels``, then
+    ``num_classes`` (the weights of the convolutions; biases and BatchNorm add a few per
+    channel)."""
+    c0, c1, c2, c3 = config.channels
+    hc, C = config.head_channels, config.num_classes
+    heatmaps, offsets = (5, 4) if config.extreme else (1, 2)
+    backbone = 9 * (3 * c0 + c0 * c1 + c1 * c1 + c1 * c2 + 2 * c2 * c2 + c2 * c3 + c3 * c3)
+    backbone += c3 * c2 + c2 * c1 + 9 * c1 * c1
+    hidden = (heatmaps + offsets) * 9 * c1 * hc + offsets * hc * 2
+    parts = (
+        ("channels", config.channels, backbone),
+        ("head_channels", hc, backbone + hidden),
+        ("num_classes", C, backbone + hidden + heatmaps * hc * C),
+    )
+    for name, value, weights in parts:
+        if weights > MAX_ELEMENTS:
+            raise ValueError(
+                f"{name} asks for a model of {weights:.3g} weights, more than the "
+                f"{MAX_ELEMENTS:.3g} allowed, got {value!r}"
+            )
 
 
 def _four_positive_ints(name: str, value) -> tuple[int, int, int, int]:
@@ -157,6 +182,11 @@ class CenterNetLite(nn.Module):
             raise ValueError(f"images must be a (B, 3, H, W) tensor, got {tuple(images.shape)}")
         H, W = images.shape[2:]
         d = self.size_divisor
+        if H < d or W < d:
+            raise ValueError(
+                f"images must be at least {d} x {d} pixels (one pixel of the deepest, "
+                f"stride-{d} map), got {H} x {W}"
+            )
         if H % d or W % d:
             raise ValueError(
                 f"image height and width must be multiples of {d} (the deepest stride), got {H} x {W}"

@@ -82,6 +82,7 @@ def encode_ctdet(boxes, labels, num_classes: int, output_size, max_objs: int = 1
     """
     H, W = check_encode_args(num_classes, output_size, max_objs)
     b = validate.boxes("boxes", validate.real_array("boxes", boxes))
+    labels = validate.real_array("labels", labels)
     validate.numeric_labels("labels", labels)
     lab = validate.class_labels("labels", labels, len(b), num_classes)
 
@@ -157,6 +158,7 @@ def encode_exdet(
     """
     H, W = check_encode_args(num_classes, output_size, max_objs)
     pts = _extreme_points(extreme_points)
+    labels = validate.real_array("labels", labels)
     validate.numeric_labels("labels", labels)
     lab = validate.class_labels("labels", labels, len(pts), num_classes)
 
@@ -227,6 +229,7 @@ def _check_batched_targets(targets, pairs: dict) -> tuple[int, int, int, int]:
     for key, ind_key in pairs.items():
         for name, want in ((key, (B, M, 2)), (ind_key, (B, M))):
             t = targets[name]
+            validate.not_meta(name, t)
             if not isinstance(t, torch.Tensor) or tuple(t.shape) != want:
                 raise ValueError(
                     f"{name} must have shape {want} to match reg_mask, got {validate.shape_of(t)}"

@@ -59,11 +59,17 @@ def _flag(name, v):
 
 def _device_name(name, v):
     try:
-        return v if v == "auto" else str(torch.device(v))
+        device = v if v == "auto" else str(torch.device(v))
     except (RuntimeError, TypeError):
         raise ValueError(
             f"{name} must be 'auto' or a torch device such as 'cpu', 'cuda' or 'cuda:1', got {v!r}"
         ) from None
+    if device == "meta":
+        raise ValueError(
+            f"{name} must be a device that can train, such as 'cpu' or 'cuda', got 'meta' "
+            "(device 'meta' holds shapes but no numbers)"
+        )
+    return device
 
 
 def _path(name, v):
@@ -148,6 +154,7 @@ class TrainConfig:
 def lr_factor(step: int, steps: int, warmup_steps: int, min_lr_ratio: float) -> float:
     """The learning-rate multiplier before step ``step`` (0-based): linear warm-up over
     ``warmup_steps``, then a cosine from 1 down to ``min_lr_ratio`` at ``steps``."""
+    nonnegative_int("step", step)
     if step < warmup_steps:
         return (step + 1) / warmup_steps
     span = max(1, steps - warmup_steps)
@@ -155,9 +162,17 @@ def lr_factor(step: int, steps: int, warmup_steps: int, min_lr_ratio: float) -> 
     return min_lr_ratio + (1 - min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * t))
 
 
-def autocast_dtype(amp: str, device: torch.device):
-    """The autocast dtype that ``amp`` (a ``TrainConfig.amp`` value) means on ``device``,
-    or None for float32."""
+def autocast_dtype(amp: str, device: torch.device | str):
+    """The autocast dtype that ``amp`` (a ``TrainConfig.amp`` value) means on ``device``
+    (a ``torch.device`` or its name), or None for float32."""
+    _amp("amp", amp)
+    if isinstance(device, str):
+        name = _device_name("device", device)
+        if name == "auto":
+            name = "cuda" if torch.cuda.is_available() else "cpu"
+        device = torch.device(name)
+    elif not isinstance(device, torch.device):
+        raise TypeError(f"device must be a torch.device or its name, got {type(device).__name__}")
     if amp == "off" or (amp == "auto" and device.type != "cuda"):
         return None
     if amp == "auto":

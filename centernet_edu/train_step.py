@@ -135,7 +135,39 @@ def _losses(run: _Run, batch: dict) -> tuple[torch.Tensor, dict]:
     with torch.autocast(run.device.type, dtype=run.amp_dtype, enabled=run.amp_dtype is not None):
         outputs = run.net(images)
     # The losses run in float32 whatever the autocast dtype of the heads.
-    return run.loss_fn({k: v.float() for k, v in outputs.items()}, batch)
+    return _loss_and_stats(run.loss_fn({k: v.float() for k, v in outputs.items()}, batch))
+
+
+def _described(v) -> str:
+    if isinstance(v, torch.Tensor):
+        return f"a tensor of shape {tuple(v.shape)}"
+    if isinstance(v, dict):
+        return f"a dict of {sorted({type(x).__name__ for x in v.values()})}"
+    return type(v).__name__
+
+
+def _loss_and_stats(result) -> tuple[torch.Tensor, dict]:
+    """What ``loss_fn`` returned, when it is ``(loss, stats)`` as ``CenterNetLoss`` returns
+    it: a one-element tensor and a dict of tensors that holds ``"loss"`` (a few
+    ``isinstance`` checks, no transfer from the device)."""
+    ok = isinstance(result, (tuple, list)) and len(result) == 2
+    loss, stats = result if ok else (None, None)
+    ok = ok and isinstance(loss, torch.Tensor) and loss.numel() == 1
+    ok = ok and isinstance(stats, dict) and all(isinstance(v, torch.Tensor) for v in stats.values())
+    if not ok:
+        got = _described(result)
+        if isinstance(result, (tuple, list)):
+            got = f"({', '.join(map(_described, result))})"
+        raise TypeError(
+            "loss_fn must return (loss, stats): the loss as a one-element tensor and a dict "
+            f"of tensors holding its terms, got {got}"
+        )
+    if "loss" not in stats:
+        raise ValueError(
+            "loss_fn's stats must hold 'loss', the total loss (as CenterNetLoss's hold "
+            f"loss, hm_loss, wh_loss, off_loss), got keys {list(stats)}"
+        )
+    return loss, stats
 
 
 def _finite_sum(tensors: list[torch.Tensor], device: torch.device) -> torch.Tensor:

@@ -221,7 +221,7 @@ FAST += [
     ("module", "args", "status", "pattern"),
     [
         ("centernet_edu.train", ["--out", ""], 2, "--out must name a folder"),
-        ("centernet_edu.train", ["--device", "meta", "--out", "r_meta", *FAST], 1, "meta"),
+        ("centernet_edu.train", ["--device", "meta", "--out", "r_meta", *FAST], 2, "meta"),
         ("centernet_edu.cli", ["--steps", "-1"], 2, "--steps"),
     ],
 )
