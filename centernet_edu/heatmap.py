@@ -125,17 +125,7 @@ def gaussian_radius(height, width, min_overlap: float = 0.7, variant: str = "cen
         code uses ``max(0, int(r))``.
     """
     validate.choice("variant", variant, _VARIANTS)
-    _check_sizes(height, width)
-    with np.errstate(over="ignore"):  # the bound overflows float16, whose sizes are below it
-        validate.nonnegative_finite("height", height, _MAX_SIZE)
-        validate.nonnegative_finite("width", width, _MAX_SIZE)
-    try:
-        np.broadcast_shapes(np.shape(height), np.shape(width))
-    except ValueError:
-        raise ValueError(
-            "height and width must have broadcastable shapes, got height "
-            f"{tuple(np.shape(height))} and width {tuple(np.shape(width))}"
-        ) from None
+    _check_radius_sizes(height, width)
     o = validate.number("min_overlap", min_overlap, 0, 1, open_low=True, open_high=True)
     h, w = _as_float(height), _as_float(width)
     half = _result_dtype(height, width)
@@ -149,6 +139,21 @@ def gaussian_radius(height, width, min_overlap: float = 0.7, variant: str = "cen
         r = np.maximum(np.minimum(np.minimum(r1, r2), r3), 0)
         return r if half is None else r.astype(half)
     return max(float(min(r1, r2, r3)), 0.0)
+
+
+def _check_radius_sizes(height, width) -> None:
+    """Sizes that are real, finite, >= 0 and below the bound, of broadcastable shapes."""
+    _check_sizes(height, width)
+    with np.errstate(over="ignore"):  # the bound overflows float16, whose sizes are below it
+        validate.nonnegative_finite("height", height, _MAX_SIZE)
+        validate.nonnegative_finite("width", width, _MAX_SIZE)
+    try:
+        np.broadcast_shapes(np.shape(height), np.shape(width))
+    except ValueError:
+        raise ValueError(
+            "height and width must have broadcastable shapes, got height "
+            f"{tuple(np.shape(height))} and width {tuple(np.shape(width))}"
+        ) from None
 
 
 def _corrected_roots(s, hw, o: float):

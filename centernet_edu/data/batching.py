@@ -51,13 +51,14 @@ def _annotations(where: str, boxes, labels, num_classes: int, extreme_points=Non
     return boxes, labels, extreme_points
 
 
-def _image(image) -> None:
+def _image(image) -> np.ndarray:
     if not isinstance(image, np.ndarray):
         raise ValueError(f"image must be an (H, W, 3) numpy array, got {type(image).__name__}")
     if image.ndim != 3 or image.shape[2] != 3:
         raise ValueError(f"image must be an (H, W, 3) array, got {image.shape}")
     if image.dtype != np.uint8:
         raise ValueError(f"image must be an (H, W, 3) array of uint8, got {image.dtype}")
+    return image
 
 
 def _item_index(index, length: int) -> int:
@@ -132,18 +133,14 @@ def make_item(
         dict of tensors: ``image (3, H, W) float32``; the ``encode_ctdet`` targets
         ``hm (C, H/R, W/R)``, ``wh, reg (M, 2)``, ``ind, reg_mask (M,)`` (unless ``targets``
         is False); when ``extreme`` also ``hm_t .. hm_c``, ``reg_t .. reg_r``, ``ind_t ..
-        ind_r``; and for evaluation
-        ``boxes (M, 4)`` and ``extreme_points (M, 8)`` in image pixels (zero padded),
-        ``labels (M,)`` (padded with -1), ``num_objs`` and ``image_id`` (int64 scalars).
+        ind_r``; and for evaluation ``boxes (M, 4)`` and ``extreme_points (M, 8)`` in image
+        pixels (zero padded), ``labels (M,)`` (padded with -1), ``num_objs`` and
+        ``image_id`` (int64 scalars).
     """
-    _image(image)
-    if not image.size:
-        raise ValueError(f"image must be an (H, W, 3) array with H, W >= 1, got {image.shape}")
+    _nonempty(_image(image))
     num_classes = positive_int("num_classes", num_classes)
     max_objs, stride = positive_int("max_objs", max_objs), positive_int("stride", stride)
-    image_id = integer("image_id", image_id, -(2**63), "an integer")
-    if image_id >= 2**63:
-        raise ValueError(f"image_id must be an integer that fits in int64, got {image_id!r}")
+    image_id = _image_id(image_id)
     extreme, targets = _flag("extreme", extreme), _flag("targets", targets)
     boxes, labels, extreme_points = _annotations("", boxes, labels, num_classes, extreme_points)
     if extreme and extreme_points is None:
@@ -165,6 +162,19 @@ def make_item(
         targets=targets,
         image_id=image_id,
     )
+
+
+def _nonempty(image: np.ndarray) -> None:
+    if not image.size:
+        raise ValueError(f"image must be an (H, W, 3) array with H, W >= 1, got {image.shape}")
+
+
+def _image_id(image_id) -> int:
+    """``image_id`` as an int that fits in int64, the dtype it is stored in."""
+    image_id = integer("image_id", image_id, -(2**63), "an integer")
+    if image_id >= 2**63:
+        raise ValueError(f"image_id must be an integer that fits in int64, got {image_id!r}")
+    return image_id
 
 
 def _pack(
