@@ -7,8 +7,9 @@ and large objects (areas below 32^2, up to 96^2, above; on small images most obj
 are small, and a range without objects reads NaN).
 
 ``oracle_ablations`` asks which head limits the model, as the error analysis of the
-CenterNet paper does: it swaps the ground truth (``scatter_targets``) in for one or more
-of the predicted maps and reports the mAP of each mixture. If the ground-truth heatmap
+CenterNet paper does: it swaps the ground truth in for one or more of the predicted maps
+(sizes and offsets flood-filled from the centres, as the original's ``gen_oracle_map``:
+``oracle.oracle_maps``) and reports the mAP of each mixture. If the ground-truth heatmap
 lifts AP the most, finding centres is the bottleneck; if the ground-truth size does,
 the size head is.
 
@@ -33,6 +34,7 @@ from .boxes import box_iou, centred_boxes, match_detections
 from .data import batch_with_targets
 from .data.coco import ground_truth_to_coco
 from .decode import decode_ctdet, decode_exdet
+from .oracle import oracle_maps
 from .targets import scatter_targets
 from .validate import (
     has_keys,
@@ -338,7 +340,8 @@ def _predict(model, batch: dict, device, num_classes: int | None) -> dict:
 
 
 def _true_maps(batch: dict, num_classes: int | None, pred: dict, dataset, device) -> dict:
-    """The ground-truth maps ``hm, wh, reg`` of a batch (``scatter_targets``).
+    """The ground-truth maps ``hm, wh, reg`` of a batch, sizes and offsets filled over the
+    whole map as the original's oracles fill them (``oracle_maps``).
 
     Items without their targets (``targets=False``, what ``fit`` trains on) are encoded
     here, at the model's stride when there is a model, else at the data set's.
@@ -352,9 +355,7 @@ def _true_maps(batch: dict, num_classes: int | None, pred: dict, dataset, device
                 "num_classes to encode them with"
             )
         batch = batch_with_targets(batch, num_classes, stride)
-    truth = scatter_targets(
-        {k: batch[k].to(device) for k in ("hm", "wh", "reg", "ind", "reg_mask")}
-    )
+    truth = oracle_maps({k: batch[k].to(device) for k in ("hm", "wh", "reg", "ind", "reg_mask")})
     if pred and pred["hm"].shape != truth["hm"].shape:
         raise ValueError(
             f"the model's heatmap is {tuple(pred['hm'].shape)} but the data set's targets are "
@@ -425,8 +426,9 @@ def oracle_ablations(
     """mAP of the model and of each ground-truth substitution (``ORACLES``).
 
     ``gt_hm`` decodes the ground-truth heatmap with the predicted size and offset,
-    ``gt_off`` and ``gt_wh`` swap in the true offset or size at the true centre pixels
-    (zeros elsewhere, so a centre found one pixel off gets size 0), and so on;
+    ``gt_off`` and ``gt_wh`` swap in the true offset or size of the nearest object (the
+    original's flood fill, ``oracle.oracle_maps``: a centre found a pixel off still reads
+    its object's size), and so on;
     ``gt_all`` is the perfect prediction and scores 1.0 when every object has its own
     centre pixel.
     """

@@ -18,6 +18,7 @@ ORDER = [
     "validate",
     "heatmap",
     "targets",
+    "oracle",
     "fast",
     "losses",
     "decode",
