@@ -98,8 +98,18 @@ def test_the_student_edition_leaves_out_solutions_outputs_widget_state_and_book_
     for path in CHAPTERS:
         teacher, handout = read(path), read(edition / path.name)
         solutions = {i for ex in student.exercises(teacher) for i in ex.solutions}
-        kept = [c for i, c in enumerate(teacher.cells) if i not in solutions]
+        kept = []
+        for i, cell in enumerate(teacher.cells):
+            tags = cell.metadata.get("tags", [])
+            if i in solutions or "answers" in tags:
+                continue
+            if "from-scratch" in tags:
+                cell = nbformat.v4.new_markdown_cell(student.SCRATCH_NOTE)
+                if kept and kept[-1].source == student.SCRATCH_NOTE:
+                    continue
+            kept.append(cell)
         assert [c.source for c in handout.cells] == [c.source for c in kept], path.name
+        assert not any("<summary>Answers" in c.source for c in handout.cells), path.name
         assert "widgets" not in handout.metadata
         for cell in handout.cells:
             tags = set(cell.metadata.get("tags", []))
@@ -205,6 +215,14 @@ BROKEN = {
         [("my_loss = None", ["exercise"]), (CHECK_CELL, []), *SOLVED],
         r"ch, cell 1: an 'exercise' cell must be a code cell defining one function or class",
     ),
+    "answers in a code cell": (
+        [("print(42)", ["answers"]), A_STUB, (CHECK_CELL, []), *SOLVED],
+        r"ch, cell 1: an 'answers' cell must be a markdown cell, got a code cell",
+    ),
+    "a stub tagged as from-scratch code": (
+        [(STUB_CELL, ["exercise", "from-scratch"]), (CHECK_CELL, []), *SOLVED],
+        r"ch, cell 1: a 'from-scratch' cell must be a code cell of the chapter's body",
+    ),
 }
 
 
@@ -225,6 +243,35 @@ def test_a_complete_exercise_is_accepted_and_its_solution_left_out():
     assert ex.solution_name == "solution_loss"
     handout = student.student_notebook(nb)
     assert [c.source for c in handout.cells[1:]] == [STUB_CELL, CHECK_CELL, "print('next')"]
+
+
+def test_answers_and_the_code_that_answers_an_exercise_are_left_out():
+    nb = notebook(
+        ("def loss_scratch(x):\n    return x.abs().sum()", ["from-scratch"]),
+        ("assert loss_scratch(torch.ones(2)) == 2", ["from-scratch", "hide-input"]),
+        ("print('between')", []),
+        ("loss_scratch(torch.zeros(1))", ["from-scratch"]),
+        A_STUB,
+        (CHECK_CELL, []),
+        *SOLVED,
+    )
+    answers = nbformat.v4.new_markdown_cell("<details>\n<summary>Answers</summary>\n\n1. 42")
+    answers.metadata["tags"] = ["answers"]
+    nb.cells.append(answers)
+    nb.cells.append(nbformat.v4.new_markdown_cell("## Summary"))
+    handout = student.student_notebook(nb)
+    note = student.SCRATCH_NOTE
+    assert [c.source for c in handout.cells] == [
+        "### Write it",
+        note,  # one note for the two cells in a row
+        "print('between')",
+        note,
+        STUB_CELL,
+        CHECK_CELL,
+        "## Summary",
+    ]
+    assert [c.cell_type for c in handout.cells if c.source == note] == ["markdown"] * 2
+    nbformat.validate(handout)
 
 
 # Running the student edition ---------------------------------------------------------------

@@ -8,8 +8,12 @@ toggle in the book) under its own name, ``solution_<thing>``, followed by its ow
 cell tagged ``solution`` too). The solution never defines the student's name, so running
 every cell, in any order, never grades the solution in place of the student's code, and
 the checker's committed output under the untouched stub is its "not yet". The student
-edition keeps the stubs and the checkers and leaves the solution cells out; it clears every output, execution count and the widget state, and drops
-the tags that only steer how the book shows a cell (``hide-input``, ``remove-cell``, ...).
+edition keeps the stubs and the checkers and leaves the solution cells out, with the
+answers to the conceptual exercises (a markdown cell tagged ``answers``) and the
+chapter's own code that answers a coding exercise (cells tagged ``from-scratch``, each
+run of them replaced by a one-line note); it clears every output, execution count and
+the widget state, and drops the tags that only steer how the book shows a cell
+(``hide-input``, ``remove-cell``, ...).
 Every code cell but the stubs is marked with the hash of its source
 (``cell.metadata["centernet_edu"]["pristine"]``): the class grader then tells the cells as
 handed out, of which it runs only the definitions, from those the student added or
@@ -40,6 +44,14 @@ ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
 MARKER = ".student-edition"
 STUB_TAG, SOLUTION_TAG = "exercise", "solution"
+# Left out of the student edition too: the answers to the conceptual exercises (a markdown
+# cell), and the chapter's own code that answers a coding exercise, with the cells that
+# use it (each run of them becomes SCRATCH_NOTE).
+ANSWERS_TAG, SCRATCH_TAG = "answers", "from-scratch"
+SCRATCH_NOTE = (
+    "*In the student edition the code of this section is left out: writing it is one of "
+    "the exercises at the end of the chapter.*"
+)
 # A cell's mark, read by centernet_edu.exercises.submission: metadata[MARK][PRISTINE].
 MARK, PRISTINE = "centernet_edu", "pristine"
 # Jupyter Book's tags: they decide what the built book shows, and mean nothing to a student.
@@ -189,12 +201,47 @@ def exercises(nb, label: str = "notebook") -> list[Exercise]:
     return found
 
 
+def _left_out_tags(cells, label: str) -> None:
+    """Answers must be prose and the from-scratch code must be code, neither an exercise's."""
+    for i, cell in enumerate(cells):
+        tags = _tags(cell)
+        if ANSWERS_TAG in tags and cell.cell_type != "markdown":
+            raise ExerciseLayoutError(
+                f"{label}, cell {i}: an {ANSWERS_TAG!r} cell must be a markdown cell, "
+                f"got a {cell.cell_type} cell"
+            )
+        if SCRATCH_TAG in tags and (
+            cell.cell_type != "code" or {STUB_TAG, SOLUTION_TAG} & set(tags)
+        ):
+            raise ExerciseLayoutError(
+                f"{label}, cell {i}: a {SCRATCH_TAG!r} cell must be a code cell of the "
+                f"chapter's body, got a {cell.cell_type} cell tagged {tags}"
+            )
+
+
+def _handed_out(cells, solutions: set[int]) -> list:
+    """The cells a student gets, in order: each run of from-scratch cells becomes one note."""
+    kept = []
+    for i, cell in enumerate(cells):
+        tags = _tags(cell)
+        if i in solutions or ANSWERS_TAG in tags:
+            continue
+        if SCRATCH_TAG in tags:
+            if not (kept and kept[-1].source == SCRATCH_NOTE):
+                kept.append(nbformat.v4.new_markdown_cell(SCRATCH_NOTE))
+            continue
+        kept.append(cell)
+    return kept
+
+
 def student_notebook(nb, label: str = "notebook"):
-    """A copy of ``nb`` as a student gets it: no solutions, outputs, widget state or
-    book-only tags, and every code cell but the stubs marked with its source's hash."""
+    """A copy of ``nb`` as a student gets it: no solutions, answers, from-scratch code,
+    outputs, widget state or book-only tags, and every code cell but the stubs marked with
+    its source's hash."""
     solutions = {i for ex in exercises(nb, label) for i in ex.solutions}
+    _left_out_tags(nb.cells, label)
     out = copy.deepcopy(nb)
-    out.cells = [cell for i, cell in enumerate(out.cells) if i not in solutions]
+    out.cells = _handed_out(out.cells, solutions)
     for cell in out.cells:
         meta = cell.metadata
         meta.pop("execution", None)  # the times of the teacher's run
