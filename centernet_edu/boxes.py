@@ -56,8 +56,9 @@ def _iou(a, b) -> float:
 
 
 def centred_boxes(width: float, height: float, dw: float, dh: float):
-    """Boxes ``width x height`` and ``(width + dw, height + dh)`` (>= 0) centred on 0, 0."""
-    width, height = number("width", width), number("height", height)
+    """Boxes ``width x height`` (both >= 0) and ``(width + dw, height + dh)`` (>= 0) centred
+    on 0, 0."""
+    width, height = number("width", width, 0), number("height", height, 0)
     dw, dh = number("dw", dw), number("dh", dh)
     pw, ph = max(width + dw, 0.0), max(height + dh, 0.0)
     return (-width / 2, -height / 2, width / 2, height / 2), (-pw / 2, -ph / 2, pw / 2, ph / 2)

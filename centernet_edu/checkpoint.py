@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import pickle
 import random
 import re
 import secrets
@@ -22,6 +23,8 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
+
+from .validate import has_keys
 
 __all__ = [
     "CHECKPOINT_FORMAT",
@@ -126,13 +129,12 @@ def save_checkpoint(path, state: dict) -> None:
     path = _path(path)
     if not isinstance(state, dict):
         raise ValueError(f"state must be a dict, got {type(state).__name__}")
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = {**state, "format": CHECKPOINT_FORMAT}
     payload["digest"] = _digest(payload)
-    fd, tmp = _create_temporary(path)
+    fd, tmp = _open_temporary(path)
     try:
         with os.fdopen(fd, "wb") as f:
-            torch.save(payload, f)
+            _save(payload, f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -140,6 +142,44 @@ def save_checkpoint(path, state: dict) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _save(payload: dict, f) -> None:
+    """``torch.save``, with a value it cannot store (a function, a lambda, an open file)
+    a ``ValueError`` naming the state."""
+    try:
+        torch.save(payload, f)
+    except (pickle.PicklingError, AttributeError, TypeError) as e:
+        raise ValueError(
+            "state must hold only dicts, lists, tensors and plain values, got one that "
+            f"torch.save cannot store ({type(e).__name__}: {e})"
+        ) from e
+
+
+def _open_temporary(path: Path) -> tuple[int, Path]:
+    """Create ``path``'s folder and a temporary file next to it, open for writing; a path
+    that cannot be written (a folder under a regular file, no permission, a read-only
+    file system, ...) is a ``CheckpointError`` naming it and the system's reason."""
+    try:
+        if path.is_dir():
+            raise IsADirectoryError(f"{path} is a folder")
+        for folder in path.parents:
+            if folder.exists() and not folder.is_dir():
+                raise NotADirectoryError(f"{folder} is a file, not a folder")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return _create_temporary(path)
+    except OSError as e:
+        raise CheckpointError(f"checkpoint {path} cannot be written: {e}") from e
+
+
+def _map_location(map_location):
+    """``map_location`` as ``torch.load`` takes it, when it is not the meta device."""
+    if isinstance(map_location, (str, torch.device)) and str(map_location).startswith("meta"):
+        raise ValueError(
+            f"map_location must be a device that holds values, such as 'cpu', got "
+            f"{map_location!r} (the meta device holds none to check the digest against)"
+        )
+    return map_location
 
 
 def load_checkpoint(path, map_location="cpu") -> dict:
@@ -150,7 +190,7 @@ def load_checkpoint(path, map_location="cpu") -> dict:
             file), is not a checkpoint of this package, or its content does not match its
             digest (corrupted).
     """
-    path = _path(path)
+    path, map_location = _path(path), _map_location(map_location)
     if path.is_dir():
         raise CheckpointError(f"checkpoint {path} is a folder, not a checkpoint file")
     if not path.is_file():
@@ -201,19 +241,9 @@ def check_writable(path) -> None:
         CheckpointError: naming the path and the system's reason (a folder under a
             regular file, no permission, a read-only file system, ...).
     """
-    path = _path(path)
-    try:
-        if path.is_dir():
-            raise IsADirectoryError(f"{path} is a folder")
-        for folder in path.parents:
-            if folder.exists() and not folder.is_dir():
-                raise NotADirectoryError(f"{folder} is a file, not a folder")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = _create_temporary(path)
-        os.close(fd)
-        os.unlink(tmp)
-    except OSError as e:
-        raise CheckpointError(f"checkpoint {path} cannot be written: {e}") from e
+    fd, tmp = _open_temporary(_path(path))
+    os.close(fd)
+    os.unlink(tmp)
 
 
 def remove_stale_temporaries(path) -> list[Path]:
@@ -246,6 +276,7 @@ def rng_state() -> dict:
 
 def set_rng_state(state: dict) -> None:
     """Restore what ``rng_state`` returned."""
+    has_keys("state", state, ("torch", "numpy", "python"))
     torch.set_rng_state(state["torch"])
     n = state["numpy"]
     np.random.set_state((n[0], n[1].numpy().astype(np.uint32), *n[2:]))  # noqa: NPY002

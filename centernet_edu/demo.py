@@ -6,12 +6,20 @@ three loss terms, and decodes the perfect prediction back into boxes.
 
 from __future__ import annotations
 
+import argparse
+
 import torch
 
 from . import CenterNetLoss, decode_ctdet, encode_ctdet, scatter_targets
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """Run the tour; it takes no arguments (``--help`` says so, anything else is a usage
+    error, exit status 2)."""
+    description = (__doc__ or "").partition("\n\n")[2].strip().replace("\n", " ")
+    argparse.ArgumentParser(
+        prog="python -m centernet_edu.demo", description=description
+    ).parse_args(argv)
     torch.manual_seed(0)
     H, W, C = 32, 32, 3
     boxes = torch.tensor([[2.0, 3.0, 12.5, 10.0], [15.2, 14.0, 30.0, 29.5], [20.0, 1.0, 27.0, 8.0]])

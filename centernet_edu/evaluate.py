@@ -370,7 +370,7 @@ def collect_detections(
     dataset,
     oracles: Sequence[str] = ("model",),
     *,
-    K: int = 100,
+    K: int | None = None,
     batch_size: int = 32,
     device=None,
     num_workers: int = 0,
@@ -382,7 +382,8 @@ def collect_detections(
     may be None when only ``"gt_all"`` is asked for. The model is put in eval mode and
     left there. Items may carry their ``encode_ctdet`` targets or not (``targets=False``);
     a model whose heatmap has another number of classes than the data set is a
-    ``ValueError``.
+    ``ValueError``. ``K``, the detections kept per image (``decode_ctdet``), is 100 by
+    default, or the heatmap's H*W when that is smaller; a ``K`` given is at most H*W.
     """
     oracles = _check_oracles(oracles, model)
     device = _device(model, device)
@@ -403,7 +404,8 @@ def collect_detections(
         stride = batch["image"].shape[-1] / (truth or pred)["hm"].shape[-1]
         for name in oracles:
             maps = {k: truth[k] if k in ORACLES[name] else pred[k] for k in ("hm", "wh", "reg")}
-            dets = decode_ctdet(maps["hm"], maps["wh"], maps["reg"], K=K)
+            top = min(100, maps["hm"][0, 0].numel()) if K is None else K
+            dets = decode_ctdet(maps["hm"], maps["wh"], maps["reg"], K=top)
             results[name] += detections_to_coco(dets, batch["image_id"], stride)
     return ground_truth_to_coco(batches, num_classes), results
 

@@ -67,6 +67,11 @@ def _zeros(n: int, device: torch.device) -> torch.Tensor:
     return torch.zeros(n, dtype=torch.float32, device=device)
 
 
+# The largest radius render_gaussians draws: its kernel table holds n^3 values for n the
+# power of two above the largest radius, 1024^3 < MAX_ELEMENTS here.
+_MAX_RADIUS = 1023
+
+
 def _check_render_args(shape, maps, centers, radii) -> tuple[int, int, int]:
     try:
         ok = len(shape) == 3 and not any(isinstance(s, bool) or int(s) != s or s < 0 for s in shape)
@@ -76,10 +81,15 @@ def _check_render_args(shape, maps, centers, radii) -> tuple[int, int, int]:
         raise ValueError(
             f"shape must be three non-negative integers (num_maps, H, W), got {shape!r}"
         )
+    validate.not_too_large("shape", shape, shape)
     for name, t, ndim in (("maps", maps, 1), ("centers", centers, 2), ("radii", radii, 1)):
-        if not isinstance(t, torch.Tensor) or t.dtype.is_floating_point or t.ndim != ndim:
-            got = getattr(t, "shape", type(t).__name__)
-            raise ValueError(f"{name} must be a {ndim}-D integer tensor, got {got}")
+        if not isinstance(t, torch.Tensor) or t.ndim != ndim:
+            raise ValueError(
+                f"{name} must be a {ndim}-D integer tensor, got {validate.shape_of(t)}"
+            )
+        if t.dtype.is_floating_point or t.is_complex() or t.dtype == torch.bool:
+            raise ValueError(f"{name} must be a {ndim}-D integer tensor, got dtype {t.dtype}")
+        validate.not_meta(name, t)
     K = len(radii)
     if maps.shape != (K,) or centers.shape != (K, 2):
         raise ValueError(
@@ -87,6 +97,8 @@ def _check_render_args(shape, maps, centers, radii) -> tuple[int, int, int]:
             f"{tuple(maps.shape)}, {tuple(centers.shape)} and {tuple(radii.shape)}"
         )
     num_maps, height, width = (int(s) for s in shape)
+    if K and not (num_maps and height and width):
+        raise ValueError(f"shape must be >= 1 a side to draw {K} Gaussians on, got {shape!r}")
     cx, cy = centers[:, 0], centers[:, 1]
     bad = (radii < 0) | (maps < 0) | (maps >= num_maps)
     bad |= (cx < 0) | (cx >= width) | (cy < 0) | (cy >= height)
@@ -94,6 +106,11 @@ def _check_render_args(shape, maps, centers, radii) -> tuple[int, int, int]:
         raise ValueError(
             f"need radii >= 0, maps in [0, {num_maps}) and centres inside the {height} x "
             f"{width} map, got it wrong for Gaussians {bad.nonzero().flatten().tolist()}"
+        )
+    if K and int(radii.max()) > _MAX_RADIUS:
+        raise ValueError(
+            f"radii must be at most {_MAX_RADIUS} (the kernel table of larger ones holds "
+            f"over {validate.MAX_ELEMENTS:.3g} values), got {int(radii.max())}"
         )
     return num_maps, height, width
 
@@ -115,7 +132,7 @@ def render_gaussians(shape, maps: torch.Tensor, centers: torch.Tensor, radii: to
         shape: ``(num_maps, H, W)`` of the result.
         maps: ``(K,)`` integer index of the map each Gaussian goes to.
         centers: ``(K, 2)`` integer pixel (x, y) of each peak, inside the map.
-        radii: ``(K,)`` non-negative integer radii r_k.
+        radii: ``(K,)`` non-negative integer radii r_k, at most 1023.
 
     Returns:
         ``(num_maps, H, W)`` float32 on the device of ``centers``: the same numbers as
@@ -203,6 +220,7 @@ def _radii(sizes: tuple[torch.Tensor, torch.Tensor], height: int, width: int) ->
 
 def _float32_tensor(name: str, x, device) -> torch.Tensor:
     x = validate.real_array(name, x)
+    validate.not_bool(name, x)
     if isinstance(x, torch.Tensor):
         return x.detach().to(device=device, dtype=torch.float32)
     return torch.from_numpy(validate.numeric_array(name, x, np.float32)).to(device)
@@ -292,6 +310,7 @@ def encode_ctdet_batch(boxes, labels, num_classes: int, output_size, max_objs: i
     device = device_of(boxes, labels)
     b, lab = _batch_boxes(boxes, labels, num_classes, device)
     B, N = lab.shape
+    validate.not_too_large("boxes", tuple(b.shape), (B, num_classes, H, W))
     k = min(N, max_objs)
     b, lab = b[:, :k], lab[:, :k]
     # float32 throughout, operation for operation as encode_ctdet does it in numpy.
@@ -449,7 +468,7 @@ def focal_loss_fused(logits: torch.Tensor, gt: torch.Tensor, alpha: float, beta:
     - any other pixel contributes (1 - Y)^beta p^alpha (-log q), whose derivative is
       (1 - Y)^beta p^alpha [alpha q (-log q) + p].
 
-    dL_k/dx is that, divided by N (not divided when N = 0, as the loss). The negative
+    dL_k/dz is that, divided by N (not divided when N = 0, as the loss). The negative
     term needs no mask: (1 - Y)^beta = 0 at the positives. -log p and -log q are
     computed without cancellation (``_minus_logs``), so loss and gradient stay finite
     and accurate for any finite x.
@@ -495,5 +514,6 @@ def window_max(x: torch.Tensor, kernel: int) -> torch.Tensor:
     elementwise maxima of shifted views instead of k^2 comparisons per pixel, which on
     a CPU is several times faster than the pooling kernel. ``kernel`` is odd.
     """
-    half = kernel // 2
+    validate.tensor("x", x, 4, "(B, C, H, W)")
+    half = validate.odd_positive_int("kernel", kernel) // 2
     return _max_along(_max_along(x, 2, half), 3, half)

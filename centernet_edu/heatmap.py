@@ -226,6 +226,12 @@ def _check_draw_args(heatmap, center, radius) -> None:
         raise ValueError(
             "heatmap must be writeable (it is drawn into in place), got a read-only array"
         )
+    strides = heatmap.stride() if isinstance(heatmap, torch.Tensor) else heatmap.strides
+    if any(s == 0 and n > 1 for s, n in zip(strides, heatmap.shape, strict=True)):
+        raise ValueError(
+            "heatmap must own its pixels (it is drawn into in place), got a broadcast view "
+            "whose pixels share memory; pass a copy (heatmap.clone() or .copy())"
+        )
     integral = isinstance(radius, Real) and not isinstance(radius, bool)
     integral = integral and math.isfinite(radius) and int(radius) == radius
     validate.nonnegative_int("radius", int(radius) if integral else radius)

@@ -193,6 +193,12 @@ class CenterNetLite(nn.Module):
             )
         if not images.is_floating_point():
             raise ValueError(f"images must be a floating-point tensor, got {images.dtype}")
+        weights = self.stem[0].weight.dtype
+        if images.dtype != weights and not torch.is_autocast_enabled(images.device.type):
+            raise ValueError(
+                f"images must have the dtype of the model's weights, {weights}, got "
+                f"{images.dtype}; convert one to the other (images.to({weights}))"
+            )
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
         """The shared stride-4 features ``(B, channels[1], H/4, W/4)``."""

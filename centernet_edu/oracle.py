@@ -84,12 +84,16 @@ def flood_fill(values: torch.Tensor, ind: torch.Tensor, height: int, width: int)
         )
     H = validate.positive_int("height", height)
     W = validate.positive_int("width", width)
+    B, _, D = values.shape
+    validate.not_too_large("height and width", (H, W), (B, max(D, 1), H, W))
     flat = ind.detach().cpu().numpy().astype(np.int64)
     if flat.size and (flat.min() < 0 or flat.max() >= H * W):
         raise ValueError(f"ind must hold pixels in [0, {H * W}) of a {H} x {W} map")
     v = values.detach().cpu().float().numpy()
-    filled = np.stack([_fill_one(v[b], flat[b], H, W) for b in range(v.shape[0])])
-    out = torch.from_numpy(filled.reshape(v.shape[0], -1, H, W))
+    filled = np.zeros((0, D, H * W), np.float32)  # an empty batch
+    if B:
+        filled = np.stack([_fill_one(v[b], flat[b], H, W) for b in range(B)])
+    out = torch.from_numpy(filled.reshape(B, D, H, W))
     return out.to(device=values.device, dtype=values.dtype)
 
 

@@ -130,13 +130,13 @@ class TrainingInterrupted(KeyboardInterrupt):
 def model_config(model: nn.Module) -> dict | None:
     """All that ``fit`` reads from a model besides its forward pass: ``model.config``.
 
-    ``fit`` trains any module that maps images ``(B, 3, H, W)`` to a dict of head outputs
-    (``hm, wh, reg``, or the extreme-point heads). Its ``config``, when it has one (a
-    dataclass such as ``CenterNetLiteConfig``, or a dict, of plain values), goes into every
-    checkpoint, must match on resume, and lets ``load_model`` rebuild the model; its
-    ``extreme`` entry, when true, makes ``ExtremeNetLoss`` the default loss. Without a
-    ``config`` the default loss is ``CenterNetLoss`` and ``load_model`` cannot rebuild it.
-    """
+    ``fit`` trains any module mapping images ``(B, 3, H, W)`` to a dict of head outputs
+    (``hm, wh, reg``, or the extreme-point heads). A ``config`` (a dataclass such as
+    ``CenterNetLiteConfig``, or a dict, of plain values) goes into every checkpoint, must
+    match on resume and lets ``load_model`` rebuild the model; a true ``extreme`` entry
+    makes ``ExtremeNetLoss`` the default loss. None without one (then ``CenterNetLoss``)."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     config = getattr(model, "config", None)
     if dataclasses.is_dataclass(config) and not isinstance(config, type):
         return dataclasses.asdict(config)

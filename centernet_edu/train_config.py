@@ -155,6 +155,9 @@ def lr_factor(step: int, steps: int, warmup_steps: int, min_lr_ratio: float) -> 
     """The learning-rate multiplier before step ``step`` (0-based): linear warm-up over
     ``warmup_steps``, then a cosine from 1 down to ``min_lr_ratio`` at ``steps``."""
     nonnegative_int("step", step)
+    positive_int("steps", steps)
+    nonnegative_int("warmup_steps", warmup_steps)
+    _fraction("min_lr_ratio", min_lr_ratio)
     if step < warmup_steps:
         return (step + 1) / warmup_steps
     span = max(1, steps - warmup_steps)

@@ -41,6 +41,7 @@ __all__ = [
     "MAX_ELEMENTS",
     "not_too_large",
     "real_array",
+    "not_bool",
     "numeric_labels",
 ]
 
@@ -65,6 +66,14 @@ def not_meta(name: str, x) -> None:
     """``x``, when a tensor, is not on the meta device (which has shapes but no values)."""
     if isinstance(x, torch.Tensor) and x.is_meta:
         raise ValueError(f"{name} is on the meta device, which holds no values")
+
+
+def not_bool(name: str, x, wanted: str = "numbers") -> None:
+    """``x``, when a tensor or an array, is not of a boolean dtype; ``wanted`` words the
+    message (``"numbers x1, y1, x2, y2"``)."""
+    dtype = getattr(x, "dtype", None)
+    if (isinstance(dtype, np.dtype) and dtype.kind == "b") or dtype is torch.bool:
+        raise ValueError(f"{name} must be {wanted}, got booleans ({dtype})")
 
 
 def _is_int(value) -> bool:
@@ -178,6 +187,7 @@ def object_rows(
     must be exactly ``n`` rows; an empty ``x`` is ``(0, columns)``; ``what`` names the rows
     in the message (``"boxes"``).
     """
+    not_bool(name, x, f"numbers {layout}")
     a = numeric_array(name, x, dtype)
     if a.size == 0:
         a = a.reshape(0, columns)

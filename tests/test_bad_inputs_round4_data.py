@@ -96,7 +96,7 @@ CASES = [
     ("BI04 a number", lambda t: box_iou(5, BOX), V, r"^box_iou's a must be 4 finite numbers .*, got 5$"),
     ("BI05 NaN", lambda t: box_iou((0, 0, math.nan, 2), (1, 1, 3, 3)), V, r"^box_iou's a must be 4 finite numbers .*, got \(0, 0, nan, 2\)$"),
     ("BI05 complex", lambda t: box_iou(BOX, (1j, 1, 3, 3)), V, r"^box_iou's b must be 4 finite numbers"),
-    ("BI08 width a string", lambda t: centred_boxes("a", 2, 1, 1), V, r"^width must be a finite number, got 'a'$"),
+    ("BI08 width a string", lambda t: centred_boxes("a", 2, 1, 1), V, r"^width must be a finite number >= 0, got 'a'$"),
     ("BI08 dh NaN", lambda t: centred_boxes(2, 2, 1, math.nan), V, r"^dh must be a finite number, got nan$"),
     # coco_map
     ("CM17 image id a list", lambda t: coco_map(gt(image={"id": [1]}), []), V, r"^ground_truth\['images'\]\[0\]: id must be an integer \(a hashable id\), got \[1\]$"),

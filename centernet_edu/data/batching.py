@@ -93,6 +93,7 @@ def denormalize_image(image: torch.Tensor) -> np.ndarray:
     validate.not_meta("image", image)
     if image.is_complex():
         raise ValueError(f"image must be a tensor of real numbers, got {image.dtype}")
+    validate.finite("image", image)
     mean = torch.tensor(MEAN, device=image.device).view(3, 1, 1)
     std = torch.tensor(STD, device=image.device).view(3, 1, 1)
     x = (image.detach().float() * std + mean).clamp(0, 1) * 255
@@ -265,9 +266,24 @@ def collate_with_targets(items: list[dict], num_classes: int, stride: int) -> di
         raise ValueError(f"items must be a non-empty list of make_item dicts, got {items!r}")
     for k, item in enumerate(items):
         has_keys(f"items[{k}]", item, ("image", "boxes", "labels"))
+    _check_same_shapes(items)
     num_classes = positive_int("num_classes", num_classes)
     stride = positive_int("stride", stride)
     return batch_with_targets(default_collate(list(items)), num_classes, stride)
+
+
+def _check_same_shapes(items) -> None:
+    """Every item has the tensors of the first, in the same shapes (a batch stacks them)."""
+    for key, first in items[0].items():
+        if not isinstance(first, torch.Tensor):
+            continue
+        for k, item in enumerate(items[1:], 1):
+            other = item[key] if key in item else None
+            if not isinstance(other, torch.Tensor) or other.shape != first.shape:
+                raise ValueError(
+                    f"items must have tensors of one shape to be batched, got items[0]['{key}'] "
+                    f"{tuple(first.shape)} and items[{k}]['{key}'] {shape_of(other)}"
+                )
 
 
 def _flag(name: str, value) -> bool:

@@ -19,6 +19,7 @@ from torch.utils.data import Dataset
 from ..validate import int_pair, is_finite_numbers, positive_int
 from .batching import _flag, _item_index, _pack
 from .coco_write import _path, ground_truth_to_coco, write_coco
+from .shapes import MAX_IMAGE_SIZE
 
 __all__ = [
     "write_coco",
@@ -267,7 +268,8 @@ class CocoDataset(Dataset):
 
     Args:
         json_path, image_dir: as ``read_coco``.
-        input_size: ``(H, W)`` of the images given to the model, divisible by ``stride``.
+        input_size: ``(H, W)`` of the images given to the model, divisible by ``stride``,
+            at most ``MAX_IMAGE_SIZE`` (4096) a side.
         max_objs, stride, extreme, targets: as ``ShapesDataset``.
     """
 
@@ -283,6 +285,8 @@ class CocoDataset(Dataset):
         targets: bool = True,
     ):
         self.input_size = int_pair("input_size", input_size)
+        if max(self.input_size) > MAX_IMAGE_SIZE:
+            raise ValueError(f"input_size must be at most {MAX_IMAGE_SIZE}, got {input_size!r}")
         self.max_objs = positive_int("max_objs", max_objs)
         self.stride = positive_int("stride", stride)
         if self.input_size[0] % self.stride or self.input_size[1] % self.stride:

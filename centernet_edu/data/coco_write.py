@@ -35,7 +35,7 @@ def write_coco(
     """Write a data set in the COCO format: ``root/<json_name>`` and PNGs in ``root/<image_dir>``.
 
     Args:
-        root: the folder (created if missing).
+        root: the folder (created if missing; a regular file in its way is a ``ValueError``).
         records: ``(image_id, record)`` pairs, image ids distinct integers >= 0; each
             record holds ``image (H, W, 3) uint8``, ``boxes (N, 4)`` x1, y1, x2, y2 in image
             pixels (finite, x1 <= x2, y1 <= y2), ``labels (N,)`` in ``[0, len(categories))``
@@ -61,6 +61,8 @@ def write_coco(
     _check_layout(json_name, image_dir, records)
     root = _path("root", root)
     path, folder = root / json_name, root / image_dir
+    _check_folder("root", root)
+    _check_folder("image_dir", folder)
     if path.exists():
         raise FileExistsError(f"{path} already exists; remove it or choose another json_name")
     created = [_make_dirs(root)]
@@ -122,6 +124,13 @@ def _path(name: str, value) -> Path:
     if not isinstance(value, (str, os.PathLike)):
         raise TypeError(f"{name} must be a path (str or os.PathLike), got {type(value).__name__}")
     return Path(value)
+
+
+def _check_folder(name: str, folder: Path) -> None:
+    """``folder`` is a folder, or can be made one: no regular file stands at it or above it."""
+    for p in (folder, *folder.parents):
+        if p.exists() and not p.is_dir():
+            raise ValueError(f"{name} must be a folder, got {folder}, where {p} is a file")
 
 
 def _make_dirs(folder: Path) -> Path | None:

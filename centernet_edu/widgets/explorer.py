@@ -24,7 +24,7 @@ import html
 import io
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,6 +92,15 @@ def sliders(*specs) -> list[Control]:
     return [Control(*spec) for spec in specs]
 
 
+def _parts(name: str, value, kind: type) -> tuple:
+    """``value``, a list (any iterable) of ``kind`` (``Control`` or ``Shown``), as a tuple."""
+    iterable = isinstance(value, Iterable) and not isinstance(value, (str, bytes, dict))
+    items = tuple(value) if iterable else None
+    if items is None or not all(isinstance(v, kind) for v in items):
+        raise TypeError(f"{name} must be a list of {kind.__name__}, got {value!r}")
+    return items
+
+
 def _num(v) -> str:
     """A number as the page writes it: integers without a point, floats in full."""
     v = float(v)
@@ -117,7 +126,8 @@ class Explorer:
         size = validate.int_pair("size", size, labels="(w, h) in pixels")
         if max(size) > MAX_SIDE:
             raise ValueError(f"size must be at most {MAX_SIDE} pixels a side, got {size}")
-        self.name, self.shown, self.data, self.size = name, tuple(shown), data or {}, size
+        controls, shown = _parts("controls", controls, Control), _parts("shown", shown, Shown)
+        self.name, self.shown, self.data, self.size = name, shown, data or {}, size
         self.controls = {c.name: c for c in controls}
         validate.has_keys("values", values, self.controls)
         self.values = {c.name: c.check(values[c.name]) for c in controls}
