@@ -125,6 +125,14 @@ EXERCISES = (
     "decode_ctdet",
     "CenterNetLoss",
     "ExtremeNetLoss",
+    "boxes_from_targets",
+    "draw_elliptic_gaussian",
+    "focal_loss_per_image",
+    "norm_reg_l1_loss",
+    "dense_size_loss",
+    "stacked_centernet_loss",
+    "oracle_fill",
+    "group_agnostic",
 )
 
 # Every submission carries MARKER (a comment, or a notebook's metadata); the vandal only
@@ -361,6 +369,111 @@ CORRECT_PY = _src(
                 outputs["reg_" + part], batch["reg_mask"], batch["ind_" + part], batch["reg_" + part]
             )
         return loss
+
+
+    # The variants whose answers the chapters leave to the student ----------------------
+
+
+    def my_boxes_from_targets(wh, reg, ind, reg_mask, output_size):
+        W = int(output_size[1])
+        rows = [k for k in range(len(reg_mask)) if int(reg_mask[k])]
+        boxes = torch.zeros((len(rows), 4), dtype=wh.dtype)
+        for i, k in enumerate(rows):
+            cx = int(ind[k]) % W + reg[k, 0]
+            cy = int(ind[k]) // W + reg[k, 1]
+            w, h = wh[k, 0], wh[k, 1]
+            boxes[i] = torch.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2])
+        return boxes
+
+
+    def my_draw_elliptic_gaussian(heatmap, center, radius_x, radius_y):
+        rx, ry = int(radius_x), int(radius_y)
+        sx, sy = (2 * rx + 1) / 6, (2 * ry + 1) / 6
+        x, y = int(center[0]), int(center[1])
+        H, W = heatmap.shape
+        for row in range(max(0, y - ry), min(H, y + ry + 1)):
+            for col in range(max(0, x - rx), min(W, x + rx + 1)):
+                g = math.exp(-((col - x) ** 2) / (2 * sx * sx) - (row - y) ** 2 / (2 * sy * sy))
+                heatmap[row, col] = max(heatmap[row, col], g)
+        return heatmap
+
+
+    def my_focal_loss_per_image(pred, gt):
+        total = 0
+        for p, g in zip(pred, gt):
+            pos = g == 1
+            n = int(pos.sum())
+            pos_part = ((1 - p[pos]) ** 2 * torch.log(p[pos])).sum()
+            neg = ~pos
+            neg_part = ((1 - g[neg]) ** 4 * p[neg] ** 2 * torch.log(1 - p[neg])).sum()
+            total = total - (pos_part + neg_part) / max(n, 1)
+        return total / len(pred)
+
+
+    def my_norm_reg_l1_loss(output, mask, ind, target):
+        B, D = output.shape[:2]
+        flat = output.flatten(2)  # (B, D, H W)
+        pred = torch.stack([flat[b][:, ind[b]].T for b in range(B)])  # (B, M, D)
+        m = mask.to(pred.dtype).unsqueeze(2).repeat(1, 1, D)
+        return (m * (pred / (target + 1e-4) - 1)).abs().sum() / (m.sum() + 1e-4)
+
+
+    def my_dense_size_loss(wh, dense_wh, dense_wh_mask):
+        return (dense_wh_mask * (wh - dense_wh)).abs().sum() / (dense_wh_mask.sum() + 1e-4)
+
+
+    def my_stacked_centernet_loss(outputs_list, batch):
+        stacks = [CenterNetLoss()(out, batch)[1] for out in outputs_list]
+        mean = {k: sum(s[k] for s in stacks) / len(stacks) for k in stacks[0]}
+        return mean["hm_loss"] + 0.1 * mean["wh_loss"] + mean["off_loss"]
+
+
+    def my_oracle_fill(values, ind, height, width):
+        B, M, D = values.shape
+        out = torch.zeros(B, D, height, width, dtype=values.dtype)
+        for b in range(B):
+            seen, front = set(), []
+            for j in range(M):
+                if int(ind[b, j]) > 0:
+                    y, x = divmod(int(ind[b, j]), width)
+                    out[b, :, y, x] = values[b, j]
+                    seen.add((x, y))
+                    front.append((x, y, values[b, j]))  # each slot spreads its own value
+            while front:  # one ring of 4-neighbours at a time, in the queue's order
+                ring = []
+                for x, y, value in front:
+                    for nx, ny in ((x, y + 1), (x, y - 1), (x + 1, y), (x - 1, y)):
+                        if 0 <= nx < width and 0 <= ny < height and (nx, ny) not in seen:
+                            out[b, :, ny, nx] = value
+                            seen.add((nx, ny))
+                            ring.append((nx, ny, value))
+                front = ring
+        return out
+
+
+    def my_group_agnostic(t, l, b, r, hm_c, score_thresh=0.1, center_thresh=0.1):
+        K = t.shape[0]
+        score = torch.full((K, K, K, K), -1.0, dtype=t.dtype)
+        cls = torch.full((K, K, K, K), -1, dtype=torch.int64)
+        best, best_cls = hm_c.max(0)
+        for i in range(K):
+            for j in range(K):
+                for k in range(K):
+                    for m in range(K):
+                        (st, tx, ty), (sl, lx, ly) = t[i].tolist(), l[j].tolist()
+                        (sb, bx, by), (sr, rx, ry) = b[k].tolist(), r[m].tolist()
+                        if min(st, sl, sb, sr) < score_thresh:
+                            continue
+                        if not (ty <= min(ly, ry) and by >= max(ly, ry)):
+                            continue
+                        if not (lx <= min(tx, bx) and rx >= max(tx, bx)):
+                            continue
+                        cx, cy = int((lx + rx) // 2), int((ty + by) // 2)
+                        sc = best[cy, cx]
+                        if sc >= center_thresh:
+                            score[i, j, k, m] = (t[i, 0] + l[j, 0] + b[k, 0] + r[m, 0] + 2 * sc) / 6
+                            cls[i, j, k, m] = best_cls[cy, cx]
+        return score, cls
 
 
     if __name__ == "__main__":  # the grader never runs this

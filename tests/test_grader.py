@@ -295,8 +295,8 @@ def test_an_existing_csv_is_kept_unless_overwrite(tmp_path, capsys):
     args = ["grade", str(tmp_path / "class"), "--csv", str(out), "--quiet", "--overwrite"]
     assert main(args) == 0
     assert out.read_text().splitlines()[1] == (
-        "amy,gaussian_radius,0,22,False,0.0,1.0,missing: not answered in this submission (it "
-        "defines no gaussian_radius or my_gaussian_radius of its own)"
+        "amy,boxes_from_targets,0,10,False,0.0,1.0,missing: not answered in this submission "
+        "(it defines no boxes_from_targets or my_boxes_from_targets of its own)"
     )
 
 

@@ -181,6 +181,8 @@ def _same(a, b) -> bool:
         return isinstance(b, np.ndarray) and a.dtype == b.dtype and np.array_equal(a, b)
     if isinstance(a, (list, tuple)):
         return type(a) is type(b) and len(a) == len(b) and all(map(_same, a, b))
+    if isinstance(a, dict):  # a stack's outputs: a list of dicts of tensors
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
     try:
         return type(a) is type(b) and bool(a == b)
     except Exception:  # an object without a plain ==: judged unchanged
