@@ -84,3 +84,43 @@ def test_loss_weight_runs_records_every_curve_at_every_weight(tmp_path):
         assert r["loss"] == pytest.approx(weighted, abs=1e-4)
     e = loss_weights_explorer(record, wh_weight=1.0, step=2)
     assert e.numbers["wh_loss"] == runs[1]["wh_loss"][0]
+
+
+def test_size_weight_seeds_records_every_weight_at_every_seed(tmp_path):
+    out = tmp_path / "seeds.json"
+    args = ["--steps", "3", "--seeds", "0", "1", "--wh-weights", "0.1", "1"]
+    args += ["--train-size", "16", "--val-size", "8", "--probe-size", "4"]
+    args += ["--probe-steps", "1", "3", "--last", "2", "--batch-size", "4", "--out", str(out)]
+    run = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "size_weight_seeds.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    record = json.loads(out.read_text())
+    assert sorted((r["wh_weight"], r["seed"]) for r in record["runs"]) == [
+        (0.1, 0),
+        (0.1, 1),
+        (1.0, 0),
+        (1.0, 1),
+    ]
+    assert all({"final", "AP50", "probes"} <= set(r) for r in record["runs"])
+
+
+def test_the_extreme_point_schedule_trains_saves_and_records(tmp_path):
+    out, weights = tmp_path / "exdet.json", tmp_path / "exdet.pt"
+    args = ["--steps", "4", "--eval-every", "2", "--val-size", "16", "--batch-size", "4"]
+    run = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "train_shapes_exdet.py"), *args, "--out", str(out)]
+        + ["--save-model", str(weights)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    record = json.loads(out.read_text())
+    assert [c["step"] for c in record["curve"]][-1] == 4 and "AP50" in record["curve"][-1]
+    from centernet_edu.checkpoint import load_model
+
+    assert load_model(weights).extreme

@@ -126,3 +126,26 @@ def test_the_shipped_weights_detect_held_out_shapes():
     # A seed the training run never used (benchmarks/train_shapes.py trains on seed 0).
     metrics = evaluate(model, ShapesDataset(100, (128, 128), seed=12345))
     assert metrics["AP50"] >= 0.85
+
+
+def test_the_shipped_extreme_point_model_groups_held_out_shapes():
+    from centernet_edu import ShapesDataset
+    from centernet_edu.evaluate import evaluate_exdet
+    from centernet_edu.pretrained import shapes_exdet_model, shapes_exdet_run, shapes_run
+
+    model = shapes_exdet_model()
+    assert not model.training and model.config.extreme and model.config.num_classes == 5
+    # The schedule of the centre model, step for step, so the two compare at equal steps.
+    record, centre = shapes_exdet_run(), shapes_run()
+    assert record["curve"][-1]["step"] == centre["curve"][-1]["step"]
+    metrics = evaluate_exdet(model, ShapesDataset(60, (128, 128), seed=12345, extreme=True))
+    assert metrics["AP50"] >= 0.6
+
+
+def test_the_size_weight_record_holds_three_seeds_at_each_weight():
+    from centernet_edu.pretrained import size_weight_seeds
+
+    runs = size_weight_seeds()["runs"]
+    for weight in (0.01, 0.1, 1.0):
+        seeds = sorted(r["seed"] for r in runs if r["wh_weight"] == weight)
+        assert len(seeds) >= 3, (weight, seeds)

@@ -7,9 +7,19 @@ the recorded command), written with its ``--save-model``; ``shapes_ctdet.json`` 
 run's record (its command, machine, AP against training time, oracle ablations), as the
 script wrote it. Read them with ``shapes_model()`` and ``shapes_run()``.
 
+``shapes_exdet.pt``: ``CenterNetLite(extreme=True)`` (the same widths and classes, five
+heatmap and four offset heads) trained by ``ExtremeNetLoss`` with exactly that schedule, 800
+steps on the same images, by ``benchmarks/train_shapes_exdet.py``; ``shapes_exdet.json`` is
+its record (command, machine, AP against training time, the grouping on the ground-truth
+maps). Read them with ``shapes_exdet_model()`` and ``shapes_exdet_run()``.
+
 ``loss_weight_runs.json``: one short shapes schedule trained at several loss weights
 (lambda_size, lambda_off), every curve recorded by ``benchmarks/loss_weight_runs.py``;
 chapter 6's explorer of the weights reads it through ``loss_weight_runs()``.
+
+``size_weight_seeds.json``: chapter 5's short run trained at several lambda_size and
+several seeds, recorded by ``benchmarks/size_weight_seeds.py``; chapter 5 reads it
+through ``size_weight_seeds()``.
 """
 
 from __future__ import annotations
@@ -21,14 +31,26 @@ import torch
 
 from ..checkpoint import load_model
 
-__all__ = ["SHAPES_WEIGHTS", "shapes_model", "shapes_run", "loss_weight_runs"]
+__all__ = [
+    "SHAPES_WEIGHTS",
+    "SHAPES_EXDET_WEIGHTS",
+    "shapes_model",
+    "shapes_run",
+    "shapes_exdet_model",
+    "shapes_exdet_run",
+    "loss_weight_runs",
+    "size_weight_seeds",
+]
 
 SHAPES_WEIGHTS = files(__name__) / "shapes_ctdet.pt"
 _SHAPES_RUN = files(__name__) / "shapes_ctdet.json"
+SHAPES_EXDET_WEIGHTS = files(__name__) / "shapes_exdet.pt"
+_SHAPES_EXDET_RUN = files(__name__) / "shapes_exdet.json"
 _LOSS_WEIGHT_RUNS = files(__name__) / "loss_weight_runs.json"
+_SIZE_WEIGHT_SEEDS = files(__name__) / "size_weight_seeds.json"
 
 
-def _check_device(map_location) -> None:
+def _check_device(map_location, weights=SHAPES_WEIGHTS) -> None:
     """A device named by a string or ``torch.device`` can hold the weights."""
     if map_location is None or isinstance(map_location, dict) or callable(map_location):
         return  # torch.load applies it
@@ -44,12 +66,12 @@ def _check_device(map_location) -> None:
     if device.type == "meta":
         raise ValueError(
             f"map_location {map_location!r} is the meta device, which holds no values: the "
-            f"weights of {SHAPES_WEIGHTS} need a real device, such as 'cpu'"
+            f"weights of {weights} need a real device, such as 'cpu'"
         )
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(
             f"map_location {map_location!r} asks for CUDA, which is not available here: "
-            f"load {SHAPES_WEIGHTS} with map_location='cpu'"
+            f"load {weights} with map_location='cpu'"
         )
 
 
@@ -76,6 +98,21 @@ def shapes_run() -> dict:
     return _read_json(_SHAPES_RUN)
 
 
+def shapes_exdet_model(map_location="cpu"):
+    """The ``CenterNetLite(extreme=True)`` trained on ``ShapesDataset`` with the schedule of
+    ``shapes_model``, in eval mode; ``map_location`` as ``shapes_model``'s."""
+    _check_device(map_location, SHAPES_EXDET_WEIGHTS)
+    return load_model(SHAPES_EXDET_WEIGHTS, map_location)
+
+
+def shapes_exdet_run() -> dict:
+    """The record of the run that trained ``shapes_exdet_model``: ``command``, ``machine``,
+    ``K`` (decode_exdet's), ``curve`` (a dict per evaluation: ``step``, ``train_wall_s``,
+    ``AP``, ``AP50``, ...), ``final`` and ``ground_truth_maps`` (the AP of grouping the
+    true maps)."""
+    return _read_json(_SHAPES_EXDET_RUN)
+
+
 def loss_weight_runs() -> dict:
     """The same short schedule trained at each (lambda_size, lambda_off) of a grid:
     ``command``, ``settings`` and ``runs``, one dict per setting: ``wh_weight`` and
@@ -84,3 +121,13 @@ def loss_weight_runs() -> dict:
     unweighted, ``loss`` the weighted total L_det) and ``eval`` (a dict per evaluation on
     held-out images: ``step``, ``AP``, ``AP50``, ``AP75``)."""
     return _read_json(_LOSS_WEIGHT_RUNS)
+
+
+def size_weight_seeds() -> dict:
+    """Chapter 5's short run at each lambda_size and seed: ``command``, ``machine``,
+    ``torch``, ``settings`` and ``runs``, one dict per (weight, seed): ``wh_weight``
+    (lambda_size), ``seed``, ``final`` (``loss, hm_loss, wh_loss, off_loss``, each the
+    mean over the last 20 steps, the terms unweighted), ``AP``, ``AP50``, ``AP75`` on
+    held-out images, and ``probes``: for a few steps, each unweighted term's
+    ``[value, gradient norm on the shared features]`` under ``L_k``, ``L_size``, ``L_off``."""
+    return _read_json(_SIZE_WEIGHT_SEEDS)
