@@ -36,7 +36,15 @@ from .train import ResumeMismatchError, TrainingInterrupted, fit
 from .train_config import TrainConfig, setting
 from .validate import nonnegative_int, positive_int
 
-__all__ = ["CliConfig", "build_parser", "main", "CHECKPOINT_NAME", "MIN_IMAGE_SIZE", "SCHEDULE"]
+__all__ = [
+    "CliConfig",
+    "build",
+    "build_parser",
+    "main",
+    "CHECKPOINT_NAME",
+    "MIN_IMAGE_SIZE",
+    "SCHEDULE",
+]
 
 PROG = "centernet-edu-train"
 CHECKPOINT_NAME = "checkpoint.pt"
@@ -263,11 +271,8 @@ def _check_combinations(parser, train: dict, cli: dict) -> None:
             f"--amp fp16 needs a CUDA device (its gradient scaler), got --device {device}; "
             "use --amp bf16 or --amp off on a CPU"
         )
-    if cli["coco"] is None and cli["image_size"] > MAX_IMAGE_SIZE:
-        parser.error(
-            f"--image-size must be at most {MAX_IMAGE_SIZE} for shapes images, got "
-            f"{cli['image_size']}"
-        )
+    if cli["image_size"] > MAX_IMAGE_SIZE:  # shapes and COCO images alike
+        parser.error(f"--image-size must be at most {MAX_IMAGE_SIZE}, got {cli['image_size']}")
     if train["batch_size"] == 1 and cli["image_size"] < 2 * CenterNetLite.size_divisor:
         parser.error(
             f"--image-size {cli['image_size']} with --batch-size 1 leaves one value per "
@@ -359,6 +364,16 @@ def _data(s: CliConfig, config: TrainConfig):
     return train, ShapesDataset(s.val_size, size, seed=val_seed, **kw) if s.val_size else None
 
 
+def build(s: CliConfig, config: TrainConfig):
+    """What the command line trains and scores for settings ``s`` and ``config``: a fresh
+    ``CenterNetLite`` (its weights drawn after ``torch.manual_seed(config.seed)``), the
+    training set and the held-out set (None for no evaluation). ``fit(model, train,
+    config)`` then trains it, as the command line does."""
+    train, val = _data(s, config)
+    torch.manual_seed(config.seed)
+    return CenterNetLite(train.num_classes, s.channels, s.head_channels), train, val
+
+
 def _distributed() -> bool:
     return dist.is_available() and dist.is_initialized()
 
@@ -368,9 +383,7 @@ def _train_and_evaluate(s: CliConfig, config: TrainConfig) -> None:
 
     if s.threads:
         torch.set_num_threads(s.threads)
-    train, val = _data(s, config)
-    torch.manual_seed(config.seed)
-    model = CenterNetLite(train.num_classes, s.channels, s.head_channels)
+    model, train, val = build(s, config)
     result = fit(model, train, config)
     if not _distributed() or dist.get_rank() == 0:
         last = result.history[-1] if result.history else {}

@@ -167,7 +167,8 @@ USAGE = [
     ("CT43 --amp fp16 on the CPU", ["--amp", "fp16", "--device", "cpu"], r"--amp fp16 needs a CUDA device .*got --device cpu"),
     ("CT54 16 px, batch of 1", ["--image-size", "16", "--batch-size", "1"], r"--image-size 16 with --batch-size 1 .*BatchNorm.*--batch-size 2 or more, or --image-size 32"),
     ("--objects 0 100", ["--objects", "0", "100"], r"--objects MAX must be at most 32 \(the object slots of each image\), got 0 100"),
-    ("--image-size 8192", ["--image-size", "8192"], r"--image-size must be at most 4096 for shapes images, got 8192"),
+    ("--image-size 8192", ["--image-size", "8192"], r"--image-size must be at most 4096, got 8192"),
+    ("--coco, 8192 px", ["--coco", "missing", "--image-size", "8192"], r"--image-size must be at most 4096, got 8192"),
 ]
 # fmt: on
 

@@ -347,3 +347,14 @@ def test_the_module_runs_as_a_script():
         timeout=120,
     )
     assert proc.returncode == 2 and "--threads must be a positive integer" in proc.stderr
+
+
+def test_build_gives_what_the_command_line_trains_and_scores():
+    settings, config = CliConfig(val_size=4), TrainConfig(steps=2, batch_size=2, seed=3)
+    model, train, val = cli.build(settings, config)
+    again, _, _ = cli.build(settings, config)
+    assert type(model).__name__ == "CenterNetLite" and model.num_classes == train.num_classes
+    assert len(val) == 4 and len(train) >= config.steps * config.batch_size
+    for a, b in zip(model.state_dict().values(), again.state_dict().values(), strict=True):
+        assert a.equal(b)  # drawn after torch.manual_seed(config.seed)
+    assert cli.build(CliConfig(val_size=0), config)[2] is None
