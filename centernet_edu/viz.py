@@ -407,7 +407,7 @@ def draw_radius_splats(axes, width: float, height: float, min_overlap: float = 0
 
 
 def plot_focal_gradients(ax, alpha: float, beta: float, x: float, ys, n: int = 241):
-    """dL/dx of one pixel's focal term against its logit x in [-8, 8], by autograd: for a
+    """dL/dz of one pixel's focal term against its logit z in [-8, 8], by autograd: for a
     positive (Y = 1) and for negatives at each target Y of ``ys``; ``x`` marked dotted."""
     xs = torch.linspace(-8, 8, n, dtype=torch.float64)
     reds = ("#fdae61", "#f46d43", "#d73027", "#a50026")
@@ -420,8 +420,8 @@ def plot_focal_gradients(ax, alpha: float, beta: float, x: float, ys, n: int = 2
         ax.plot(xs.numpy(), grad.numpy(), color=colour, label=label)
     ax.axhline(0, color="lightgrey", linewidth=1)
     ax.axvline(x, color="grey", linestyle=":")
-    ax.set_xlabel("logit x (Yhat = sigmoid x)")
-    ax.set_ylabel("dL/dx at one pixel")
+    ax.set_xlabel("logit z (Yhat = sigmoid z)")
+    ax.set_ylabel("dL/dz at one pixel")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     return ax

@@ -64,7 +64,7 @@ var CenterNetFormulas = (function () {
     return { hm: hm, x: x, y: y, ox: cx - x, oy: cy - y, radius: radius, w: w, h: h };
   }
 
-  // losses.py: focal_loss_terms and its derivative with respect to the logit x.
+  // losses.py: focal_loss_terms and its derivative with respect to the logit z.
   function logsigmoid(x) {
     return Math.min(x, 0) - Math.log1p(Math.exp(-Math.abs(x)));
   }

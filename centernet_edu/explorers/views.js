@@ -90,7 +90,7 @@ var CenterNetViews = (function (F, U) {
     top = 1.05 * top || 1;
     var p = U.panel(svg, { x: 50, y: 20, w: 420, h: 250 }, [-8, 8], [-top, top],
       { xticks: [-8, -4, 0, 4, 8], yticks: [-Number(top.toPrecision(2)), 0, Number(top.toPrecision(2))],
-        xlabel: "logit x (Yhat = sigmoid x)" });
+        xlabel: "logit z (Yhat = sigmoid z)" });
     U.el(svg, "line", { x1: p.px(-8), x2: p.px(8), y1: p.py(0), y2: p.py(0), stroke: "#ccc" });
     U.curve(p, xs, xs.map(function (x) { return F.focalGrad(x, 1, c.alpha, c.beta); }), "#1f77b4");
     var items = [["#1f77b4", "positive (Y = 1)"]];
@@ -111,7 +111,7 @@ var CenterNetViews = (function (F, U) {
     U.rect(a, d.box, { stroke: "#4cc9f0", "stroke-dasharray": "5,3" });
     cross(svg, a.px(t.x + 0.5), a.py(t.y + 0.5), "#4cc9f0");
     var b = U.panel(svg, { x: 320, y: 30, w: 260, h: 260 }, [0, n], [0, n],
-      { down: true, title: "dL/dx per pixel, signed sqrt scale (blue: raise, red: lower)" });
+      { down: true, title: "dL/dz per pixel, signed sqrt scale (blue: raise, red: lower)" });
     // A signed square root, so the gentle pull on the negatives shows beside the peak's.
     U.heat(svg, m.grads, 0, n, n, b.box, "diverging", function (v) {
       return 0.5 + 0.5 * Math.sign(v) * Math.sqrt(Math.abs(v) / (g || 1));

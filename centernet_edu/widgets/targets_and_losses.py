@@ -33,7 +33,7 @@ _RADIUS = (
 _RADIUS_CASES = (*_RADIUS, ("r", "radius r", 0, 20, 0.1))
 _FOCAL = (("alpha", "alpha", 0, 5, 0.5), ("beta", "beta", 0, 8, 0.5))
 _FOCAL_Y = (*_FOCAL, ("y", "target Y", 0, 0.99, 0.01))
-_FOCAL_X = (*_FOCAL, ("x", "logit x", -8, 8, 0.1))
+_FOCAL_X = (*_FOCAL, ("x", "logit z", -8, 8, 0.1))
 _SHAPE = (
     ("x", "blob x", 0, 31, 0.5),
     ("y", "blob y", 0, 31, 0.5),
@@ -225,7 +225,7 @@ def _focal_gradient(c, d):
 
 
 def focal_gradient_explorer(alpha=2.0, beta=4.0, x=0.0, *, yours=None, yours_with_logits=None):
-    """Chapter 3: the gradient dL/dx of one pixel's term against its logit x, for a positive
+    """Chapter 3: the gradient dL/dz of one pixel's term against its logit z, for a positive
     and for negatives at several Y.
 
     ``yours`` (on probabilities) or ``yours_with_logits``: your focal loss, whose gradient
@@ -233,7 +233,7 @@ def focal_gradient_explorer(alpha=2.0, beta=4.0, x=0.0, *, yours=None, yours_wit
     controls = sliders(*_FOCAL_X)
     ys = [0.0, 0.5, 0.8, 0.95]
     shown = [S("probability", "Yhat", 3), S("loss_pos", "positive loss", 3)]
-    shown += [S("grad_pos", "dL/dx positive", 4)]
+    shown += [S("grad_pos", "dL/dz positive", 4)]
     shown += [S(f"grad_neg_y{round(100 * y)}", f"negative Y = {y:g}", 6) for y in ys]
     values = {"alpha": alpha, "beta": beta, "x": x}
     explorer = Explorer("focal_gradient", controls, shown, values, {"ys": ys}, (640, 310))
@@ -272,10 +272,10 @@ def _shape(c, d):
 
 
 def shape_explorer(x=18.0, y=14.0, sigma=3.0, peak=0.5):
-    """Chapter 3: move and resize a predicted blob -> L_k and the per-pixel gradient dL/dx."""
+    """Chapter 3: move and resize a predicted blob -> L_k and the per-pixel gradient dL/dz."""
     controls = sliders(*_SHAPE)
     shown = [S("loss", "L_k", 3), S("pos", "positive part", 3), S("neg", "negative part", 3)]
-    shown += [S("grad_peak", "dL/dx at the object's peak", 4), S("grad_max", "largest |dL/dx|", 4)]
+    shown += [S("grad_peak", "dL/dz at the object's peak", 4), S("grad_max", "largest |dL/dz|", 4)]
     data = TOY | {"floor": 0.01, "alpha": ALPHA, "beta": BETA}
     values = {"x": x, "y": y, "sigma": sigma, "peak": peak}
     return live(Explorer("shape", controls, shown, values, data, (600, 310)))
@@ -291,7 +291,7 @@ def _shape_picture(fig, c, q, d):
     viz.draw_boxes(yhat, [d["box"]], linestyle="--")
     y, x = divmod(int(gt.argmax()), d["size"])
     yhat.plot([x], [y], "+", color="#4cc9f0", markersize=14, markeredgewidth=2)
-    title = "dL/dx per pixel, sqrt scale\n(blue: raise, red: lower)"
+    title = "dL/dz per pixel, sqrt scale\n(blue: raise, red: lower)"
     viz.show_signed_map(signed, grad[0, 0], title)
 
 

@@ -356,7 +356,7 @@ def _focal_with_logits(c, d, fn) -> Sheet:
 
 
 def _gradient(loss_of, x: float, target: float) -> float:
-    """d loss / d x at the logit x of one pixel of target Y, by autograd."""
+    """d loss / d z at the logit z of one pixel of target Y, by autograd."""
     logit = _pixel(x).requires_grad_()
     loss = loss_of(logit, _pixel(target))
     if not isinstance(loss, torch.Tensor) or not loss.requires_grad:
@@ -389,12 +389,12 @@ def _focal_gradient(c, d, fn) -> Sheet:
         )
 
     x = c["x"]
-    rows = [(f"dL/dx of a positive at x = {x:g}", package(x, 1.0), lambda: yours(x, 1.0))]
+    rows = [(f"dL/dz of a positive at z = {x:g}", package(x, 1.0), lambda: yours(x, 1.0))]
     for y in d["ys"]:
-        rows.append((f"dL/dx of a negative at Y = {y:g}", package(x, y), lambda y=y: yours(x, y)))
+        rows.append((f"dL/dz of a negative at Y = {y:g}", package(x, y), lambda y=y: yours(x, y)))
     xs = _grid(-6, 6, 41)
     lines = [("positive", [package(v, 1.0) for v in xs], lambda: [yours(v, 1.0) for v in xs])]
-    plot = {"x": xs, "xlabel": "logit x", "ylabel": "dL/dx"}
+    plot = {"x": xs, "xlabel": "logit z", "ylabel": "dL/dz"}
     return Sheet(rows, plot, lines, note + ("; " if note else "") + "gradients by autograd")
 
 
