@@ -182,3 +182,27 @@ def test_the_executor_drops_widget_views_and_keeps_the_rest():
     assert execute.without_widget_views(nb) == 1
     assert nb.cells[0].outputs[0]["data"] == {"text/plain": "x", "text/html": "<b>x</b>"}
     assert execute.without_widget_views(nb) == 0
+
+
+NUMBERED = re.compile(r"^(\d+)\. ", re.M)
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_every_conceptual_exercise_has_an_answer_collapsed_under_it(path):
+    """The numbered questions under "## Exercises" are answered, item for item, in the
+    next cell: a markdown cell tagged ``answers`` whose text is one ``<details>`` block,
+    collapsed in Jupyter, on Colab and in the built book alike (tools/student.py leaves it
+    out of the student edition)."""
+    nb = read(path)
+    for i, source in markdown(nb):
+        if not source.startswith("## Exercises"):
+            continue
+        asked = NUMBERED.findall(source)
+        if not asked:
+            continue
+        answers = nb.cells[i + 1]
+        assert "answers" in answers.metadata.get("tags", []), f"{path.name}, cell {i + 1}"
+        text = answers.source.strip()
+        assert text.startswith("<details>") and text.endswith("</details>"), path.name
+        assert "<summary>" in text and "\n\n" in text, path.name  # markdown renders inside
+        assert NUMBERED.findall(text) == asked, f"{path.name}: answers {asked}, one each"
