@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -36,6 +37,8 @@ __all__ = [
     "focal_loss_with_logits",
     "focal_loss_with_logits_fused",
     "focal_loss_terms",
+    "prior_loss",
+    "prior_losses",
     "reg_l1_loss",
     "CenterNetLoss",
     "ExtremeNetLoss",
@@ -201,6 +204,37 @@ def focal_loss_with_logits_fused(
     if gt.requires_grad:
         return focal_loss_with_logits(logits, gt, alpha, beta)
     return focal_loss_fused(logits, gt, alpha, beta)
+
+
+def prior_loss(gt: torch.Tensor, pi: float) -> tuple[float, float]:
+    """L_k split into its positive and negative parts when every pixel predicts ``pi``.
+
+    What the heatmap head's initial bias b = log(pi / (1 - pi)) costs at initialisation.
+    Returns ``(positive, negative)``, each summed over ``gt (B, C, H, W)`` and divided by
+    the number of objects N, as in L_k.
+    """
+    validate.tensor("gt", gt)
+    pi = validate.number("pi", pi, 0, 1, open_low=True, open_high=True)
+    logits = torch.full_like(gt, math.log(pi / (1 - pi)), dtype=torch.float64)
+    terms = focal_loss_terms(logits, gt.double())
+    pos = gt == 1
+    n = max(int(pos.sum()), 1)
+    return float(terms[pos].sum()) / n, float(terms[~pos].sum()) / n
+
+
+def prior_losses(gt: torch.Tensor, pis) -> np.ndarray:
+    """``prior_loss(gt, pi)`` at each pi of ``pis (n,)``, as an ``(n, 2)`` array: the term
+    of each distinct target value computed once and counted as often as it occurs."""
+    validate.tensor("gt", gt)
+    p = torch.as_tensor(validate.numeric_array("pis", pis, np.float64))
+    if p.ndim != 1 or not bool(((p > 0) & (p < 1)).all()):
+        raise ValueError(f"pis must be a 1-D sequence of numbers in (0, 1), got {pis!r}")
+    values, counts = torch.unique(gt.double(), return_counts=True)  # (U,)
+    logits, targets = torch.broadcast_tensors(torch.log(p / (1 - p))[:, None], values)  # (n, U)
+    terms = focal_loss_terms(logits, targets) * counts
+    pos = values == 1
+    n = max(int(counts[pos].sum()), 1)
+    return torch.stack([terms[:, pos].sum(1), terms[:, ~pos].sum(1)], dim=1).numpy() / n
 
 
 def reg_l1_loss(

@@ -3,9 +3,10 @@
 Every function draws on Axes it is given and returns them, so the same drawing serves
 a static figure in the book and the pictures of the explorers of ``centernet_edu.widgets``
 (what an explorer shows before its script runs). Drawing needs matplotlib (the ``book``
-extra), imported when a function draws, so that ``prior_loss`` and the explorers load
-without it. What the figures compute comes from the modules that compute it (box
-overlaps and matching from ``centernet_edu.evaluate``).
+extra), imported when a function draws, so that the explorers load without it. What the
+figures compute comes from the modules that compute it (box overlaps and matching from
+``centernet_edu.evaluate``, the loss at a prior, ``prior_loss`` and ``prior_losses``,
+from ``centernet_edu.losses``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import torch
 
 from .evaluate import box_iou, centred_boxes
 from .heatmap import draw_gaussian, gaussian_radius
-from .losses import focal_loss_terms
+from .losses import focal_loss_terms, prior_loss, prior_losses
 
 __all__ = [
     "show_heatmap",
@@ -244,31 +245,6 @@ def draw_size_error(ax, width: float, height: float, dw: float, dh: float):
     l1 = abs(dw) + abs(dh)
     ax.set_title(f"|dw| + |dh| = {l1:.1f} px, IoU {box_iou(gt, pred):.3f}", fontsize=10)
     return ax
-
-
-def prior_loss(gt: torch.Tensor, pi: float) -> tuple[float, float]:
-    """L_k split into its positive and negative parts when every pixel predicts ``pi``.
-
-    Returns ``(positive, negative)``, each summed over ``gt (B, C, H, W)`` and divided by
-    the number of objects N, as in L_k.
-    """
-    logits = torch.full_like(gt, math.log(pi / (1 - pi)), dtype=torch.float64)
-    terms = focal_loss_terms(logits, gt.double())
-    pos = gt == 1
-    n = max(int(pos.sum()), 1)
-    return float(terms[pos].sum()) / n, float(terms[~pos].sum()) / n
-
-
-def prior_losses(gt: torch.Tensor, pis) -> np.ndarray:
-    """``prior_loss(gt, pi)`` at each pi of ``pis (n,)``, as an ``(n, 2)`` array: the term
-    of each distinct target value computed once and counted as often as it occurs."""
-    values, counts = torch.unique(gt.double(), return_counts=True)  # (U,)
-    p = torch.as_tensor(np.asarray(pis), dtype=torch.float64)[:, None]  # (n, 1)
-    logits, targets = torch.broadcast_tensors(torch.log(p / (1 - p)), values)  # (n, U)
-    terms = focal_loss_terms(logits, targets) * counts
-    pos = values == 1
-    n = max(int(counts[pos].sum()), 1)
-    return torch.stack([terms[:, pos].sum(1), terms[:, ~pos].sum(1)], dim=1).numpy() / n
 
 
 def plot_prior_loss(ax, gt: torch.Tensor, marked: float | None = None):

@@ -1,3 +1,5 @@
+import math
+
 import pytest
 import torch
 from hypothesis import given, settings
@@ -14,6 +16,7 @@ from centernet_edu import (
     focal_loss_with_logits,
     reg_l1_loss,
 )
+from centernet_edu.losses import prior_loss, prior_losses
 
 seeds = st.integers(0, 2**31 - 1)
 
@@ -277,3 +280,20 @@ def test_focal_loss_terms_sum_to_the_loss_and_reduce_to_cross_entropy():
         logits, gt.eq(1).double(), reduction="none"
     )
     torch.testing.assert_close(focal_loss_terms(logits, gt, alpha=0, beta=0), bce)
+
+
+def test_prior_loss_is_the_focal_loss_when_every_pixel_predicts_the_prior():
+    gt = torch.zeros(2, 3, 8, 8, dtype=torch.float64)
+    gt[0, 1, 3, 4], gt[1, 2, 6, 1], gt[0, 1, 3, 5] = 1.0, 1.0, 0.5
+    pos, neg = prior_loss(gt, 0.1)
+    logits = torch.full_like(gt, math.log(0.1 / 0.9))
+    assert pos + neg == pytest.approx(float(focal_loss_with_logits(logits, gt)), rel=1e-12)
+    assert pos > 0 and neg > 0
+    assert prior_losses(gt, [0.1, 0.5]).tolist()[0] == pytest.approx([pos, neg], rel=1e-12)
+    for pi in (0, 1, float("nan"), -0.5):
+        with pytest.raises(ValueError, match="pi must be"):
+            prior_loss(gt, pi)
+    with pytest.raises(ValueError, match="pis must be"):
+        prior_losses(gt, [0.1, 1.0])
+    with pytest.raises(ValueError, match="gt must be"):
+        prior_loss(gt.tolist(), 0.1)

@@ -27,7 +27,7 @@ _LOG10_PI = ("log10_pi", "log10 prior pi", -4, -0.05, 0.05)  # the slider
 def _prior(c, d):
     validate.number("log10_pi", c["log10_pi"], *_LOG10_PI[2:4])
     pi = 10.0 ** c["log10_pi"]
-    pos, neg = viz.prior_loss(array(d["gt"]), pi)
+    pos, neg = losses.prior_loss(array(d["gt"]), pi)
     return {"pi": pi, "bias": math.log(pi / (1 - pi)), "pos": pos, "neg": neg, "total": pos + neg}
 
 
