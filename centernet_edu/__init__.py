@@ -1,8 +1,9 @@
 """centernet_edu: the losses of CenterNet ("Objects as Points"), small enough to read.
 
 Modules in reading order: heatmap -> targets -> losses -> decode -> model, data ->
-train, evaluate; ``fast`` holds the fast kernels, each equal to its plain form; ``viz`` and ``widgets`` (the ``book`` extra) draw the book's figures and
-explorers. The trainer lives in ``centernet_edu.train`` (``fit``, ``TrainConfig``;
+train, evaluate; ``fast`` holds the fast kernels, each equal to its plain form; ``viz``
+draws the book's figures (matplotlib, the ``plot`` extra) and ``widgets`` holds its
+explorers (widgets in a live kernel with the ``explorers`` extra). The trainer lives in ``centernet_edu.train`` (``fit``, ``TrainConfig``;
 ``python -m centernet_edu.train`` or ``centernet-edu-train`` on the command line).
 """
 

@@ -2,11 +2,11 @@
 
 Every function draws on Axes it is given and returns them, so the same drawing serves
 a static figure in the book and the pictures of the explorers of ``centernet_edu.widgets``
-(what an explorer shows before its script runs). Drawing needs matplotlib (the ``book``
-extra), imported when a function draws, so that the explorers load without it. What the
-figures compute comes from the modules that compute it (box overlaps and matching from
-``centernet_edu.evaluate``, the loss at a prior, ``prior_loss`` and ``prior_losses``,
-from ``centernet_edu.losses``).
+(what an explorer shows before its script runs). This module needs matplotlib (the
+``plot`` extra): without it, importing it raises an ``ImportError`` that names the extra.
+What the figures compute comes from the modules that compute it (box overlaps and
+matching from ``centernet_edu.evaluate``, the loss at a prior, ``prior_loss`` and
+``prior_losses``, from ``centernet_edu.losses``, which need no matplotlib).
 """
 
 from __future__ import annotations
@@ -19,6 +19,17 @@ import torch
 from .evaluate import box_iou, centred_boxes
 from .heatmap import draw_gaussian, gaussian_radius
 from .losses import focal_loss_terms, prior_loss, prior_losses
+
+try:
+    import matplotlib  # noqa: F401  (its parts are imported where a figure draws them)
+except ModuleNotFoundError as missing:
+    if missing.name != "matplotlib":
+        raise
+    raise ModuleNotFoundError(
+        "centernet_edu.viz draws with matplotlib, which is not installed: "
+        'pip install "centernet-edu[plot]"',
+        name="matplotlib",
+    ) from missing
 
 __all__ = [
     "show_heatmap",

@@ -67,6 +67,8 @@ def test_environment_yml_lists_the_pyproject_dependencies():
     declared = dict(_name_and_spec(d) for d in project["dependencies"] if "python_version" not in d)
     for extra in project["optional-dependencies"].values():
         declared.update(_name_and_spec(d) for d in extra if "python_version" not in d)
+    # An extra that includes another ("centernet-edu[plot]") adds nothing of its own.
+    declared.pop(project["name"], None)
     listed = {**pip, **conda}
     for name, spec in declared.items():
         conda_name = CONDA_NAMES.get(name, name)
@@ -110,3 +112,87 @@ def test_readme_example_runs():
     exec(compile(example, "README.md", "exec"), namespace)
     assert set(namespace["stats"]) == {"loss", "hm_loss", "wh_loss", "off_loss"}
     assert namespace["dets"].shape == (1, 10, 6)
+
+
+def _extras() -> dict[str, list[str]]:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+
+
+def _names(extras: dict[str, list[str]], wanted: list[str]) -> set[str]:
+    """The packages the extras ``wanted`` bring, through the extras they include."""
+    names: set[str] = set()
+    for extra in wanted:
+        for requirement in extras[extra]:
+            name = _name_and_spec(requirement)[0]
+            if name == "centernet-edu":
+                included = re.search(r"\[([^\]]*)\]", requirement).group(1).split(",")
+                names |= _names(extras, [e.strip() for e in included])
+            else:
+                names.add(name)
+    return names
+
+
+def test_each_extra_brings_what_its_use_needs():
+    extras = _extras()
+    assert _names(extras, ["plot"]) == {"matplotlib"}
+    # The explorers as widgets, without matplotlib (they render without their pictures).
+    assert _names(extras, ["explorers"]) == {"ipywidgets", "anywidget"}
+    assert {"matplotlib", "jupyter-book", "nbval", "ipykernel"} <= _names(extras, ["book"])
+    assert {"pytest", "hypothesis"} <= _names(extras, ["test"])
+
+
+def test_make_installs_what_the_tests_and_the_chapters_need():
+    makefile = (ROOT / "Makefile").read_text()
+    (installed,) = re.findall(r'pip install -q -e "\.\[([^\]]*)\]"', makefile)
+    names = _names(_extras(), installed.split(","))
+    needed = {"matplotlib", "ipywidgets", "anywidget", "jupyterlab", "nbval"}
+    assert needed <= names, needed - names
+
+
+# matplotlib is blocked the way an environment without it fails: no module of that name.
+NO_MATPLOTLIB = """
+import sys
+
+
+class NoMatplotlib:
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] == "matplotlib":
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+
+sys.meta_path.insert(0, NoMatplotlib())
+for name in [m for m in sys.modules if m.partition(".")[0] == "matplotlib"]:
+    del sys.modules[name]
+"""
+
+
+def _without_matplotlib(code: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", NO_MATPLOTLIB + code], capture_output=True, text=True, timeout=300
+    )
+
+
+def test_the_explorers_import_and_render_without_matplotlib():
+    run = _without_matplotlib(
+        "import centernet_edu.widgets\n"
+        "from centernet_edu.losses import prior_loss\n"
+        "from centernet_edu.widgets import focal_loss_explorer, prior_explorer\n"
+        "page = focal_loss_explorer()._repr_html_()\n"
+        "assert 'class=\"cn-hint\"' in page and '<img' not in page, page[:300]\n"
+        "assert prior_explorer().numbers['total'] > 0\n"
+        "assert 'matplotlib' not in sys.modules\n"
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+
+
+def test_viz_without_matplotlib_says_which_extra_to_install():
+    run = _without_matplotlib(
+        "try:\n"
+        "    import centernet_edu.viz\n"
+        "except ImportError as e:\n"
+        "    print(e)\n"
+        "else:\n"
+        "    raise SystemExit('centernet_edu.viz imported without matplotlib')\n"
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert 'pip install "centernet-edu[plot]"' in run.stdout

@@ -73,8 +73,8 @@ TORCH_SPEC = os.environ.get("TORCH_SPEC") or "torch==2.13.0"
 # "centernet-edu[explorers] @ git+file:///..." when the URL has no host, as here.
 PIP_SPEC = "pip>=24"
 # What Colab preinstalls beyond the package's own runtime dependencies (numpy, torch,
-# pillow, tqdm and pycocotools are among those), with the ranges the `book` extra
-# gives them.
+# pillow, tqdm and pycocotools are among those), with the ranges the extras give them
+# (matplotlib's in `plot`, ipykernel's in `book`).
 COLAB_EXTRAS = ("matplotlib", "ipykernel")
 # And what Colab preinstalls at its own version, which the chapters must keep: its
 # ipywidgets, imported as its kernel starts (the explorers extra accepts it).
@@ -193,12 +193,12 @@ def repository_url(book: Path = BOOK) -> str:
 
 def requirements(root: Path = ROOT) -> list[str]:
     """What the Colab-like environment holds, pip and torch's pin first: the package's
-    runtime dependencies and what Colab preinstalls (``COLAB_EXTRAS``, with the `book`
-    extra's ranges, and ``COLAB_PINNED`` at Colab's versions), nothing else."""
+    runtime dependencies and what Colab preinstalls (``COLAB_EXTRAS``, with the extras'
+    ranges, and ``COLAB_PINNED`` at Colab's versions), nothing else."""
     project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
     runtime = [r for r in project["dependencies"] if _name(r) != "torch"]
-    book = {_name(r): r for r in project["optional-dependencies"]["book"]}
-    extras = [book.get(name, name) for name in COLAB_EXTRAS]
+    ranges = {_name(r): r for extra in project["optional-dependencies"].values() for r in extra}
+    extras = [ranges.get(name, name) for name in COLAB_EXTRAS]
     return [PIP_SPEC, TORCH_SPEC, *runtime, *extras, *COLAB_PINNED]
 
 

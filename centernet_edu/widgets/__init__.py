@@ -12,8 +12,9 @@ built book too, where no kernel runs; nothing is fetched.
 Until its script runs (a notebook opened untrusted runs none) an explorer shows a picture
 of itself at its starting values, drawn with ``centernet_edu.viz``, and one line saying how
 to make it live; the script hides both. The pictures, like the static figures the chapters
-print, need matplotlib; without it an explorer shows the line alone, and is as live once
-its script runs.
+print, need matplotlib (the ``plot`` extra), which only drawing a picture imports: without
+it the explorers import and render, each showing the line alone, and are as live once
+their script runs.
 
 In a live kernel, with anywidget (the ``explorers`` extra), each explorer function returns
 a ``LiveExplorer`` (``live``): an ipywidgets widget whose ``values`` Python reads, sets and

@@ -14,7 +14,7 @@ import io
 import numpy as np
 import torch
 
-from .. import validate, viz
+from .. import validate
 from ..decode import decode_ctdet, decode_exdet, heatmap_nms, topk
 from ..evaluate import match_detections
 from ..targets import EXTREME_PARTS
@@ -252,6 +252,8 @@ def snapshot_explorer(snapshots, image=None, gt=None, *, stride=4, snapshot=None
 
 @picture_of("snapshot")
 def _snapshot_picture(fig, c, q, d):
+    from .. import viz  # matplotlib: only the picture needs it
+
     i, threshold = int(c["snapshot"]), c["threshold"]
     hm = array(d["hm"])[i]  # (C, H, W)
     peaks = topk(heatmap_nms(hm[None]), min(100, hm[0].numel()))
@@ -327,6 +329,8 @@ def decode_explorer(
 
 @picture_of("decode")
 def _decode_picture(fig, c, q, d):
+    from .. import viz  # matplotlib: only the picture needs it
+
     hm, wh, reg = (array(d[k])[None] for k in ("hm", "wh", "reg"))
     K, kernel, threshold = int(c["K"]), int(c["kernel"]), c["threshold"]
     peaks = topk(heatmap_nms(hm, kernel), K)
@@ -378,6 +382,8 @@ def extreme_explorer(
 
 @picture_of("extreme")
 def _extreme_picture(fig, c, q, d):
+    from .. import viz  # matplotlib: only the picture needs it
+
     heads = {k: array(v)[None] for k, v in d.items() if k.startswith(("hm_", "reg_"))}
     K = int(c["K"])
     dets = decode_exdet(heads, K=K, num_dets=K**4, center_thresh=c["center_thresh"])[0]

@@ -160,7 +160,7 @@ class Explorer:
     def picture(self) -> bytes | None:
         """The explorer at its values as a PNG: what its live figure shows, with its
         controls and numbers written under it, ``size[0]`` pixels wide; drawn once.
-        ``None`` without matplotlib (the ``book`` extra). Equal values give equal bytes."""
+        ``None`` without matplotlib (the ``plot`` extra). Equal values give equal bytes."""
         try:
             from matplotlib.figure import Figure
         except ImportError:

@@ -14,7 +14,7 @@ import math
 import numpy as np
 import torch
 
-from .. import losses, validate, viz
+from .. import losses, validate
 from ..evaluate import box_iou, centred_boxes
 from ..heatmap import gaussian_radius
 from ..losses import ALPHA, BETA, focal_loss_terms, focal_loss_with_logits
@@ -92,6 +92,8 @@ def centre_explorer(cx: float = 50.0, cy: float = 62.0, *, yours=None):
 
 @picture_of("centre")
 def _centre_picture(fig, c, q, d):
+    from .. import viz  # matplotlib: only the picture needs it
+
     hm, peak = _centre_targets(c, d)["hm"][0], (q["peak_x"], q["peak_y"])
     viz.draw_peak_offset(fig.subplots(), hm, peak, (q["offset_x"], q["offset_y"]))
 
@@ -127,6 +129,8 @@ def radius_explorer(width=24, height=16, min_overlap=0.7, *, yours=None, yours_g
 
 @picture_of("radius")
 def _radius_picture(fig, c, q, d):
+    from .. import viz  # matplotlib: only the picture needs it
+
     viz.draw_radius_splats(fig.subplots(1, 2), c["width"], c["height"], c["min_overlap"])
 
 
@@ -155,6 +159,8 @@ def radius_cases_explorer(width=24, height=16, min_overlap=0.7, r=2.0):
 
 @picture_of("radius_cases")
 def _radius_cases_picture(fig, c, q, d):
+    from .. import viz  # matplotlib: only the picture needs it
+
     axes = fig.subplots(1, 3)
     viz.draw_overlap_cases(axes, c["height"], c["width"], c["min_overlap"], r=c["r"])
 
@@ -202,6 +208,8 @@ def focal_loss_explorer(alpha=2.0, beta=4.0, y=0.5, *, yours=None, yours_with_lo
 
 @picture_of("focal")
 def _focal_picture(fig, c, q, d):
+    from .. import viz  # matplotlib: only the picture needs it
+
     curves, loss_map = fig.subplots(1, 2, width_ratios=[1.3, 1])
     viz.plot_focal_curves(curves, c["alpha"], c["beta"], c["y"])
     terms = _toy_terms(c, d)[0, 0]
@@ -242,6 +250,8 @@ def focal_gradient_explorer(alpha=2.0, beta=4.0, x=0.0, *, yours=None, yours_wit
 
 @picture_of("focal_gradient")
 def _focal_gradient_picture(fig, c, q, d):
+    from .. import viz  # matplotlib: only the picture needs it
+
     viz.plot_focal_gradients(fig.subplots(), c["alpha"], c["beta"], c["x"], d["ys"])
 
 
@@ -283,6 +293,8 @@ def shape_explorer(x=18.0, y=14.0, sigma=3.0, peak=0.5):
 
 @picture_of("shape")
 def _shape_picture(fig, c, q, d):
+    from .. import viz  # matplotlib: only the picture needs it
+
     gt, logits = _toy_target(d), _blob_logits(c, d).requires_grad_()
     loss = focal_loss_with_logits(logits, gt, d["alpha"], d["beta"])
     (grad,) = torch.autograd.grad(loss, logits)
@@ -331,6 +343,8 @@ def offset_explorer(x: float = 13.3, y: float = 6.8, stride: int = 4, *, yours=N
 
 @picture_of("offset")
 def _offset_picture(fig, c, q, d):
+    from .. import viz  # matplotlib: only the picture needs it
+
     viz.draw_quantisation(fig.subplots(), c["x"], c["y"], int(c["stride"]), middle=True)
 
 
@@ -366,4 +380,6 @@ def size_explorer(width=20.0, height=12.0, dw=3.0, dh=-2.0, *, yours=None):
 
 @picture_of("size")
 def _size_picture(fig, c, q, d):
+    from .. import viz  # matplotlib: only the picture needs it
+
     viz.draw_size_error(fig.subplots(), c["width"], c["height"], c["dw"], c["dh"])

@@ -12,7 +12,7 @@ import math
 import numpy as np
 import torch
 
-from .. import losses, validate, viz
+from .. import losses, validate
 from ..data import ShapesDataset
 from ..losses import focal_loss_with_logits
 from ..model import CenterNetLite
@@ -52,6 +52,8 @@ def prior_explorer(pi: float = 0.1):
 
 @picture_of("prior")
 def _prior_picture(fig, c, q, d):
+    from .. import viz  # matplotlib: only the picture needs it
+
     curves, loss_map = fig.subplots(1, 2, width_ratios=[1.2, 1])
     gt = array(d["gt"])
     viz.plot_prior_loss(curves, gt, marked=q["pi"])
@@ -224,6 +226,8 @@ def loss_weights_explorer(runs=None, *, wh_weight=None, off_weight=None, step=No
 
 @picture_of("loss_weights")
 def _loss_weights_picture(fig, c, q, d):
+    from .. import viz  # matplotlib: only the picture needs it
+
     run, i = _weight_run(d, c["wh_weight"], c["off_weight"]), d["step"].index(c["step"])
     base = [r for r in d["runs"] if [r["wh_weight"], r["off_weight"]] == d["compare"]]
     base = base[0] if base and base[0] is not run else None  # drawn faintly, when another
