@@ -149,6 +149,11 @@ def test_make_installs_what_the_tests_and_the_chapters_need():
     assert needed <= names, needed - names
 
 
+def test_environment_yml_takes_pytorch_from_conda_forge():
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    assert env["channels"] == ["conda-forge"]
+
+
 # matplotlib is blocked the way an environment without it fails: no module of that name.
 NO_MATPLOTLIB = """
 import sys
