@@ -201,3 +201,21 @@ def test_viz_without_matplotlib_says_which_extra_to_install():
     )
     assert run.returncode == 0, run.stderr[-2000:]
     assert 'pip install "centernet-edu[plot]"' in run.stdout
+
+
+def test_the_license_is_mit_and_the_metadata_says_so():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["license"] == "MIT" and project["license-files"] == ["LICENSE"]
+    assert (ROOT / "LICENSE").read_text().startswith("MIT License\n")
+    assert "Copyright (c) 2026 The centernet_edu authors" in (ROOT / "LICENSE").read_text()
+    build = tomllib.loads((ROOT / "pyproject.toml").read_text())["build-system"]
+    assert build["requires"] == ["setuptools>=77"]  # PEP 639's license and license-files
+    # One classifier per Python version requires-python admits, up to the newest tested.
+    versions = [c.rsplit(" ", 1)[1] for c in project["classifiers"] if re.search(r"3\.\d+$", c)]
+    assert versions[0] == project["requires-python"].removeprefix(">=")
+    assert [int(v.split(".")[1]) for v in versions] == list(range(10, 10 + len(versions)))
+
+
+def test_the_package_says_the_version_pyproject_gives():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert centernet_edu.__version__ == project["version"]
