@@ -1,8 +1,11 @@
 """The project's set-up: declared dependencies agree, the public API is importable."""
 
+import importlib.util
 import re
+import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -138,14 +141,14 @@ def test_each_extra_brings_what_its_use_needs():
     # The explorers as widgets, without matplotlib (they render without their pictures).
     assert _names(extras, ["explorers"]) == {"ipywidgets", "anywidget"}
     assert {"matplotlib", "jupyter-book", "nbval", "ipykernel"} <= _names(extras, ["book"])
-    assert {"pytest", "hypothesis"} <= _names(extras, ["test"])
+    assert {"pytest", "build", "twine", "setuptools"} <= _names(extras, ["test"])
 
 
 def test_make_installs_what_the_tests_and_the_chapters_need():
     makefile = (ROOT / "Makefile").read_text()
     (installed,) = re.findall(r'pip install -q -e "\.\[([^\]]*)\]"', makefile)
     names = _names(_extras(), installed.split(","))
-    needed = {"matplotlib", "ipywidgets", "anywidget", "jupyterlab", "nbval"}
+    needed = {"matplotlib", "ipywidgets", "anywidget", "jupyterlab", "nbval", "build", "twine"}
     assert needed <= names, needed - names
 
 
@@ -201,6 +204,52 @@ def test_viz_without_matplotlib_says_which_extra_to_install():
     )
     assert run.returncode == 0, run.stderr[-2000:]
     assert 'pip install "centernet-edu[plot]"' in run.stdout
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    """The wheel a release builds, from a copy of what it is built from (no build
+    output lands in the working tree), offline, with the environment's setuptools."""
+    src = tmp_path_factory.mktemp("src")
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy(ROOT / name, src / name)
+    shutil.copytree(
+        ROOT / "centernet_edu", src / "centernet_edu", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    out = src / "dist"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index"]
+        + ["--quiet", "--wheel-dir", str(out), str(src)],
+        check=True,
+        timeout=300,
+    )
+    (built,) = out.glob("centernet_edu-*.whl")
+    return built
+
+
+def test_the_wheel_passes_twine_check_and_carries_the_license(wheel):
+    if importlib.util.find_spec("twine") is None:
+        pytest.skip("twine is missing (pip install -e '.[test]')")
+    check = subprocess.run(
+        [sys.executable, "-m", "twine", "check", "--strict", str(wheel)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    dist_info = f"centernet_edu-{project['version']}.dist-info"
+    with zipfile.ZipFile(wheel) as z:
+        names = set(z.namelist())
+        metadata = z.read(f"{dist_info}/METADATA").decode()
+        assert z.read(f"{dist_info}/licenses/LICENSE") == (ROOT / "LICENSE").read_bytes()
+    assert "License-Expression: MIT" in metadata and "License-File: LICENSE" in metadata
+    assert "Classifier: Operating System :: POSIX" in metadata
+    for url in project["urls"].values():
+        assert url in metadata
+    # What the package loads at run time: the explorers' JavaScript and the weights.
+    assert "centernet_edu/explorers/formulas.js" in names
+    assert "centernet_edu/pretrained/shapes_ctdet.pt" in names
 
 
 def test_the_license_is_mit_and_the_metadata_says_so():
