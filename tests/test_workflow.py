@@ -1,11 +1,13 @@
 """The book's workflow builds it with the README's command and publishes it to GitHub Pages,
-and the README says where, from book/_config.yml. The test workflow runs `make test-full`
-on every push and pull request."""
+and the README says where, from book/_config.yml. The test workflow runs .ci/run on every
+push and pull request, `make test-full` on every push to main, and the package's own tests
+on the oldest and newest Python it supports."""
 
 from __future__ import annotations
 
 import importlib.util
 import re
+import shlex
 import sys
 from pathlib import Path
 
@@ -13,9 +15,15 @@ import pytest
 
 yaml = pytest.importorskip("yaml")
 
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOW = ROOT / ".github" / "workflows" / "book.yml"
 TEST_WORKFLOW = ROOT / ".github" / "workflows" / "test.yml"
+PYPROJECT = ROOT / "pyproject.toml"
 README = (ROOT / "README.md").read_text()
 
 spec = importlib.util.spec_from_file_location("colab_tool", ROOT / "tools" / "colab.py")
@@ -155,38 +163,86 @@ def test_the_test_workflow_runs_on_every_push_and_pull_request(test_workflow):
     assert test_workflow["permissions"] == {"contents": "read"}
 
 
-def test_the_test_workflow_runs_make_test_full_from_a_full_clone(test_workflow):
-    (job,) = test_workflow["jobs"].values()
-    assert job["runs-on"] == "ubuntu-latest"
-    order = [s.get("uses", s.get("run", "")).split("@")[0].strip() for s in job["steps"]]
-    assert order[:2] == ["actions/checkout", "actions/setup-python"]
-    assert order[-1] == "make test-full"
-    # The chapters' install cells pin commits of the history: the run installs them
-    # from this clone, so it needs all of it.
-    assert steps_using(job, "actions/checkout")[0]["with"]["fetch-depth"] == 0
-    python = steps_using(job, "actions/setup-python")[0]["with"]["python-version"]
-    assert str(python) == "3.11"
-    # PyTorch's CPU wheels, as the book's workflow.
+def step_order(job: dict) -> list[str]:
+    """Each step as its action (without the version) or its command."""
+    return [s.get("uses", s.get("run", "")).split("@")[0].strip() for s in job["steps"]]
+
+
+def book_pip_index() -> str:
     (book,) = [
         s for s in yaml.safe_load(WORKFLOW.read_text())["jobs"]["build"]["steps"] if "env" in s
     ]
+    return book["env"]["PIP_EXTRA_INDEX_URL"]
+
+
+def test_the_test_workflow_has_three_jobs_each_with_pinned_actions(test_workflow):
+    assert set(test_workflow["jobs"]) == {"test", "test-full", "package"}
+    for job in test_workflow["jobs"].values():
+        assert job["runs-on"] == "ubuntu-latest"
+        for step in job["steps"]:
+            if "uses" in step:
+                assert re.fullmatch(r"actions/[\w-]+@v\d+", step["uses"]), step["uses"]
+
+
+def test_every_push_and_pull_request_runs_ci_run_from_a_full_clone(test_workflow):
+    job = test_workflow["jobs"]["test"]
+    assert "if" not in job  # every push, every pull request
+    assert step_order(job) == ["actions/checkout", "actions/setup-python", ".ci/run"]
+    # The chapters' install cells pin commits of the history: the Colab-like run installs
+    # them from this clone, so it needs all of it.
+    assert steps_using(job, "actions/checkout")[0]["with"]["fetch-depth"] == 0
+    assert str(steps_using(job, "actions/setup-python")[0]["with"]["python-version"]) == "3.11"
+    (run,) = [s for s in job["steps"] if s.get("run", "").strip() == ".ci/run"]
+    # PyTorch's CPU wheels, as the book's workflow.
+    assert run["env"]["PIP_EXTRA_INDEX_URL"] == book_pip_index()
+
+
+def test_every_push_to_main_runs_make_test_full_from_a_full_clone(test_workflow):
+    job = test_workflow["jobs"]["test-full"]
+    branch = colab.read_repository().branch
+    assert job["if"] == f"github.event_name == 'push' && github.ref == 'refs/heads/{branch}'"
+    order = step_order(job)
+    assert order[:2] == ["actions/checkout", "actions/setup-python"]
+    assert order[-1] == "make test-full"
+    assert steps_using(job, "actions/checkout")[0]["with"]["fetch-depth"] == 0
+    assert str(steps_using(job, "actions/setup-python")[0]["with"]["python-version"]) == "3.11"
     (test,) = [s for s in job["steps"] if s.get("run", "").strip() == "make test-full"]
-    assert test["env"]["PIP_EXTRA_INDEX_URL"] == book["env"]["PIP_EXTRA_INDEX_URL"]
-    for step in job["steps"]:
-        if "uses" in step:
-            assert re.fullmatch(r"actions/[\w-]+@v\d+", step["uses"]), step["uses"]
+    assert test["env"]["PIP_EXTRA_INDEX_URL"] == book_pip_index()
 
 
-def test_the_test_workflow_installs_what_ci_run_installs(test_workflow):
+def test_make_test_full_gets_what_ci_run_installs(test_workflow):
     """Chromium, ChromeDriver, npm and Node: the packages .ci/run installs when missing."""
     wanted = re.findall(r"\|\| need\+=\((\S+)\)", (ROOT / ".ci" / "run").read_text())
     assert set(wanted) == {"chromium", "chromium-driver", "npm", "nodejs"}
-    (job,) = test_workflow["jobs"].values()
+    job = test_workflow["jobs"]["test-full"]
     runs = "\n".join(s["run"] for s in job["steps"] if "run" in s)
     for package in wanted:
         assert f"need+=({package})" in runs, package
     assert "apt-get install" in runs
     assert runs.index("apt-get install") < runs.index("make test-full")
+
+
+def test_the_package_tests_run_on_the_oldest_and_newest_supported_python(test_workflow):
+    job = test_workflow["jobs"]["package"]
+    project = tomllib.loads(PYPROJECT.read_text())["project"]
+    versions = [c.rsplit(" ", 1)[1] for c in project["classifiers"] if re.search(r"3\.\d+$", c)]
+    assert job["strategy"]["matrix"]["python-version"] == [versions[0], versions[-1]]
+    assert versions[0] == project["requires-python"].removeprefix(">=")
+    python = steps_using(job, "actions/setup-python")[0]["with"]["python-version"]
+    assert python == "${{ matrix.python-version }}"
+    install, test = (s for s in job["steps"] if "run" in s)
+    # The package with what its tests need, and not the book's tooling.
+    wanted = "python -m pip install -e .[test,plot,explorers]"
+    assert shlex.split(install["run"]) == wanted.split()
+    assert install["env"]["PIP_EXTRA_INDEX_URL"] == book_pip_index()
+    command = test["run"].split()
+    assert command[:5] == ["python", "-m", "pytest", "-q", "tests"]
+    assert "--nbval" not in command and not any(".ipynb" in a for a in command)
+    ignored = [a.removeprefix("--ignore=") for a in command[5:]]
+    assert all(a.startswith("tests/test_") for a in ignored), ignored
+    for path in ignored:  # the chapters' tests, each still there
+        assert (ROOT / path).is_file(), path
+    assert "tests/test_packaging.py" not in ignored and "tests/test_workflow.py" not in ignored
 
 
 def test_make_test_full_is_make_test_with_every_chapter_run_as_on_colab():
