@@ -1,7 +1,8 @@
 """The book's workflow builds it with the README's command and publishes it to GitHub Pages,
 and the README says where, from book/_config.yml. The test workflow runs .ci/run on every
 push and pull request, `make test-full` on every push to main, and the package's own tests
-on the oldest and newest Python it supports."""
+on the oldest and newest Python it supports; the release workflow builds, checks and
+publishes the package on a version tag."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ except ModuleNotFoundError:  # Python 3.10
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOW = ROOT / ".github" / "workflows" / "book.yml"
 TEST_WORKFLOW = ROOT / ".github" / "workflows" / "test.yml"
+RELEASE_WORKFLOW = ROOT / ".github" / "workflows" / "release.yml"
 PYPROJECT = ROOT / "pyproject.toml"
 README = (ROOT / "README.md").read_text()
 
@@ -142,7 +144,9 @@ def test_the_readme_says_where_the_book_is_published_and_how_chapters_pin_the_pa
     repo = colab.read_repository()
     assert f"<{colab.pages_url(repo)}>" in README
     assert f'REPOSITORY = "{repo.url}"' in README and "check=True" in README
-    assert "python tools/colab.py --check" in README and "git tag" not in README
+    # Chapters pin commits of main, never tags (a tag makes a release, not a pin).
+    online = README.split("### The book online", 1)[1].split("\n## ", 1)[0]
+    assert "python tools/colab.py --check" in online and "git tag" not in online
     assert ".github/workflows/book.yml" in README and "tools/colab.py" in README
 
 
@@ -251,3 +255,78 @@ def test_make_test_full_is_make_test_with_every_chapter_run_as_on_colab():
     assert target, "the Makefile has no test-full target"
     assert target.group(1).split() == ["COLAB_CHAPTERS=all", "$(MAKE)", "test"]
     assert re.search(r"^\.PHONY:.*\btest-full\b", makefile, re.M)
+
+
+# The release workflow -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def release() -> dict:
+    return yaml.safe_load(RELEASE_WORKFLOW.read_text())
+
+
+def test_a_version_tag_and_nothing_else_starts_a_release(release):
+    triggers = release.get("on", release.get(True))
+    assert triggers == {"push": {"tags": ["v*"]}}
+    assert release["permissions"] == {"contents": "read"}
+    assert set(release["jobs"]) == {"build", "publish"}
+
+
+def test_the_build_job_builds_checks_and_installs_the_package(release):
+    job = release["jobs"]["build"]
+    assert "permissions" not in job and "environment" not in job
+    order = step_order(job)
+    assert order[:2] == ["actions/checkout", "actions/setup-python"]
+    assert order[-1] == "actions/upload-artifact"
+    runs = [s["run"] for s in job["steps"] if "run" in s]
+
+    def first(text: str) -> int:
+        return next(i for i, run in enumerate(runs) if text in run)
+
+    # The tag is the version, then build, twine check, a clean install and import, and
+    # the license in the wheel, in that order.
+    steps = [
+        '"v$version"',
+        "python -m build",
+        "twine check --strict dist/*",
+        "python -m venv",
+        ".dist-info/licenses/LICENSE",
+    ]
+    assert [first(text) for text in steps] == sorted(first(text) for text in steps)
+    install = runs[first("python -m venv")]
+    assert "pip install dist/*.whl" in install and "import centernet_edu" in install
+    (upload,) = steps_using(job, "actions/upload-artifact")
+    assert upload["with"]["path"] == "dist/"
+
+
+def test_the_publish_job_uses_trusted_publishing(release):
+    job = release["jobs"]["publish"]
+    assert job["needs"] == "build"
+    assert job["environment"]["name"] == "pypi"
+    # Trusted publishing: an OIDC token, and no password or API token anywhere.
+    assert job["permissions"] == {"id-token": "write"}
+    assert step_order(job) == ["actions/download-artifact", "pypa/gh-action-pypi-publish"]
+    (download,) = steps_using(job, "actions/download-artifact")
+    build = release["jobs"]["build"]
+    assert (
+        download["with"]["name"] == steps_using(build, "actions/upload-artifact")[0]["with"]["name"]
+    )
+    publish = job["steps"][-1]
+    assert publish["uses"] == "pypa/gh-action-pypi-publish@release/v1"
+    assert "with" not in publish and "secrets." not in RELEASE_WORKFLOW.read_text()
+
+
+def test_every_release_action_is_pinned(release):
+    for job in release["jobs"].values():
+        for step in job["steps"]:
+            if "uses" in step:
+                assert re.fullmatch(
+                    r"actions/[\w-]+@v\d+|pypa/gh-action-pypi-publish@release/v1", step["uses"]
+                ), step["uses"]
+
+
+def test_the_readme_says_how_a_release_is_made():
+    section = README.split("## Releasing", 1)[1].split("\n## ", 1)[0]
+    assert ".github/workflows/release.yml" in section and "CHANGELOG.md" in section
+    version = tomllib.loads(PYPROJECT.read_text())["project"]["version"]
+    assert f"git tag v{version}" in section and "trusted publish" in section
