@@ -78,7 +78,7 @@ def _focal_mistakes(on_logits: bool) -> tuple:
     return tuple(found)
 
 
-def _targets(images, num_classes=2, size=(6, 7)) -> torch.Tensor:
+def heatmap_targets(images, num_classes=2, size=(6, 7)) -> torch.Tensor:
     """``(B, C, H, W)`` float64 heatmap targets, one list of peaks (x, y, radius, class) an
     image, each a Gaussian as ``draw_gaussian`` splats it."""
     hm = np.zeros((len(images), num_classes, *size))
@@ -96,19 +96,23 @@ _EMPTY = (
 
 def _focal_scenes(g: torch.Generator) -> list[tuple[str, torch.Tensor, torch.Tensor | None]]:
     """(words, gt, logits or None for random ones), the targeted scenes of L_k."""
-    one = _targets([[(3, 2, 2, 0)]])
-    pair = _targets([[(1, 0, 1, 1), (3, 2, 2, 0), (1, 4, 1, 1)]] * 2)
+    one = heatmap_targets([[(3, 2, 2, 0)]])
+    pair = heatmap_targets([[(1, 0, 1, 1), (3, 2, 2, 0), (1, 4, 1, 1)]] * 2)
     random_gt = torch.rand(2, 2, 6, 7, generator=g, dtype=torch.float64) ** 4
     random_gt.view(-1)[torch.randperm(random_gt.numel(), generator=g)[:3]] = 1.0
     return [
-        ("no object in the batch", _targets([[], []]), None),
+        ("no object in the batch", heatmap_targets([[], []]), None),
         ("one object in the middle", one, None),
-        ("an object at the left border", _targets([[(0, 3, 2, 1)]]), None),
-        ("an object in the bottom-right corner", _targets([[(6, 5, 2, 0)]]), None),
-        ("two overlapping objects of one class", _targets([[(2, 2, 2, 0), (4, 3, 2, 0)]]), None),
+        ("an object at the left border", heatmap_targets([[(0, 3, 2, 1)]]), None),
+        ("an object in the bottom-right corner", heatmap_targets([[(6, 5, 2, 0)]]), None),
+        (
+            "two overlapping objects of one class",
+            heatmap_targets([[(2, 2, 2, 0), (4, 3, 2, 0)]]),
+            None,
+        ),
         (
             "an image without objects next to one with two",
-            _targets([[], [(1, 1, 1, 0), (5, 4, 2, 1)]]),
+            heatmap_targets([[], [(1, 1, 1, 0), (5, 4, 2, 1)]]),
             None,
         ),
         ("confident and right", one, torch.where(one.eq(1), 4.0, -4.0)),

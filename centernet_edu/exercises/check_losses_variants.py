@@ -10,7 +10,7 @@ import functools
 
 import torch
 
-from .check_losses import _targets, judge_loss
+from .check_losses import heatmap_targets, judge_loss
 from .judge import Case, Exercise, run, seed_of
 from .report import Report
 
@@ -94,21 +94,25 @@ def _random_heatmaps(g: torch.Generator, B: int) -> torch.Tensor:
 
 def _per_image_scenes(g: torch.Generator) -> list[tuple[str, torch.Tensor, torch.Tensor | None]]:
     """(words, gt (B, C, H, W), logits or None for random ones)."""
-    pair = _targets([[(3, 2, 2, 0)], [(1, 1, 1, 0), (5, 4, 2, 1), (2, 4, 1, 1)]])
-    mixed = _targets([[], [(2, 3, 1, 1)], [(0, 0, 1, 0), (6, 5, 2, 1), (3, 2, 1, 0)]])
+    pair = heatmap_targets([[(3, 2, 2, 0)], [(1, 1, 1, 0), (5, 4, 2, 1), (2, 4, 1, 1)]])
+    mixed = heatmap_targets([[], [(2, 3, 1, 1)], [(0, 0, 1, 0), (6, 5, 2, 1), (3, 2, 1, 0)]])
     random_gt = _random_heatmaps(g, 3)
     return [
-        ("one image with one object (its N_b is the batch's N)", _targets([[(3, 2, 2, 0)]]), None),
+        (
+            "one image with one object (its N_b is the batch's N)",
+            heatmap_targets([[(3, 2, 2, 0)]]),
+            None,
+        ),
         ("an image with one object beside one with three", pair, None),
         (
             "an image without objects beside one with two",
-            _targets([[], [(1, 1, 1, 0), (5, 4, 2, 1)]]),
+            heatmap_targets([[], [(1, 1, 1, 0), (5, 4, 2, 1)]]),
             None,
         ),
-        ("no object in the batch", _targets([[], []]), None),
+        ("no object in the batch", heatmap_targets([[], []]), None),
         (
             "objects at the borders and corners, 1, 2 and 4 per image",
-            _targets(
+            heatmap_targets(
                 [
                     [(0, 0, 2, 0)],
                     [(6, 5, 2, 1), (0, 3, 1, 0)],
@@ -119,7 +123,7 @@ def _per_image_scenes(g: torch.Generator) -> list[tuple[str, torch.Tensor, torch
         ),
         (
             "two objects of one class at one pixel (one positive) beside an image with two",
-            _targets([[(3, 2, 2, 0), (3, 2, 1, 0)], [(1, 1, 1, 0), (5, 4, 2, 1)]]),
+            heatmap_targets([[(3, 2, 2, 0), (3, 2, 1, 0)], [(1, 1, 1, 0), (5, 4, 2, 1)]]),
             None,
         ),
         ("confident and wrong", pair, torch.where(pair.eq(1), -8.0, 3.0)),

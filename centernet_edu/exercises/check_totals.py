@@ -26,20 +26,22 @@ def build_and_call(fn, args):
     return loss(*args)
 
 
-def _judge_total(outcome: Outcome, want: torch.Tensor) -> Verdict:
+def judge_total(outcome: Outcome, want: torch.Tensor) -> Verdict:
+    """Judge the total loss of ``fn``'s result, a tensor or ``(loss, stats)``."""
     got = outcome.result
     if isinstance(got, (tuple, list)) and len(got) == 2 and isinstance(got[1], Mapping):
         got = got[0]  # (loss, stats)
     return judge_tensor(got, want, "loss")
 
 
-def _to(dtype: torch.dtype, *dicts: dict) -> tuple[dict, ...]:
+def cast_floats(dtype: torch.dtype, *dicts: dict) -> tuple[dict, ...]:
+    """Copies of ``dicts`` with their floating-point tensors cast to ``dtype``."""
     return tuple(
         {k: v.to(dtype) if v.is_floating_point() else v for k, v in d.items()} for d in dicts
     )
 
 
-def _heads(batch: dict, g: torch.Generator, hm_keys, reg_keys, sizes: bool) -> dict:
+def random_heads(batch: dict, g: torch.Generator, hm_keys, reg_keys, sizes: bool) -> dict:
     """Raw head outputs for ``batch``: logits inside the original code's clamp (|x| < 9.2,
     where the clamped and the log-sigmoid forms agree), sizes or offsets elsewhere."""
     out = {}
@@ -66,7 +68,7 @@ _IN_PLACE = (
 # CenterNet's total ----------------------------------------------------------------------
 
 
-def _ctdet_batch(images, num_classes=2, size=(8, 10), max_objs=5) -> dict:
+def ctdet_batch(images, num_classes=2, size=(8, 10), max_objs=5) -> dict:
     """Batched ``encode_ctdet`` targets, one list of (x1, y1, x2, y2, label) an image."""
     items = []
     for objects in images:
@@ -96,15 +98,18 @@ def _ctdet_cases(seed: int) -> list[Case]:
     empty = "with no objects L_k is the sum of the negative terms, and both L1 terms are 0"
     cases = []
     for words, images, dtype in scenes:
-        batch = _ctdet_batch(images)
-        outputs = _heads(batch, g, ("hm",), ("wh", "reg"), sizes=True)
+        batch = ctdet_batch(images)
+        outputs = random_heads(batch, g, ("hm",), ("wh", "reg"), sizes=True)
         hint = empty if not any(images) else None
-        cases.append(Case(words, _to(dtype, outputs, batch), hint))
-    batch = _ctdet_batch([one, two])
+        cases.append(Case(words, cast_floats(dtype, outputs, batch), hint))
+    batch = ctdet_batch([one, two])
     near = scatter_targets(batch)  # a model that predicts its targets
     near["hm"] = torch.logit(batch["hm"].clamp(1e-3, 1 - 1e-3))
     cases.append(
-        Case("a model that predicts its targets (a small loss)", _to(torch.float64, near, batch))
+        Case(
+            "a model that predicts its targets (a small loss)",
+            cast_floats(torch.float64, near, batch),
+        )
     )
     return cases
 
@@ -142,7 +147,7 @@ def exercise_centernet_loss(seed: int = 0) -> tuple[Exercise, list[Case]]:
         name="CenterNetLoss",
         arg_names=("outputs", "batch"),
         reference=lambda outputs, batch: CenterNetLoss(fused=False)(outputs, batch)[0],
-        judge=_judge_total,
+        judge=judge_total,
         mistakes=_CTDET_MISTAKES,
         invoke=build_and_call,
         mutation_hint=_IN_PLACE,
@@ -203,8 +208,8 @@ def _exdet_cases(seed: int) -> list[Case]:
     cases = []
     for words, images, dtype in scenes:
         batch = _exdet_batch(images)
-        outputs = _heads(batch, g, hm_keys, reg_keys, sizes=False)
-        cases.append(Case(words, _to(dtype, outputs, batch)))
+        outputs = random_heads(batch, g, hm_keys, reg_keys, sizes=False)
+        cases.append(Case(words, cast_floats(dtype, outputs, batch)))
     return cases
 
 
@@ -248,7 +253,7 @@ def exercise_extreme_net_loss(seed: int = 0) -> tuple[Exercise, list[Case]]:
         name="ExtremeNetLoss",
         arg_names=("outputs", "batch"),
         reference=lambda outputs, batch: ExtremeNetLoss(fused=False)(outputs, batch)[0],
-        judge=_judge_total,
+        judge=judge_total,
         mistakes=_EXDET_MISTAKES,
         invoke=build_and_call,
         mutation_hint=_IN_PLACE,

@@ -16,7 +16,7 @@ import torch
 
 from ..heatmap import draw_gaussian
 from ..losses import focal_loss_with_logits, reg_l1_loss
-from .check_totals import _ctdet_batch, _heads, _judge_total, _to, build_and_call
+from .check_totals import build_and_call, cast_floats, ctdet_batch, judge_total, random_heads
 from .judge import Case, Exercise, Outcome, Verdict, judge_tensor, run, seed_of
 from .report import Report
 
@@ -185,17 +185,17 @@ def _stacked_loss(outputs_list, batch, *, wh_w=0.1, off_w=1.0, stacks=None, per=
 def _stacked_case(g, words, images, stacks, dtype=torch.float64, drift=1.0) -> Case:
     """``stacks`` head outputs for one batch; ``drift`` scales how far the earlier stacks
     are from the last one (an earlier stack predicts worse)."""
-    batch = _ctdet_batch(images)
-    last = _heads(batch, g, ("hm",), ("wh", "reg"), sizes=True)
+    batch = ctdet_batch(images)
+    last = random_heads(batch, g, ("hm",), ("wh", "reg"), sizes=True)
     outputs = []
     for s in range(stacks - 1):
-        noisy = _heads(batch, g, ("hm",), ("wh", "reg"), sizes=True)
+        noisy = random_heads(batch, g, ("hm",), ("wh", "reg"), sizes=True)
         far = drift * (stacks - 1 - s)
         outputs.append({k: last[k] + far * (noisy[k] - last[k]) for k in last})
     outputs.append(last)
     outputs = [o | {"hm": o["hm"].clamp(-9, 9)} for o in outputs]
-    cast = [_to(dtype, o)[0] for o in outputs]
-    return Case(words, (cast, _to(dtype, batch)[0]))
+    cast = [cast_floats(dtype, o)[0] for o in outputs]
+    return Case(words, (cast, cast_floats(dtype, batch)[0]))
 
 
 def _stacked_cases(seed: int) -> list[Case]:
@@ -248,7 +248,7 @@ def exercise_stacked_centernet_loss(seed: int = 0) -> tuple[Exercise, list[Case]
         name="stacked_centernet_loss",
         arg_names=("outputs_list", "batch"),
         reference=_stacked_loss,
-        judge=_judge_total,
+        judge=judge_total,
         mistakes=_STACKED_MISTAKES,
         invoke=build_and_call,
         mutation_hint="the original CenterNet code applies sigmoid_ to each stack's heatmap in "
