@@ -343,16 +343,26 @@ def test_coco_round_trip_preserves_every_box(tmp_path):
 def test_coco_dataset_resizes_boxes_with_the_image(tmp_path):
     ds = small(length=2)
     path = write_coco(tmp_path, ds.records(), ds.categories)
-    item = CocoDataset(path, input_size=(32, 128))[1]
+    item = CocoDataset(path, image_size=(32, 128))[1]
     n = int(item["num_objs"])
     expected = torch.from_numpy(ds.render(1)["boxes"]) * torch.tensor([2, 0.5, 2, 0.5])
     torch.testing.assert_close(item["boxes"][:n], expected)
     assert item["image"].shape == (3, 32, 128)
     # The resized boxes give the same targets encoded per batch as per item.
-    items = [CocoDataset(path, input_size=(32, 128))[i] for i in range(2)]
-    bare = CocoDataset(path, input_size=(32, 128), targets=False)
+    items = [CocoDataset(path, image_size=(32, 128))[i] for i in range(2)]
+    bare = CocoDataset(path, image_size=(32, 128), targets=False)
     got = collate_with_targets([bare[0], bare[1]], bare.num_classes, bare.stride)
     _assert_same_batch(got, default_collate(items))
+
+
+def test_coco_dataset_keeps_input_size_as_the_former_name_of_image_size(tmp_path):
+    ds = small(length=1)
+    path = write_coco(tmp_path, ds.records(), ds.categories)
+    old, new = CocoDataset(path, input_size=(32, 64)), CocoDataset(path, image_size=(32, 64))
+    assert old.image_size == old.input_size == new.image_size == (32, 64)
+    assert torch.equal(old[0]["image"], new[0]["image"])
+    with pytest.raises(ValueError, match="^give image_size or its former name input_size"):
+        CocoDataset(path, image_size=(32, 64), input_size=(32, 64))
 
 
 def _coco_files(tmp_path):

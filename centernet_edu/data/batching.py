@@ -38,7 +38,7 @@ STD = (0.25, 0.25, 0.25)
 # --------------------------------------------------------------------------- checks
 
 
-def _annotations(where: str, boxes, labels, num_classes: int, extreme_points=None):
+def check_annotations(where: str, boxes, labels, num_classes: int, extreme_points=None):
     """The checked ``boxes (N, 4)``, ``labels (N,)`` and ``extreme_points (N, 8)`` (or None)
     of one image; ``where`` starts the messages (``"image 3: "``)."""
     boxes = validate.boxes(f"{where}boxes", boxes, np.float64)
@@ -61,7 +61,7 @@ def _image(image) -> np.ndarray:
     return image
 
 
-def _item_index(index, length: int) -> int:
+def item_index(index, length: int) -> int:
     """A data set's ``index`` in ``[0, length)``; negative indices count from the end."""
     if isinstance(index, bool) or not isinstance(index, Integral):
         raise ValueError(f"index must be an integer, got {index!r}")
@@ -142,8 +142,10 @@ def make_item(
     num_classes = positive_int("num_classes", num_classes)
     max_objs, stride = positive_int("max_objs", max_objs), positive_int("stride", stride)
     image_id = _image_id(image_id)
-    extreme, targets = _flag("extreme", extreme), _flag("targets", targets)
-    boxes, labels, extreme_points = _annotations("", boxes, labels, num_classes, extreme_points)
+    extreme, targets = boolean("extreme", extreme), boolean("targets", targets)
+    boxes, labels, extreme_points = check_annotations(
+        "", boxes, labels, num_classes, extreme_points
+    )
     if extreme and extreme_points is None:
         raise ValueError("extreme=True needs extreme_points")
     H, W = image.shape[:2]
@@ -151,7 +153,7 @@ def make_item(
         raise ValueError(f"image size must be divisible by the stride {stride}, got {H} x {W}")
     if len(boxes) > max_objs:
         raise ValueError(f"an image holds {len(boxes)} objects, more than max_objs = {max_objs}")
-    return _pack(
+    return pack_item(
         image,
         boxes,
         labels,
@@ -178,7 +180,7 @@ def _image_id(image_id) -> int:
     return image_id
 
 
-def _pack(
+def pack_item(
     image,
     boxes,
     labels,
@@ -286,7 +288,7 @@ def _check_same_shapes(items) -> None:
                 )
 
 
-def _flag(name: str, value) -> bool:
+def boolean(name: str, value) -> bool:
     """``value`` if it is a bool (numpy's included), else a ``TypeError`` naming it."""
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be True or False, got {value!r}")

@@ -17,8 +17,8 @@ import numpy as np
 from torch.utils.data import Dataset
 
 from ..validate import int_pair, is_finite_numbers, positive_int
-from .batching import _flag, _item_index, _pack
-from .coco_write import _path, ground_truth_to_coco, write_coco
+from .batching import boolean, item_index, pack_item
+from .coco_write import as_path, ground_truth_to_coco, write_coco
 from .shapes import MAX_IMAGE_SIZE
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "ground_truth_to_coco",
 ]
 
+_IMAGE_SIZE = (128, 128)  # CocoDataset's default (H, W)
 # What Pillow raises for a file it cannot decode (a truncated or damaged image).
 _IMAGE_ERRORS = (OSError, SyntaxError, ValueError)
 
@@ -89,9 +90,9 @@ def read_coco(json_path, image_dir=None) -> CocoData:
     run before it starts rather than in the middle of training. Damage that only decoding
     finds (a truncated JPEG) is named, with the file, when ``CocoDataset`` loads it.
     """
-    json_path = _path("json_path", json_path)
+    json_path = as_path("json_path", json_path)
     if image_dir is not None:
-        image_dir = _path("image_dir", image_dir)
+        image_dir = as_path("image_dir", image_dir)
     doc = _load_json(json_path)
     if image_dir is None:
         image_dir = json_path.parent / "images"
@@ -258,9 +259,9 @@ def _rgb(image):
 class CocoDataset(Dataset):
     """Train or evaluate on a COCO-format data set (``read_coco``).
 
-    Images are loaded with Pillow as RGB and resized to ``input_size`` when they differ
+    Images are loaded with Pillow as RGB and resized to ``image_size`` when they differ
     (boxes and extreme points scaled with them), so every item has the shape the model
-    expects. Items are the dicts of ``make_item``, with boxes in ``input_size`` pixels.
+    expects. Items are the dicts of ``make_item``, with boxes in ``image_size`` pixels.
 
     Every image file is checked when the data set is opened (``read_coco``); a file that
     fails to load later (damage only decoding finds, or a file changed since) raises a
@@ -268,9 +269,10 @@ class CocoDataset(Dataset):
 
     Args:
         json_path, image_dir: as ``read_coco``.
-        input_size: ``(H, W)`` of the images given to the model, divisible by ``stride``,
-            at most ``MAX_IMAGE_SIZE`` (4096) a side.
+        image_size: ``(H, W)`` of the images given to the model, divisible by ``stride``,
+            at most ``MAX_IMAGE_SIZE`` a side (``ShapesDataset``'s name and limit).
         max_objs, stride, extreme, targets: as ``ShapesDataset``.
+        input_size: the former name of ``image_size``, still accepted.
     """
 
     def __init__(
@@ -278,22 +280,31 @@ class CocoDataset(Dataset):
         json_path,
         image_dir=None,
         *,
-        input_size: tuple[int, int] = (128, 128),
+        image_size: tuple[int, int] = _IMAGE_SIZE,
         max_objs: int = 32,
         stride: int = 4,
         extreme: bool = False,
         targets: bool = True,
+        input_size: tuple[int, int] | None = None,
     ):
-        self.input_size = int_pair("input_size", input_size)
-        if max(self.input_size) > MAX_IMAGE_SIZE:
-            raise ValueError(f"input_size must be at most {MAX_IMAGE_SIZE}, got {input_size!r}")
+        name, size = (
+            ("image_size", image_size) if input_size is None else ("input_size", input_size)
+        )
+        if input_size is not None and image_size is not _IMAGE_SIZE:
+            raise ValueError(
+                f"give image_size or its former name input_size, not both; got image_size "
+                f"{image_size!r} and input_size {input_size!r}"
+            )
+        self.image_size = int_pair(name, size)
+        if max(self.image_size) > MAX_IMAGE_SIZE:
+            raise ValueError(f"{name} must be at most {MAX_IMAGE_SIZE}, got {size!r}")
         self.max_objs = positive_int("max_objs", max_objs)
         self.stride = positive_int("stride", stride)
-        if self.input_size[0] % self.stride or self.input_size[1] % self.stride:
+        if self.image_size[0] % self.stride or self.image_size[1] % self.stride:
             raise ValueError(
-                f"input_size must be divisible by the stride {self.stride}, got {self.input_size}"
+                f"{name} must be divisible by the stride {self.stride}, got {self.image_size}"
             )
-        self.extreme, self.targets = _flag("extreme", extreme), _flag("targets", targets)
+        self.extreme, self.targets = boolean("extreme", extreme), boolean("targets", targets)
         self.coco = read_coco(json_path, image_dir)
         for img in self.coco.images:
             if len(img.boxes) > self.max_objs:
@@ -304,6 +315,11 @@ class CocoDataset(Dataset):
                 raise ValueError(
                     f"image {img.id}: extreme=True but its annotations lack extreme_points"
                 )
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        """The former name of ``image_size``."""
+        return self.image_size
 
     @property
     def num_classes(self) -> int:
@@ -319,7 +335,7 @@ class CocoDataset(Dataset):
     def __getitem__(self, index) -> dict:
         from PIL import Image
 
-        img = self.coco.images[_item_index(index, len(self))]
+        img = self.coco.images[item_index(index, len(self))]
         try:
             with Image.open(img.path) as f:
                 pil = _rgb(f)
@@ -330,7 +346,7 @@ class CocoDataset(Dataset):
                 f"image {img.id}: file is {pil.size[0]} x {pil.size[1]}, the COCO file says "
                 f"{img.width} x {img.height}"
             )
-        H, W = self.input_size
+        H, W = self.image_size
         sx, sy = W / img.width, H / img.height
         if (sx, sy) != (1.0, 1.0):
             pil = pil.resize((W, H), Image.BILINEAR)
@@ -340,7 +356,7 @@ class CocoDataset(Dataset):
             ext = ext * np.tile([sx, sy], 4)
         elif self.extreme:  # an image without objects (the others were checked on opening)
             ext = np.zeros((0, 8))
-        return _pack(
+        return pack_item(
             np.asarray(pil),
             boxes,
             img.labels,

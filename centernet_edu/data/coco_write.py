@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..validate import has_keys, nonnegative_int, positive_int
-from .batching import _annotations
+from .batching import check_annotations
 
 __all__ = ["write_coco", "ground_truth_to_coco"]
 
@@ -59,7 +59,7 @@ def write_coco(
     """
     categories = _category_names(categories)
     _check_layout(json_name, image_dir, records)
-    root = _path("root", root)
+    root = as_path("root", root)
     path, folder = root / json_name, root / image_dir
     _check_folder("root", root)
     _check_folder("image_dir", folder)
@@ -120,7 +120,8 @@ def _category_names(categories) -> list[str]:
     return names
 
 
-def _path(name: str, value) -> Path:
+def as_path(name: str, value) -> Path:
+    """``value`` as a ``Path``; a ``TypeError`` naming ``name`` unless a str or path-like."""
     if not isinstance(value, (str, os.PathLike)):
         raise TypeError(f"{name} must be a path (str or os.PathLike), got {type(value).__name__}")
     return Path(value)
@@ -221,4 +222,4 @@ def _check_record(image_id: int, rec, num_classes: int):
             f"{where}: expected an (H, W, 3) uint8 array, H, W >= 1, got {image.dtype} {image.shape}"
         )
     ext = rec.get("extreme_points")
-    return (image, *_annotations(f"{where}: ", rec["boxes"], rec["labels"], num_classes, ext))
+    return (image, *check_annotations(f"{where}: ", rec["boxes"], rec["labels"], num_classes, ext))

@@ -23,7 +23,7 @@ import numpy as np
 from torch.utils.data import Dataset
 
 from ..validate import int_pair, nonnegative_int, positive_int
-from .batching import _flag, _item_index, _pack
+from .batching import boolean, item_index, pack_item
 from .geometry import Shape, coverage, paint, polygon, rotate, segment_coverage
 
 __all__ = ["SHAPES", "VIEWS", "ShapesDataset"]
@@ -233,7 +233,7 @@ class ShapesDataset(Dataset):
         self.size_range = _size_range(size_range, min(self.image_size) - 2 * _MARGIN)
         self.max_overlap = _fraction("max_overlap", max_overlap)
         self.noise = _fraction("noise", noise, open_high=True)
-        self.extreme, self.targets = _flag("extreme", extreme), _flag("targets", targets)
+        self.extreme, self.targets = boolean("extreme", extreme), boolean("targets", targets)
         if isinstance(views, bool) or views not in VIEWS:
             raise ValueError(f"views must be one of {VIEWS}, got {views!r}")
         self.views = int(views)
@@ -320,7 +320,7 @@ class ShapesDataset(Dataset):
         ``masks=True`` also ``masks (N, H, W) float32``: the visible fraction of each
         pixel covered by each object (what is left after the objects drawn on top).
         """
-        index = _item_index(index, self.length)
+        index = item_index(index, self.length)
         scene, view = divmod(index, self.views)
         if self.views == 1 or masks:
             return _mirrored(self._draw(scene, masks), view, self.image_size)
@@ -391,9 +391,9 @@ class ShapesDataset(Dataset):
         return out
 
     def __getitem__(self, index) -> dict:
-        index = _item_index(index, self.length)
+        index = item_index(index, self.length)
         r = self.render(index)
-        return _pack(
+        return pack_item(
             r["image"],
             r["boxes"],
             r["labels"],
