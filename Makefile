@@ -2,9 +2,12 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-# torch first, pinned to the CPU build, so that the range in pyproject.toml
-# never pulls a multi-GB CUDA build onto a machine without a GPU.
+# torch first, so that the range in pyproject.toml never pulls a multi-GB CUDA build
+# onto a machine without a GPU. PyTorch's CPU wheel index is searched beside PyPI:
+# where it is reachable, its `2.13.0+cpu` outranks PyPI's 2.13.0 (on Linux, the CUDA
+# build); where it is not, pip warns and takes what PyPI or a local wheel offers.
 TORCH_SPEC ?= torch==2.13.0
+TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 STAMP := $(VENV)/.installed
 # book/ holds the chapters and their configuration; tools/ the programs that fetch
 # the book's JavaScript and execute its chapters. `make test` checks the chapters'
@@ -15,7 +18,8 @@ NOTEBOOKS := $(wildcard book/*.ipynb)
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q "$(TORCH_SPEC)"
+	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q --retries 1 \
+		--extra-index-url "$(TORCH_CPU_INDEX)" "$(TORCH_SPEC)"
 	$(PY) -m pip install -q -e ".[test,book]"
 	# the notebooks' kernel, "python3", is this environment's Python
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (ipykernel)"

@@ -1,7 +1,10 @@
 """The project's set-up: declared dependencies agree, the public API is importable."""
 
 import importlib.util
+import json
+import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -268,3 +271,51 @@ def test_the_license_is_mit_and_the_metadata_says_so():
 def test_the_package_says_the_version_pyproject_gives():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert centernet_edu.__version__ == project["version"]
+
+
+def _fake_torch_index(root: Path, version: str) -> str:
+    """A one-project package index holding an empty ``torch`` wheel of ``version``."""
+    project = root / "torch"
+    project.mkdir(parents=True)
+    name = f"torch-{version}-py3-none-any.whl"
+    dist = f"torch-{version}.dist-info"
+    with zipfile.ZipFile(project / name, "w") as whl:
+        whl.writestr(
+            f"{dist}/METADATA", f"Metadata-Version: 2.1\nName: torch\nVersion: {version}\n"
+        )
+        whl.writestr(
+            f"{dist}/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+        )
+        whl.writestr(f"{dist}/RECORD", "")
+    (project / "index.html").write_text(f'<a href="{name}">{name}</a>')
+    return root.as_uri()
+
+
+def _make_torch_install(tmp_path: Path, pypi: str, cpu_index: str) -> str:
+    """The version ``make``'s torch line would install, with pip's dry run."""
+    venv = tmp_path / "venv"
+    args = [f"VENV={venv}", f"TORCH_CPU_INDEX={cpu_index}", "-n", "-B", f"{venv}/.installed"]
+    plan = subprocess.run(["make", *args], cwd=ROOT, capture_output=True, text=True, check=True)
+    line = next(
+        s for s in plan.stdout.replace("\\\n", " ").splitlines() if "TORCH" in s or "torch==" in s
+    )
+    install = shlex.split(line.split("||", 1)[1])
+    assert install[:4] == [f"{venv}/bin/python", "-m", "pip", "install"], install
+    report = tmp_path / "report.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
+    env.update(PIP_CONFIG_FILE=os.devnull, PIP_INDEX_URL=pypi, PIP_DISABLE_PIP_VERSION_CHECK="1")
+    dry = ["--dry-run", "--no-deps", "--ignore-installed", "--report", str(report)]
+    subprocess.run([sys.executable, *install[1:], *dry], env=env, check=True, capture_output=True)
+    (item,) = json.loads(report.read_text())["install"]
+    return item["metadata"]["version"]
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+def test_make_takes_pytorchs_cpu_build_where_its_index_is_reachable(tmp_path):
+    # PyPI's torch 2.13.0 is the CUDA build on Linux; the CPU index's 2.13.0+cpu outranks it.
+    pypi = _fake_torch_index(tmp_path / "pypi", "2.13.0")
+    cpu = _fake_torch_index(tmp_path / "cpu", "2.13.0+cpu")
+    assert _make_torch_install(tmp_path, pypi, cpu) == "2.13.0+cpu"
+    # Unreachable (offline, or a local wheel directory only): pip goes on with PyPI's.
+    missing = (tmp_path / "unreachable").as_uri()
+    assert _make_torch_install(tmp_path, pypi, missing) == "2.13.0"
