@@ -25,7 +25,7 @@ import shapes_schedule  # noqa: E402
 import torch  # noqa: E402
 
 from centernet_edu.evaluate import evaluate  # noqa: E402
-from centernet_edu.train import fit  # noqa: E402
+from centernet_edu.train import TrainConfig, fit  # noqa: E402
 
 OUT = Path(__file__).resolve().parents[1] / "centernet_edu" / "pretrained" / "loss_weight_runs.json"
 TERMS = ("loss", "hm_loss", "wh_loss", "off_loss")
@@ -34,8 +34,10 @@ TERMS = ("loss", "hm_loss", "wh_loss", "off_loss")
 def _arguments(argv) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     shapes_schedule.add_arguments(p, workers=1)
-    # The settings of the recorded runs (the shapes schedule before the crowded scenes).
-    p.set_defaults(steps=300, batch_size=16, lr=2e-3, objects=[1, 6], views=1, val_size=100)
+    # The settings of the recorded runs: a short schedule on uncrowded scenes at fit's lr.
+    p.set_defaults(
+        steps=300, batch_size=16, lr=TrainConfig().lr, objects=[1, 6], views=1, val_size=100
+    )
     p.add_argument("--wh-weights", type=float, nargs="+", default=[0.01, 0.1, 1.0])
     p.add_argument("--off-weights", type=float, nargs="+", default=[0.1, 1.0])
     p.add_argument("--every", type=int, default=10, help="steps averaged into one point")
