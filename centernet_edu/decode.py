@@ -10,21 +10,20 @@ detections. Each peak (x~, y~) of class c and score Yhat reads the offset
 
 from __future__ import annotations
 
-import math
+from collections.abc import Callable
 from typing import NamedTuple
 
 import torch
+import torch.nn.functional as F
 
 from . import validate
-from .fast import window_max
 from .targets import EXTREME_PARTS, gather_feat
 
-__all__ = ["heatmap_nms", "topk", "decode_ctdet", "decode_exdet", "TopK"]
+__all__ = ["max_pool", "heatmap_nms", "topk", "decode_ctdet", "decode_exdet", "TopK"]
 
 # The most groupings decode_exdet scores at once (a few hundred MB of temporaries): each
 # image has K^4 of them, so K is at most 64, and a batch is decoded a few images at a time.
 _MAX_GROUPINGS = 2**24
-_PROBABILITIES = " (probabilities: apply a sigmoid to the heatmap head's logits first)"
 
 
 class TopK(NamedTuple):
@@ -37,69 +36,34 @@ class TopK(NamedTuple):
     xs: torch.Tensor  # x~, likewise (half precision cannot hold every pixel's x)
 
 
-def _check_map(name: str, x, channels: int | None = None, like: torch.Tensor | None = None):
-    if not isinstance(x, torch.Tensor) or x.ndim != 4:
-        raise ValueError(
-            f"{name} must be a (B, C, H, W) tensor, got {getattr(x, 'shape', type(x))}"
-        )
-    if not x.is_floating_point():
-        raise ValueError(f"{name} must be a floating-point tensor, got {x.dtype}")
-    validate.not_meta(name, x)
-    if like is None and 0 in x.shape[1:]:
-        raise ValueError(f"{name} must have C, H, W >= 1, got {tuple(x.shape)}")
-    if like is not None:
-        want = (like.shape[0], channels or like.shape[1], *like.shape[2:])
-        if tuple(x.shape) != want:
-            raise ValueError(f"{name} must have shape {want} to match heat, got {tuple(x.shape)}")
+def max_pool(x: torch.Tensor, kernel: int = 3) -> torch.Tensor:
+    """The maximum over each ``kernel x kernel`` window of ``x (B, C, H, W)``, centred.
 
-
-def _check_values(maps) -> None:
-    """The values of checked maps, with one host-device synchronisation for all.
-
-    ``maps`` holds ``(name, tensor, kind)``: kind ``"scores"`` refuses NaN,
-    ``"probabilities"`` wants values in [0, 1].
+    The reference's max-pool: stride 1, padded so that off-map pixels never win.
     """
-    maps = [m for m in maps if m[1].numel()]
-    if not maps:
-        return
-    extremes = torch.stack(
-        [v.to(torch.float64) for _, x, _ in maps for v in x.detach().aminmax()]
-    ).tolist()
-    for i, (name, _, kind) in enumerate(maps):
-        low, high = extremes[2 * i : 2 * i + 2]
-        if kind == "probabilities":
-            validate.probability_target(name, (low, high), _PROBABILITIES)
-        elif math.isnan(low) or math.isnan(high):
-            raise ValueError(f"{name} must not hold NaN, got NaN")
+    return F.max_pool2d(x, kernel, stride=1, padding=kernel // 2)
 
 
-def _check_count(name: str, k, limit: int, what: str) -> int:
-    k = validate.positive_int(name, k)
-    if k > limit:
-        raise ValueError(f"{name} = {k} is larger than {what} ({limit})")
-    return k
+Pool = Callable[[torch.Tensor, int], torch.Tensor]
 
 
-def heatmap_nms(heat: torch.Tensor, kernel: int = 3) -> torch.Tensor:
+def heatmap_nms(heat: torch.Tensor, kernel: int = 3, *, pool: Pool = max_pool) -> torch.Tensor:
     """Keep the local maxima of ``heat (B, C, H, W)``, zero elsewhere (a new tensor).
 
-    A pixel survives when it equals the maximum of its ``kernel x kernel``
-    neighbourhood; equal neighbours (a plateau) all survive, as in the reference. The
-    neighbourhood maximum is the reference's 3 x 3 max-pool, computed by
-    ``fast.window_max`` (the same numbers, several times faster on a CPU). Where ``heat``
-    requires grad the result is ``heat`` times the 0/1 mask of maxima, so each surviving
-    peak passes its gradient through, as in the reference; the mask itself has none.
+    A pixel survives when it equals the maximum of its ``kernel x kernel`` neighbourhood,
+    ``pool(heat, kernel)``; equal neighbours (a plateau) all survive, as in the reference.
+    ``pool`` is ``max_pool``, or ``fast.window_max`` for the same numbers in less time.
+    Where ``heat`` requires grad the result is ``heat`` times the 0/1 mask of maxima, so
+    each surviving peak passes its gradient through; the mask itself has none.
     """
-    _check_map("heat", heat)
-    kernel = validate.odd_positive_int("kernel", kernel)
-    _check_values([("heat", heat, "scores")])
-    return _nms(heat, kernel)
+    kernel = validate.nms_args(heat, kernel, pool)
+    return _nms(heat, kernel, pool)
 
 
-def _nms(heat: torch.Tensor, kernel: int = 3) -> torch.Tensor:
+def _nms(heat: torch.Tensor, kernel: int, pool: Pool) -> torch.Tensor:
     """``heatmap_nms`` on checked arguments."""
     flat = heat.detach()  # the mask is a comparison: nothing to differentiate
-    keep = window_max(flat, kernel).eq_(flat)
+    keep = pool(flat, kernel).eq_(flat)
     if heat.requires_grad:
         return heat * keep
     return keep.mul_(heat)  # 1 where heat is the maximum, times heat
@@ -116,10 +80,7 @@ def topk(scores: torch.Tensor, K: int = 100) -> TopK:
         (float32 for a float16 or bfloat16 map, whose 8 or 11 bits of precision would round
         x = 599 or x = 4095 to a neighbour; else the map's dtype).
     """
-    _check_map("scores", scores)
-    B, C, H, W = scores.shape
-    K = _check_count("K", K, H * W, f"the map's H*W = {H}*{W}")
-    _check_values([("scores", scores, "scores")])
+    K = validate.topk_args(scores, K)
     return _topk(scores, K)
 
 
@@ -151,6 +112,7 @@ def decode_ctdet(
     K: int = 100,
     *,
     kernel: int = 3,
+    pool: Pool = max_pool,
 ):
     """Detections from CenterNet's heads (the reference ``ctdet_decode``).
 
@@ -161,6 +123,7 @@ def decode_ctdet(
         K: detections per image, at most H*W.
         kernel: the max-pool window of ``heatmap_nms`` (the reference's 3); 1 keeps
             every pixel, that is no suppression at all.
+        pool: the window maximum of ``heatmap_nms``: ``max_pool``, or ``fast.window_max``.
 
     Returns:
         ``(B, K, 6)``: x1, y1, x2, y2 (heatmap pixels), score, class; sorted by score.
@@ -168,17 +131,8 @@ def decode_ctdet(
         precision cannot hold every pixel position). NaN or infinite sizes or offsets give
         such boxes: ``evaluate`` refuses them.
     """
-    _check_map("heat", heat)
-    _check_map("wh", wh, 2, heat)
-    if reg is not None:
-        _check_map("reg", reg, 2, heat)
-    kernel = validate.odd_positive_int("kernel", kernel)
-    H, W = heat.shape[2:]
-    K = _check_count("K", K, H * W, f"the map's H*W = {H}*{W}")
-    # Sizes and offsets pass as they are: a diverged model's NaN makes NaN boxes, which
-    # evaluate names detection by detection.
-    _check_values([("heat", heat, "probabilities")])
-    peaks = _topk(_nms(heat, kernel), K)
+    K, kernel = validate.decode_ctdet_args(heat, wh, reg, K, kernel, pool)
+    peaks = _topk(_nms(heat, kernel, pool), K)
     cx, cy = _centres(peaks, reg)
     size = gather_feat(wh, peaks.inds)
     half_w, half_h = size[..., 0] / 2, size[..., 1] / 2
@@ -198,17 +152,8 @@ class _Candidates(NamedTuple):
     fy: torch.Tensor
 
 
-def _check_exdet_heads(outputs) -> None:
-    validate.has_keys("outputs", outputs, [f"hm_{p}" for p in "tlbrc"])
-    _check_map("hm_c", outputs["hm_c"])
-    for p in EXTREME_PARTS:
-        _check_map(f"hm_{p}", outputs[f"hm_{p}"], None, outputs["hm_c"])
-        if outputs.get(f"reg_{p}") is not None:
-            _check_map(f"reg_{p}", outputs[f"reg_{p}"], 2, outputs["hm_c"])
-
-
-def _candidates(outputs: dict, part: str, K: int) -> _Candidates:
-    peaks = _topk(_nms(outputs[f"hm_{part}"]), K)
+def _candidates(outputs: dict, part: str, K: int, pool: Pool) -> _Candidates:
+    peaks = _topk(_nms(outputs[f"hm_{part}"], 3, pool), K)
     fx, fy = _centres(peaks, outputs.get(f"reg_{part}"))
     return _Candidates(peaks.scores, peaks.clses, peaks.xs.long(), peaks.ys.long(), fx, fy)
 
@@ -254,6 +199,8 @@ def decode_exdet(
     num_dets: int = 100,
     score_thresh: float = 0.1,
     center_thresh: float = 0.1,
+    *,
+    pool: Pool = max_pool,
 ):
     """Detections from the extreme-point heads, by grouping (as in ExtremeNet).
 
@@ -270,35 +217,31 @@ def decode_exdet(
         K: peaks per extreme-point heatmap, at most 64 (memory grows as K^4; a batch is
             decoded a few images at a time).
         num_dets: detections per image, at most K^4.
+        pool: the 3 x 3 window maximum of ``heatmap_nms``, as in ``decode_ctdet``.
 
     Returns:
         ``(B, num_dets, 14)``: x1, y1, x2, y2, score, class (as ``decode_ctdet``), then
         the extreme points t_x, t_y, l_x, l_y, b_x, b_y, r_x, r_y. Rows that are not a
         valid grouping (fewer than num_dets exist) have score -1.
     """
-    _check_exdet_heads(outputs)
-    B, C, H, W = outputs["hm_c"].shape
-    K = _check_count("K", K, H * W, f"the map's H*W = {H}*{W}")
-    if K**4 > _MAX_GROUPINGS:
-        raise ValueError(f"K must be at most 64 (its K^4 = {K**4} groupings are too many), got {K}")
-    num_dets = _check_count("num_dets", num_dets, K**4, f"the K^4 = {K**4} groupings")
-    score_thresh = validate.number("score_thresh", score_thresh)
-    center_thresh = validate.number("center_thresh", center_thresh)
-    _check_values([(f"hm_{p}", outputs[f"hm_{p}"], "probabilities") for p in "tlbrc"])
+    K, num_dets, *thresholds = validate.decode_exdet_args(
+        outputs, K, num_dets, score_thresh, center_thresh, _MAX_GROUPINGS, pool
+    )
+    B = outputs["hm_c"].shape[0]
     step = max(1, _MAX_GROUPINGS // K**4)  # images decoded at once
     if B <= step:
-        return _group(outputs, K, num_dets, score_thresh, center_thresh)
+        return _group(outputs, K, num_dets, *thresholds, pool)
     chunks = (
         {k: v[i : i + step] for k, v in outputs.items() if isinstance(v, torch.Tensor)}
         for i in range(0, B, step)
     )
-    return torch.cat([_group(c, K, num_dets, score_thresh, center_thresh) for c in chunks])
+    return torch.cat([_group(c, K, num_dets, *thresholds, pool) for c in chunks])
 
 
-def _group(outputs: dict, K: int, num_dets: int, score_thresh, center_thresh) -> torch.Tensor:
-    """``decode_exdet`` on checked arguments."""
+def _group(outputs: dict, K: int, num_dets: int, score_thresh, center_thresh, pool) -> torch.Tensor:
+    """``decode_exdet`` on checked arguments, for a few images."""
     B = outputs["hm_c"].shape[0]
-    cands = {p: _candidates(outputs, p, K) for p in EXTREME_PARTS}
+    cands = {p: _candidates(outputs, p, K, pool) for p in EXTREME_PARTS}
     score = _group_scores(cands, outputs["hm_c"], score_thresh, center_thresh)
     best, idx = torch.topk(score.reshape(B, K**4), num_dets)
     # idx is a flat index into (K, K, K, K): one base-K digit per part, t first.

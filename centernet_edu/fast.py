@@ -1,21 +1,22 @@
 """The fast kernels: the same numbers as the plain forms the book derives, in less time.
 
-Each function here has a plain twin that reads like the math, and a test that the two
-agree:
+Each function here imports or names its plain twin, and a test asserts the two agree:
 
 ====================================  ==============================================
 fast                                  plain
 ====================================  ==============================================
 ``render_gaussians``                  ``heatmap.draw_gaussian``, one object at a time
 ``encode_ctdet_batch``                ``targets.encode_ctdet``, one image at a time
-``focal_loss_fused``                  ``losses.focal_loss_terms(...).sum() / N``
-``window_max``                        ``F.max_pool2d(x, k, stride=1, padding=k // 2)``
+``focal_loss_with_logits_fused``      ``losses.focal_loss_with_logits``
+``window_max``                        ``decode.max_pool``
 ====================================  ==============================================
 
 They trade the reading order of the plain forms for fewer passes over memory: a loop
 over a handful of window sizes instead of over objects, one table lookup instead of a
-square root per object, and a hand-derived gradient that keeps no intermediate maps.
-``losses.CenterNetLoss(fused=True)`` is where the training loss chooses its kernel.
+square root per object, a hand-derived gradient that keeps no intermediate maps, and
+shifted maxima instead of a pooling kernel. The plain forms never import this module;
+a visible switch chooses a kernel: ``CenterNetLoss(focal=focal_loss_with_logits_fused)``,
+``decode_ctdet(..., pool=window_max)``.
 """
 
 from __future__ import annotations
@@ -29,9 +30,16 @@ from torch.autograd.function import once_differentiable
 
 from . import validate
 from .heatmap import gaussian_2d, gaussian_radius
-from .targets import check_encode_args, device_of, target_radius
+from .losses import ALPHA, BETA, focal_loss_with_logits
+from .targets import target_radius
 
-__all__ = ["render_gaussians", "encode_ctdet_batch", "focal_loss_fused", "window_max"]
+__all__ = [
+    "render_gaussians",
+    "encode_ctdet_batch",
+    "focal_loss_fused",
+    "focal_loss_with_logits_fused",
+    "window_max",
+]
 
 
 # --------------------------------------------------------------------------- Gaussians
@@ -258,8 +266,11 @@ def _batch_labels(labels, shape: tuple[int, int], num_classes: int, device) -> t
     return lab
 
 
-def _batch_boxes(boxes, labels, num_classes: int, device) -> tuple[torch.Tensor, torch.Tensor]:
-    """Checked ``(B, N, 4)`` float32 boxes and ``(B, N)`` int64 labels."""
+def _batch_boxes(boxes, labels, num_classes: int):
+    """Checked ``(B, N, 4)`` float32 boxes, ``(B, N)`` int64 labels, and their device."""
+    validate.not_meta("boxes", boxes)
+    validate.not_meta("labels", labels)
+    device = validate.device_of(boxes, labels)
     b = _float32_tensor("boxes", boxes, device)
     if b.ndim != 3 or b.shape[2] != 4:
         raise ValueError(f"boxes must have shape (B, N, 4) as x1, y1, x2, y2, got {tuple(b.shape)}")
@@ -277,7 +288,7 @@ def _batch_boxes(boxes, labels, num_classes: int, device) -> tuple[torch.Tensor,
             f"boxes need x1 <= x2 and y1 <= y2, got {b[inverted].tolist()} "
             f"(image, box {inverted.nonzero().tolist()})"
         )
-    return b, lab
+    return b, lab, device
 
 
 def encode_ctdet_batch(boxes, labels, num_classes: int, output_size, max_objs: int = 128) -> dict:
@@ -306,9 +317,8 @@ def encode_ctdet_batch(boxes, labels, num_classes: int, output_size, max_objs: i
         not a tensor): ``hm (B, C, H, W) float32``, ``wh (B, M, 2) float32``,
         ``reg (B, M, 2) float32`` (offsets), ``ind (B, M) int64``, ``reg_mask (B, M) uint8``.
     """
-    H, W = check_encode_args(num_classes, output_size, max_objs)
-    device = device_of(boxes, labels)
-    b, lab = _batch_boxes(boxes, labels, num_classes, device)
+    H, W = validate.encode_args(num_classes, output_size, max_objs)
+    b, lab, device = _batch_boxes(boxes, labels, num_classes)
     B, N = lab.shape
     validate.not_too_large("boxes", tuple(b.shape), (B, num_classes, H, W))
     k = min(N, max_objs)
@@ -453,42 +463,36 @@ class _FocalLossFunction(torch.autograd.Function):
 
 
 def focal_loss_fused(logits: torch.Tensor, gt: torch.Tensor, alpha: float, beta: float):
-    """L_k from logits with a hand-derived gradient: ``focal_loss_terms(...).sum() / N``.
+    """L_k from logits ``(B, C, H, W)`` with a hand-derived gradient (no checks of shapes).
 
-    Autograd would keep every intermediate of the loss (a dozen tensors the size of the
-    heatmap) for the backward pass; this saves only x and Y and recomputes what the
-    gradient needs, element by element. On a CPU it walks the heatmap in cache-sized
-    chunks, so each of its elementwise operations reads and writes cache, not memory.
-
-    The gradient. With p = Yhat = sigmoid(x) and q = 1 - p, dp/dx = p q, so
-    d(-log p)/dx = -q and d(-log q)/dx = p. Per pixel:
-
-    - a positive (Y = 1) contributes q^alpha (-log p), whose derivative is
-      -q^alpha [alpha p (-log p) + q];
-    - any other pixel contributes (1 - Y)^beta p^alpha (-log q), whose derivative is
-      (1 - Y)^beta p^alpha [alpha q (-log q) + p].
-
-    dL_k/dz is that, divided by N (not divided when N = 0, as the loss). The negative
-    term needs no mask: (1 - Y)^beta = 0 at the positives. -log p and -log q are
-    computed without cancellation (``_minus_logs``), so loss and gradient stay finite
-    and accurate for any finite x.
-
-    Half-precision inputs are computed in float32 chunk by chunk (never as a float32
-    copy of the whole map); the loss is float32 (float64 for float64 input), the
-    gradient has the dtype of ``logits``. No gradient flows to ``gt``, and the backward
-    pass cannot itself be differentiated. Callers check shapes; ``gt`` outside [0, 1] is
-    a ``ValueError`` (checked on a per-chunk min and max), a non-finite logit gives NaN.
-
-    Args:
-        logits: x, ``(B, C, H, W)`` raw heatmap-head outputs (any shape works).
-        gt: Y, same shape, Gaussian targets in [0, 1].
-        alpha, beta: the focal exponents (CenterNet's 2 and 4).
-
-    Returns:
-        scalar L_k.
+    Autograd would keep a dozen heatmap-sized intermediates for the backward pass; this
+    saves only x and Y and recomputes, per pixel, the derivative chapter 3 derives:
+    -q^alpha [alpha p (-log p) + q] / N at a positive, (1 - Y)^beta p^alpha
+    [alpha q (-log q) + p] / N elsewhere, with p = sigmoid(x), q = 1 - p. On a CPU it
+    walks the map in cache-sized chunks. Half precision is computed in float32 chunk by
+    chunk; the loss is float32 (float64 for float64 input), the gradient has the dtype of
+    ``logits``, ``gt`` gets none. ``gt`` outside [0, 1] is a ``ValueError``; a
+    non-finite logit gives NaN.
     """
     with torch.autocast(device_type=logits.device.type, enabled=False):
         return _FocalLossFunction.apply(logits, gt, float(alpha), float(beta))
+
+
+def focal_loss_with_logits_fused(
+    logits: torch.Tensor, gt: torch.Tensor, alpha: float = ALPHA, beta: float = BETA
+) -> torch.Tensor:
+    """``focal_loss_with_logits`` through ``focal_loss_fused``: the same L_k and gradient.
+
+    Same contract and numbers (to float32 rounding), gradients included, with alpha >= 0
+    and beta > 0: the kernel leaves out the negative term at the positives, where
+    (1 - Y)^beta vanishes. Where ``gt`` requires grad, which the kernel does not give,
+    this computes the plain form. ``CenterNetLoss(focal=focal_loss_with_logits_fused)``
+    trains with it.
+    """
+    validate.fused_focal_args(logits, gt, alpha, beta)
+    if gt.requires_grad:
+        return focal_loss_with_logits(logits, gt, alpha, beta)
+    return focal_loss_fused(logits, gt, alpha, beta)
 
 
 # --------------------------------------------------------------------------- peaks
@@ -509,10 +513,10 @@ def _max_along(x: torch.Tensor, dim: int, half: int) -> torch.Tensor:
 def window_max(x: torch.Tensor, kernel: int) -> torch.Tensor:
     """The maximum over each ``kernel x kernel`` window of ``x (B, C, H, W)``, centred.
 
-    Exactly ``F.max_pool2d(x, kernel, stride=1, padding=kernel // 2)`` (off-map pixels
-    never win), computed as the maximum over columns of the maximum over rows: 2(k - 1)
-    elementwise maxima of shifted views instead of k^2 comparisons per pixel, which on
-    a CPU is several times faster than the pooling kernel. ``kernel`` is odd.
+    Exactly ``decode.max_pool(x, kernel)``, the reference's max-pool, computed as the
+    maximum over columns of the maximum over rows: 2(k - 1) elementwise maxima of shifted
+    views instead of k^2 comparisons per pixel. ``kernel`` is odd. Decoding takes it as
+    ``pool=window_max``.
     """
     validate.tensor("x", x, 4, "(B, C, H, W)")
     half = validate.odd_positive_int("kernel", kernel) // 2

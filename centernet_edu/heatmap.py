@@ -16,9 +16,6 @@ sigma_p = (2r + 1) / 6, so three sigmas fit inside the window on each side.
 
 from __future__ import annotations
 
-import math
-from numbers import Real
-
 import numpy as np
 import torch
 
@@ -27,9 +24,6 @@ from . import validate
 __all__ = ["gaussian_radius", "gaussian_2d", "draw_gaussian"]
 
 _VARIANTS = ("centernet", "corrected")
-# The largest box side gaussian_radius takes: the squares of its quadratics stay finite
-# in float32 (and in Python floats, whose ** raises OverflowError instead).
-_MAX_SIZE = 1e18
 
 
 def _as_float(x):
@@ -45,29 +39,6 @@ def _as_float(x):
     if isinstance(x, torch.Tensor) and x.dtype in (torch.float16, torch.bfloat16):
         return x.float()
     return x
-
-
-def _check_sizes(height, width) -> None:
-    """Sizes are numbers: arrays and tensors of a real, non-boolean dtype, and not a numpy
-    array with a tensor (their arithmetic does not mix)."""
-    for name, x in (("height", height), ("width", width)):
-        validate.not_meta(name, x)
-        if isinstance(x, torch.Tensor):
-            bad = x.dtype == torch.bool or x.is_complex()
-        elif isinstance(x, np.ndarray):
-            bad = x.dtype.kind not in "iuf"
-        else:
-            continue
-        if bad:
-            raise ValueError(f"{name} must hold real numbers (box sizes), got dtype {x.dtype}")
-    sizes = (height, width)
-    if any(isinstance(x, np.ndarray) for x in sizes) and any(
-        isinstance(x, torch.Tensor) for x in sizes
-    ):
-        raise ValueError(
-            "height and width must both be numpy arrays or both torch tensors (or numbers), "
-            f"got height {validate.type_name(height)} and width {validate.type_name(width)}"
-        )
 
 
 def _result_dtype(height, width):
@@ -89,29 +60,16 @@ def _sqrt(x):
 def gaussian_radius(height, width, min_overlap: float = 0.7, variant: str = "centernet"):
     r"""The Gaussian radius r of a box of size ``height`` x ``width`` (heatmap pixels).
 
-    A detection whose corners lie within r of the ground-truth corners still has an
-    IoU of at least ``min_overlap`` (o below) with the box, whichever of three ways the
-    corners move. Writing h, w for the box size, each case gives a quadratic in r:
-
-    1. Both corners shift the same way (the box slides diagonally by r, keeping its
-       size). Overlap (h - r)(w - r), union 2hw - (h - r)(w - r), so
-       IoU = o  <=>  r^2 - (h + w) r + hw (1 - o) / (1 + o) = 0.
-    2. Both corners move inwards (a box shrunk by r on every side):
-       IoU = (h - 2r)(w - 2r) / (hw) = o  <=>  4 r^2 - 2(h + w) r + (1 - o) hw = 0.
-    3. Both corners move outwards (a box grown by r on every side):
-       IoU = hw / ((h + 2r)(w + 2r)) = o  <=>  4o r^2 + 2o(h + w) r - (1 - o) hw = 0.
-
-    The radius that is safe in every case is the smallest of the three relevant roots:
-    the smaller root in cases 1 and 2 (the larger one shrinks the box past zero), the
-    positive root in case 3. ``variant="corrected"`` returns exactly that.
+    A detection whose corners lie within r of the ground truth's keeps an IoU of at least
+    ``min_overlap`` (o) with the box, whichever of three ways the corners move: both the
+    same way (the box slides), both inwards, both outwards. Each case is a quadratic in r;
+    the safe radius is the smallest of their relevant roots, which ``variant="corrected"``
+    returns (chapter 2 derives them).
 
     ``variant="centernet"`` reproduces the formula of the original CenterNet (and
-    CornerNet) code, which most trained models used: cases 1 and 2 take the *larger*
-    root ``(b + sqrt(b^2 - 4ac)) / 2`` with b = h + w and b = 2(h + w), and cases 2 and 3
-    divide by 2 instead of 2a (8 and 8o). The case-3 term is then always the minimum
-    (it is at most (sqrt(o) - o)(h + w), the other two at least (h + w) / 2), and it is
-    exactly 4o times the correct case-3 root. The reference radius is therefore a few
-    times the corrected one (2.73 against 0.82 for a 10 x 10 box at o = 0.7).
+    CornerNet) code, which most trained models used: two roots taken with the wrong sign
+    and two divided by 2 instead of 2a. Its radius is a few times the corrected one
+    (2.73 against 0.82 for a 10 x 10 box at o = 0.7).
 
     Args:
         height, width: box size, in [0, 1e18]. Python numbers, or numpy arrays / torch
@@ -124,9 +82,7 @@ def gaussian_radius(height, width, min_overlap: float = 0.7, variant: str = "cen
         computed in float32 and returned in its own dtype). Not rounded: the target
         code uses ``max(0, int(r))``.
     """
-    validate.choice("variant", variant, _VARIANTS)
-    _check_radius_sizes(height, width)
-    o = validate.number("min_overlap", min_overlap, 0, 1, open_low=True, open_high=True)
+    o = validate.radius_args(height, width, min_overlap, variant, _VARIANTS)
     h, w = _as_float(height), _as_float(width)
     half = _result_dtype(height, width)
     roots = _reference_roots if variant == "centernet" else _corrected_roots
@@ -139,21 +95,6 @@ def gaussian_radius(height, width, min_overlap: float = 0.7, variant: str = "cen
         r = np.maximum(np.minimum(np.minimum(r1, r2), r3), 0)
         return r if half is None else r.astype(half)
     return max(float(min(r1, r2, r3)), 0.0)
-
-
-def _check_radius_sizes(height, width) -> None:
-    """Sizes that are real, finite, >= 0 and below the bound, of broadcastable shapes."""
-    _check_sizes(height, width)
-    with np.errstate(over="ignore"):  # the bound overflows float16, whose sizes are below it
-        validate.nonnegative_finite("height", height, _MAX_SIZE)
-        validate.nonnegative_finite("width", width, _MAX_SIZE)
-    try:
-        np.broadcast_shapes(np.shape(height), np.shape(width))
-    except ValueError:
-        raise ValueError(
-            "height and width must have broadcastable shapes, got height "
-            f"{tuple(np.shape(height))} and width {tuple(np.shape(width))}"
-        ) from None
 
 
 def _corrected_roots(s, hw, o: float):
@@ -184,10 +125,8 @@ def gaussian_2d(shape: tuple[int, int], sigma: float = 1.0) -> np.ndarray:
     Returns:
         float64 array of ``shape``.
     """
-    size = validate.int_pair("shape", shape, labels="")
-    validate.not_too_large("shape", shape, size)
+    size = validate.gaussian_2d_args(shape, sigma)
     m, n = [(s - 1) / 2 for s in size]
-    validate.number("sigma", sigma, 0, open_low=True)
     y = np.arange(-m, m + 1, dtype=np.float64)[:, None]
     x = np.arange(-n, n + 1, dtype=np.float64)[None, :]
     denominator = 2 * sigma * sigma
@@ -211,38 +150,6 @@ def _kernel_window(rows: range, cols: range, radius: int) -> np.ndarray:
     return g
 
 
-def _check_draw_args(heatmap, center, radius) -> None:
-    if not isinstance(heatmap, (np.ndarray, torch.Tensor)) or heatmap.ndim != 2:
-        got = validate.shape_of(heatmap)
-        raise ValueError(f"heatmap must be a 2-D numpy array or torch tensor (H, W), got {got}")
-    floating = (
-        heatmap.is_floating_point()
-        if isinstance(heatmap, torch.Tensor)
-        else np.issubdtype(heatmap.dtype, np.floating)
-    )
-    if not floating:  # the Gaussian's values in (0, 1) would be truncated to 0
-        raise ValueError(f"heatmap must have a floating-point dtype, got {heatmap.dtype}")
-    if isinstance(heatmap, np.ndarray) and not heatmap.flags.writeable:
-        raise ValueError(
-            "heatmap must be writeable (it is drawn into in place), got a read-only array"
-        )
-    strides = heatmap.stride() if isinstance(heatmap, torch.Tensor) else heatmap.strides
-    if any(s == 0 and n > 1 for s, n in zip(strides, heatmap.shape, strict=True)):
-        raise ValueError(
-            "heatmap must own its pixels (it is drawn into in place), got a broadcast view "
-            "whose pixels share memory; pass a copy (heatmap.clone() or .copy())"
-        )
-    integral = isinstance(radius, Real) and not isinstance(radius, bool)
-    integral = integral and math.isfinite(radius) and int(radius) == radius
-    validate.nonnegative_int("radius", int(radius) if integral else radius)
-    try:
-        ok = len(center) == 2 and all(math.isfinite(float(c)) for c in center)
-    except (TypeError, ValueError):
-        ok = False
-    if not ok:
-        raise ValueError(f"center must be two finite numbers (x, y), got {center!r}")
-
-
 def draw_gaussian(heatmap, center, radius: int, k: float = 1.0):
     """Splat a Gaussian of ``radius`` at ``center`` into ``heatmap``, **in place**.
 
@@ -262,9 +169,7 @@ def draw_gaussian(heatmap, center, radius: int, k: float = 1.0):
     Returns:
         ``heatmap`` itself.
     """
-    _check_draw_args(heatmap, center, radius)
-    validate.number("k", k)
-    radius = int(radius)
+    radius = validate.draw_args(heatmap, center, radius, k)
     x, y = int(center[0]), int(center[1])
     height, width = heatmap.shape
 

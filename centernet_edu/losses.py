@@ -11,16 +11,15 @@ and Y the Gaussian target (alpha = 2, beta = 4, N objects):
 L_off and L_size are L1 losses on the offset and size heads, read only at the N object
 centres (``reg_l1_loss``; ``reg`` is the original code's name for the offset).
 
-``focal_loss_with_logits`` writes L_k in a few lines of tensor algebra, the way the
-book derives it. ``focal_loss_with_logits_fused`` computes the same number and gradient
-with the hand-derived backward pass of ``fast.focal_loss_fused``, in a fraction of the
-time and memory; ``CenterNetLoss(fused=True)`` and ``ExtremeNetLoss(fused=True)`` train
-with it, and pass it their own alpha and beta, so the two forms cannot disagree.
+Each public function checks its arguments once and calls a private form that trusts
+them; ``CenterNetLoss`` and ``ExtremeNetLoss`` check shapes on every step and call the
+private forms, so a training step never waits for the device to check a value.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -28,14 +27,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import validate
-from .fast import focal_loss_fused
 from .targets import EXTREME_PARTS, gather_feat
 
 __all__ = [
     "clamped_sigmoid",
     "focal_loss",
     "focal_loss_with_logits",
-    "focal_loss_with_logits_fused",
     "focal_loss_terms",
     "prior_loss",
     "prior_losses",
@@ -50,33 +47,6 @@ ALPHA = 2  # alpha: how much a confident pixel's loss is reduced ((1 - Yhat)^alp
 BETA = 4  # beta: how much a negative near an object is forgiven ((1 - Y)^beta)
 
 
-_PROBABILITIES = " (probabilities: for logits use clamped_sigmoid or focal_loss_with_logits)"
-
-
-def _check_dtypes(x_name: str, x, gt) -> None:
-    validate.same_shape(x_name, x, "gt", gt)
-    if x.is_complex() or x.dtype == torch.bool:
-        raise ValueError(f"{x_name} must be a real (floating-point) tensor, got {x.dtype}")
-    if gt.is_complex() or gt.dtype == torch.bool:
-        raise ValueError(f"gt must be a real (floating-point) tensor in [0, 1], got {gt.dtype}")
-
-
-def _check_exponents(alpha, beta) -> None:
-    validate.number("alpha", alpha, 0)
-    validate.number("beta", beta, 0)
-
-
-def _check_heatmaps(x_name: str, x, gt, probabilities: bool = False) -> None:
-    _check_dtypes(x_name, x, gt)
-    if gt.numel():
-        # One host-device synchronisation for the extremes of both maps.
-        maps = (gt, x) if probabilities else (gt,)
-        ranges = torch.stack([v for m in maps for v in m.detach().aminmax()]).tolist()
-        validate.probability_target("gt", ranges[:2])
-        if probabilities:
-            validate.probability_target(x_name, ranges[2:], _PROBABILITIES)
-
-
 def clamped_sigmoid(x: torch.Tensor, eps: float = 1e-4) -> torch.Tensor:
     """sigmoid(x) clamped to [eps, 1 - eps]: the reference ``_sigmoid``, never in place.
 
@@ -85,21 +55,13 @@ def clamped_sigmoid(x: torch.Tensor, eps: float = 1e-4) -> torch.Tensor:
     1 - eps rounds to 1, so Yhat can reach 1 exactly, as in the reference: compute in
     float32, or use focal_loss_with_logits, which is finite in every dtype.
     """
-    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
-        got = x.dtype if isinstance(x, torch.Tensor) else validate.type_name(x)
-        raise ValueError(f"x must be a floating-point torch.Tensor of logits, got {got}")
-    try:
-        eps = validate.number("eps", eps, 0, 0.5, open_high=True)
-    except ValueError:
-        raise ValueError(f"eps must lie in [0, 0.5), got {eps!r}") from None
-    # As the reference, in x's dtype: in float16 or bfloat16, 1 - eps rounds to 1 for
-    # eps = 1e-4, so the upper clamp does not keep log(1 - Yhat) finite there.
+    eps = validate.sigmoid_args(x, eps)
     return torch.sigmoid(x).clamp(min=eps, max=1 - eps)
 
 
 def _normalise(loss_sum: torch.Tensor, num_pos: torch.Tensor) -> torch.Tensor:
-    # Normalise by the number of objects N; a batch with none keeps the plain sum of the
-    # negative terms, as the reference does. No host-device synchronisation.
+    # Divide by the number of objects N; with none, keep the plain sum of the negative
+    # terms, as the reference does. A tensor operation: no wait for the device.
     return loss_sum / num_pos.clamp(min=1)
 
 
@@ -116,7 +78,7 @@ def focal_loss(pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
     Returns:
         scalar: the summed loss divided by N, or the negative sum alone when N = 0.
     """
-    _check_heatmaps("pred", pred, gt, probabilities=True)
+    validate.heatmap_pair("pred", pred, gt, probabilities=True)
     pos = gt.eq(1)
     pos_loss = torch.where(pos, torch.log(pred) * (1 - pred) ** ALPHA, 0).sum()
     neg_weight = (1 - gt) ** BETA
@@ -134,23 +96,23 @@ def focal_loss_terms(
 
     With Yhat = sigmoid(x), log(Yhat) = logsigmoid(x), log(1 - Yhat) = logsigmoid(-x) and
     1 - Yhat = sigmoid(-x): each is finite, with a finite gradient, for every finite x,
-    so no clamp is needed. A logit of +-inf has no finite term: it gives NaN, so a
-    model whose outputs overflowed cannot pass for one with a finite loss.
-
-    Half-precision inputs (float16, bfloat16, e.g. under autocast) are computed in
-    float32: the terms of confident mistakes overflow float16.
+    so no clamp is needed. A logit of +-inf or NaN gives NaN, so a model whose outputs
+    overflowed cannot pass for one with a finite loss. Half-precision inputs are computed
+    in float32, where the terms of confident mistakes do not overflow.
     """
-    _check_heatmaps("logits", logits, gt)
-    _check_exponents(alpha, beta)
+    validate.focal_args(logits, gt, alpha, beta)
+    return _focal_terms(logits, gt, alpha, beta)
+
+
+def _focal_terms(logits, gt, alpha: float = ALPHA, beta: float = BETA) -> torch.Tensor:
+    """``focal_loss_terms`` on checked arguments."""
     dtype = torch.promote_types(logits.dtype, torch.float32)
     with torch.autocast(device_type=logits.device.type, enabled=False):
         x, y = logits.to(dtype), gt.to(dtype)
         pos = -F.logsigmoid(x) * torch.sigmoid(-x) ** alpha
         neg = -F.logsigmoid(-x) * torch.sigmoid(x) ** alpha * (1 - y) ** beta
         terms = torch.where(y.eq(1), pos, neg)
-        if x.numel() and not all(map(math.isfinite, torch.stack(x.detach().aminmax()).tolist())):
-            terms = torch.where(torch.isfinite(x), terms, torch.nan)
-        return terms
+        return torch.where(torch.isfinite(x), terms, torch.nan)
 
 
 def focal_loss_with_logits(
@@ -159,7 +121,7 @@ def focal_loss_with_logits(
     """L_k computed from logits x on log-sigmoid terms, so it needs no clamp.
 
     The sum of ``focal_loss_terms`` divided by the number of positives N (or by 1 when
-    N = 0, which is the reference's fallback to the plain negative sum). It equals
+    N = 0, the reference's fallback to the plain negative sum). It equals
     ``focal_loss(clamped_sigmoid(x), gt)`` wherever the clamp is inactive, and stays
     finite, with finite gradients, for every finite x: where the clamped sigmoid
     saturates (|x| > 9.2) and stops the gradient, confident mistakes still learn.
@@ -172,38 +134,13 @@ def focal_loss_with_logits(
     Returns:
         scalar, float32 for half-precision input, else the input's dtype.
     """
-    return _normalise(focal_loss_terms(logits, gt, alpha, beta).sum(), gt.eq(1).sum())
+    validate.focal_args(logits, gt, alpha, beta)
+    return _focal_loss(logits, gt, alpha, beta)
 
 
-def focal_loss_with_logits_fused(
-    logits: torch.Tensor, gt: torch.Tensor, alpha: float = ALPHA, beta: float = BETA
-) -> torch.Tensor:
-    """``focal_loss_terms(logits, gt, alpha, beta).sum() / N`` with a hand-derived gradient.
-
-    Same contract and same numbers (to float32 rounding) as ``focal_loss_with_logits``,
-    gradients included; the kernel, its derivation and its memory savings are in
-    ``fast.focal_loss_fused``. It gives no gradient to ``gt``: when ``gt`` requires one,
-    this computes the plain form instead.
-
-    Args:
-        logits: x, ``(B, C, H, W)`` raw heatmap-head outputs (any shape works).
-        gt: Y, same shape, Gaussian targets in [0, 1].
-        alpha, beta: the focal exponents (CenterNet's 2 and 4), alpha >= 0, beta > 0.
-
-    Returns:
-        scalar L_k: float32 (float64 for float64 input).
-    """
-    _check_dtypes("logits", logits, gt)
-    _check_exponents(alpha, beta)
-    if beta == 0:
-        raise ValueError(
-            "beta must be a finite number > 0, got 0: the fused kernel leaves out the "
-            "negative term at the positives because (1 - Y)^beta vanishes there, which "
-            "needs beta > 0 (focal_loss_with_logits accepts beta = 0)"
-        )
-    if gt.requires_grad:
-        return focal_loss_with_logits(logits, gt, alpha, beta)
-    return focal_loss_fused(logits, gt, alpha, beta)
+def _focal_loss(logits, gt, alpha: float, beta: float) -> torch.Tensor:
+    """``focal_loss_with_logits`` on checked arguments."""
+    return _normalise(_focal_terms(logits, gt, alpha, beta).sum(), gt.eq(1).sum())
 
 
 def prior_loss(gt: torch.Tensor, pi: float) -> tuple[float, float]:
@@ -213,10 +150,9 @@ def prior_loss(gt: torch.Tensor, pi: float) -> tuple[float, float]:
     Returns ``(positive, negative)``, each summed over ``gt (B, C, H, W)`` and divided by
     the number of objects N, as in L_k.
     """
-    validate.tensor("gt", gt)
-    pi = validate.number("pi", pi, 0, 1, open_low=True, open_high=True)
+    pi = validate.prior_args(gt, pi)
     logits = torch.full_like(gt, math.log(pi / (1 - pi)), dtype=torch.float64)
-    terms = focal_loss_terms(logits, gt.double())
+    terms = _focal_terms(logits, gt.double())
     pos = gt == 1
     n = max(int(pos.sum()), 1)
     return float(terms[pos].sum()) / n, float(terms[~pos].sum()) / n
@@ -225,13 +161,10 @@ def prior_loss(gt: torch.Tensor, pi: float) -> tuple[float, float]:
 def prior_losses(gt: torch.Tensor, pis) -> np.ndarray:
     """``prior_loss(gt, pi)`` at each pi of ``pis (n,)``, as an ``(n, 2)`` array: the term
     of each distinct target value computed once and counted as often as it occurs."""
-    validate.tensor("gt", gt)
-    p = torch.as_tensor(validate.numeric_array("pis", pis, np.float64))
-    if p.ndim != 1 or not bool(((p > 0) & (p < 1)).all()):
-        raise ValueError(f"pis must be a 1-D sequence of numbers in (0, 1), got {pis!r}")
+    p = validate.prior_losses_args(gt, pis)
     values, counts = torch.unique(gt.double(), return_counts=True)  # (U,)
     logits, targets = torch.broadcast_tensors(torch.log(p / (1 - p))[:, None], values)  # (n, U)
-    terms = focal_loss_terms(logits, targets) * counts
+    terms = _focal_terms(logits, targets) * counts
     pos = values == 1
     n = max(int(counts[pos].sum()), 1)
     return torch.stack([terms[:, pos].sum(1), terms[:, ~pos].sum(1)], dim=1).numpy() / n
@@ -257,84 +190,49 @@ def reg_l1_loss(
     Returns:
         scalar.
     """
-    validate.tensor("output", output, 4, "(B, D, H, W)")
-    if output.is_complex() or output.dtype == torch.bool:
-        raise ValueError(f"output must be a real (floating-point) tensor, got {output.dtype}")
-    B, D = output.shape[:2]
-    for name, t, want in (("mask", mask, f"({B}, M)"), ("ind", ind, f"({B}, M)")):
-        if not isinstance(t, torch.Tensor) or t.ndim != 2 or t.shape[0] != B:
-            raise ValueError(f"{name} must have shape {want}, got {validate.shape_of(t)}")
-        validate.not_meta(name, t)
-    M = mask.shape[1]
-    if ind.shape != mask.shape:
-        raise ValueError(f"ind must have the shape of mask ({B}, {M}), got {tuple(ind.shape)}")
-    if not isinstance(target, torch.Tensor) or target.shape != (B, M, D):
-        raise ValueError(f"target must have shape ({B}, {M}, {D}), got {validate.shape_of(target)}")
-    validate.not_meta("target", target)
-    if target.is_complex() or target.dtype == torch.bool:
-        raise ValueError(f"target must be a real (floating-point) tensor, got {target.dtype}")
-    if mask.numel() and mask.dtype not in (torch.bool, torch.uint8):
-        low = mask.min()
-        if not bool(low >= 0):  # also catches NaN
-            raise ValueError(f"mask must hold values >= 0 (1 for an object), got {float(low):g}")
+    validate.reg_l1_args(output, mask, ind, target)
+    return _reg_l1_loss(output, mask, ind, target)
+
+
+def _reg_l1_loss(output, mask, ind, target) -> torch.Tensor:
+    """``reg_l1_loss`` on checked arguments."""
     pred = gather_feat(output, ind)
     m = mask.unsqueeze(2).to(pred.dtype)
     loss = (pred * m - target * m).abs().sum()
-    return loss / (m.sum() * D + 1e-4)
+    return loss / (m.sum() * output.shape[1] + 1e-4)
 
 
-def _loss_weights(**weights: float) -> None:
-    for name, v in weights.items():
-        validate.number(name, v, 0, wanted=">= 0")
+FocalLoss = Callable[[torch.Tensor, torch.Tensor, float, float], torch.Tensor]
 
 
 class _DetectionLoss(nn.Module):
-    """What CenterNetLoss and ExtremeNetLoss share: how L_k is computed."""
+    """What CenterNetLoss and ExtremeNetLoss share: how each head's loss is computed.
 
-    def __init__(self, fused: bool, alpha: float, beta: float):
+    ``forward`` checks shapes and keys only (host metadata): checking values would wait
+    for the device on every step. Call ``focal_loss_with_logits`` or ``reg_l1_loss``
+    directly to have values checked too.
+    """
+
+    def __init__(self, focal: FocalLoss, alpha: float, beta: float):
         super().__init__()
-        if not isinstance(fused, bool):
-            raise ValueError(f"fused must be True or False, got {fused!r}")
-        self.fused = fused
-        self.alpha = validate.number("alpha", alpha, 0)
-        self.beta = validate.number("beta", beta, 0, open_low=True)
+        self.focal, self.alpha, self.beta = focal, alpha, beta
 
     def heatmap_loss(self, logits: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
         """L_k of one heatmap head, with this loss's alpha and beta."""
-        if self.fused:  # the hand-derived kernel of fast.py: same numbers, less time and memory
-            return focal_loss_with_logits_fused(logits, gt, self.alpha, self.beta)
-        return focal_loss_with_logits(logits, gt, self.alpha, self.beta)  # the book's form
+        if self.focal is focal_loss_with_logits:  # its checks were made in forward
+            return _focal_loss(logits, gt, self.alpha, self.beta)
+        return self.focal(logits, gt, self.alpha, self.beta)
 
     def _head_loss(self, outputs: dict, batch: dict, key: str) -> torch.Tensor:
-        """L_k of ``outputs[key]`` against ``batch[key]``; errors name both entries."""
-        try:
-            return self.heatmap_loss(outputs[key], batch[key])
-        except ValueError as e:
-            where = f"outputs[{key!r}] (logits) against batch[{key!r}] (gt)"
-            raise ValueError(f"{where}: {e}") from None
+        """L_k of ``outputs[key]`` (logits) against ``batch[key]`` (gt)."""
+        validate.heatmap_head(outputs, batch, key)
+        return self.heatmap_loss(outputs[key], batch[key])
 
     @staticmethod
     def _offset_loss(outputs: dict, batch: dict, key: str, ind: str, like: str) -> torch.Tensor:
-        """``reg_l1_loss`` of head ``key``; errors name the entries of outputs and batch."""
-        out, ref = outputs[key], outputs[like]
-        if (
-            isinstance(out, torch.Tensor)
-            and isinstance(ref, torch.Tensor)
-            and out.ndim == ref.ndim == 4
-            and (out.shape[0], *out.shape[2:]) != (ref.shape[0], *ref.shape[2:])
-        ):
-            raise ValueError(
-                f"outputs[{key!r}] must have the batch size and map size (B, ., H, W) of "
-                f"outputs[{like!r}] {tuple(ref.shape)}, got {tuple(out.shape)}"
-            )
-        try:
-            return reg_l1_loss(out, batch["reg_mask"], batch[ind], batch[key])
-        except ValueError as e:
-            where = (
-                f"outputs[{key!r}] (output) against batch[{key!r}] (target), "
-                f"batch[{ind!r}] (ind) and batch['reg_mask'] (mask)"
-            )
-            raise ValueError(f"{where}: {e}") from None
+        """``reg_l1_loss`` of head ``key`` at ``batch[ind]``; ``like`` is a head of its size."""
+        validate.offset_head(outputs, batch, key, ind, like)
+        return _reg_l1_loss(outputs[key], batch["reg_mask"], batch[ind], batch[key])
 
 
 class CenterNetLoss(_DetectionLoss):
@@ -344,9 +242,9 @@ class CenterNetLoss(_DetectionLoss):
     ``wh (B, 2, H, W)`` sizes and ``reg (B, 2, H, W)`` offsets, and the batched targets of
     ``encode_ctdet`` (``hm, wh, reg, ind, reg_mask``). It never changes ``outputs``.
 
-    ``fused`` chooses how L_k is computed: ``fast.focal_loss_fused`` (True, the default:
-    less time and memory) or ``focal_loss_with_logits``, the plain form the book
-    derives; both with this loss's ``alpha`` and ``beta``.
+    ``focal`` computes L_k: any function ``(logits, gt, alpha, beta) -> scalar``, called
+    with this loss's ``alpha`` and ``beta``. The default is the plain form the book
+    derives; pass ``fast.focal_loss_with_logits_fused`` for the hand-derived kernel.
 
     Returns ``(loss, stats)`` where stats holds detached ``loss, hm_loss, wh_loss,
     off_loss``. The offset term is skipped (0) when ``off_weight`` is 0.
@@ -358,18 +256,17 @@ class CenterNetLoss(_DetectionLoss):
         wh_weight: float = 0.1,
         off_weight: float = 1.0,
         *,
-        fused: bool = True,
+        focal: FocalLoss = focal_loss_with_logits,
         alpha: float = ALPHA,
         beta: float = BETA,
     ):
-        super().__init__(fused, alpha, beta)
-        _loss_weights(hm_weight=hm_weight, wh_weight=wh_weight, off_weight=off_weight)
+        weights = {"hm_weight": hm_weight, "wh_weight": wh_weight, "off_weight": off_weight}
+        super().__init__(focal, *validate.loss_args(focal, alpha, beta, **weights))
         self.hm_weight, self.wh_weight, self.off_weight = hm_weight, wh_weight, off_weight
 
     def forward(self, outputs: dict, batch: dict) -> tuple[torch.Tensor, dict]:
         heads = ("hm", "wh", "reg") if self.off_weight > 0 else ("hm", "wh")
-        validate.has_keys("outputs", outputs, heads)
-        validate.has_keys("batch", batch, heads + ("ind", "reg_mask"))
+        validate.loss_keys(outputs, batch, heads, ("ind", "reg_mask"))
         hm_loss = self._head_loss(outputs, batch, "hm")
         wh_loss = self._offset_loss(outputs, batch, "wh", "ind", "hm")
         off_loss = hm_loss.new_zeros(())
@@ -386,7 +283,7 @@ class ExtremeNetLoss(_DetectionLoss):
     L_k sums the focal loss of the five heatmaps ``hm_t, hm_l, hm_b, hm_r, hm_c``
     (raw logits in ``outputs``); L_off sums the offset L1 of ``reg_t .. reg_r``, each
     gathered at its own ``ind_t .. ind_r``. Targets come from ``encode_exdet``.
-    ``fused``, ``alpha`` and ``beta`` as in ``CenterNetLoss``.
+    ``focal``, ``alpha`` and ``beta`` as in ``CenterNetLoss``.
 
     Returns ``(loss, stats)`` with detached ``loss, hm_loss, off_loss``.
     """
@@ -396,12 +293,12 @@ class ExtremeNetLoss(_DetectionLoss):
         hm_weight: float = 1.0,
         off_weight: float = 1.0,
         *,
-        fused: bool = True,
+        focal: FocalLoss = focal_loss_with_logits,
         alpha: float = ALPHA,
         beta: float = BETA,
     ):
-        super().__init__(fused, alpha, beta)
-        _loss_weights(hm_weight=hm_weight, off_weight=off_weight)
+        weights = {"hm_weight": hm_weight, "off_weight": off_weight}
+        super().__init__(focal, *validate.loss_args(focal, alpha, beta, **weights))
         self.hm_weight, self.off_weight = hm_weight, off_weight
 
     def forward(self, outputs: dict, batch: dict) -> tuple[torch.Tensor, dict]:
@@ -409,8 +306,7 @@ class ExtremeNetLoss(_DetectionLoss):
         reg_parts = EXTREME_PARTS if self.off_weight > 0 else ()
         reg_keys = [f"reg_{p}" for p in reg_parts]
         ind_keys = [f"ind_{p}" for p in reg_parts] + (["reg_mask"] if reg_parts else [])
-        validate.has_keys("outputs", outputs, hm_keys + reg_keys)
-        validate.has_keys("batch", batch, hm_keys + reg_keys + ind_keys)
+        validate.loss_keys(outputs, batch, hm_keys + reg_keys, ind_keys)
         hm_loss = sum(self._head_loss(outputs, batch, k) for k in hm_keys)
         off_loss = hm_loss.new_zeros(())
         for p in reg_parts:

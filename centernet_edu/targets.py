@@ -37,30 +37,16 @@ __all__ = [
 ]
 
 EXTREME_PARTS = ("t", "l", "b", "r")
+# The regression maps each kind of targets holds, by its heatmap key: {value: index}.
+_REGRESSION_KEYS = {
+    "hm": {"wh": "ind", "reg": "ind"},
+    "hm_c": {f"reg_{p}": f"ind_{p}" for p in EXTREME_PARTS},
+}
 
 
 def target_radius(h: float, w: float) -> int:
     """The radius r the targets use for an h x w box: max(0, int(gaussian_radius(ceil h, ceil w)))."""
     return max(0, int(gaussian_radius(math.ceil(h), math.ceil(w))))
-
-
-def check_encode_args(num_classes, output_size, max_objs) -> tuple[int, int]:
-    """The arguments every encoder shares; returns ``(H, W)``."""
-    validate.positive_int("num_classes", num_classes)
-    validate.nonnegative_int("max_objs", max_objs)
-    H, W = validate.int_pair("output_size", output_size)
-    validate.not_too_large("max_objs", max_objs, (max_objs, 2))
-    validate.not_too_large("output_size", output_size, (H, W))
-    validate.not_too_large("num_classes", num_classes, (num_classes, H, W))
-    return H, W
-
-
-def device_of(*xs, names: tuple[str, ...] = ("boxes", "labels")) -> torch.device:
-    """The device of the first tensor among ``xs`` (``names`` name them in the message
-    when one is on the meta device, which holds no values); the CPU when there is none."""
-    for name, x in zip(names, xs, strict=False):
-        validate.not_meta(name, x)
-    return next((x.device for x in xs if isinstance(x, torch.Tensor)), torch.device("cpu"))
 
 
 def encode_ctdet(boxes, labels, num_classes: int, output_size, max_objs: int = 128) -> dict:
@@ -80,11 +66,9 @@ def encode_ctdet(boxes, labels, num_classes: int, output_size, max_objs: int = 1
         ``hm (C, H, W) float32``, ``wh (M, 2) float32`` sizes s, ``reg (M, 2) float32``
         offsets p - p~, ``ind (M,) int64``, ``reg_mask (M,) uint8``.
     """
-    H, W = check_encode_args(num_classes, output_size, max_objs)
-    b = validate.boxes("boxes", validate.real_array("boxes", boxes))
-    labels = validate.real_array("labels", labels)
-    validate.numeric_labels("labels", labels)
-    lab = validate.class_labels("labels", labels, len(b), num_classes)
+    H, W, b, lab, device = validate.encode_ctdet_args(
+        boxes, labels, num_classes, output_size, max_objs
+    )
 
     hm = np.zeros((num_classes, H, W), dtype=np.float32)
     wh = np.zeros((max_objs, 2), dtype=np.float32)
@@ -107,29 +91,8 @@ def encode_ctdet(boxes, labels, num_classes: int, output_size, max_objs: int = 1
         reg[k] = ct - ct_int
         reg_mask[k] = 1
 
-    device = device_of(boxes, labels)
     out = {"hm": hm, "wh": wh, "reg": reg, "ind": ind, "reg_mask": reg_mask}
     return {key: torch.from_numpy(v).to(device) for key, v in out.items()}
-
-
-def _extreme_points(extreme_points) -> np.ndarray:
-    """Checked points as ``(N, 4, 2)``: t, l, b, r, each (x, y)."""
-    p = validate.object_rows(
-        "extreme_points",
-        validate.real_array("extreme_points", extreme_points),
-        8,
-        "t, l, b, r (x, y each)",
-        what="objects",
-    )
-    pts = p.reshape(-1, 4, 2)
-    inverted = (pts[:, 2, 1] < pts[:, 0, 1]) | (pts[:, 3, 0] < pts[:, 1, 0])
-    if inverted.any():
-        rows = np.flatnonzero(inverted).tolist()
-        raise ValueError(
-            "extreme points need top y <= bottom y and left x <= right x, "
-            f"got {p[inverted].tolist()} (objects {rows})"
-        )
-    return pts
 
 
 def encode_exdet(
@@ -156,11 +119,9 @@ def encode_exdet(
         ``reg_t .. reg_r (M, 2) float32`` offsets, ``ind_t .. ind_r (M,) int64``,
         ``reg_mask (M,) uint8``.
     """
-    H, W = check_encode_args(num_classes, output_size, max_objs)
-    pts = _extreme_points(extreme_points)
-    labels = validate.real_array("labels", labels)
-    validate.numeric_labels("labels", labels)
-    lab = validate.class_labels("labels", labels, len(pts), num_classes)
+    H, W, pts, lab, device = validate.encode_exdet_args(
+        extreme_points, labels, num_classes, output_size, max_objs
+    )
 
     out = {f"hm_{part}": np.zeros((num_classes, H, W), dtype=np.float32) for part in "tlbrc"}
     for part in EXTREME_PARTS:
@@ -185,7 +146,6 @@ def encode_exdet(
         draw_gaussian(out["hm_c"][lab[k]], centre.astype(np.int32), radius)
         out["reg_mask"][k] = 1
 
-    device = device_of(extreme_points, labels, names=("extreme_points", "labels"))
     return {key: torch.from_numpy(v).to(device) for key, v in out.items()}
 
 
@@ -193,51 +153,12 @@ def gather_feat(feat: torch.Tensor, ind: torch.Tensor) -> torch.Tensor:
     """Read a dense map at M flat positions: ``(B, D, H, W)``, ``(B, M)`` -> ``(B, M, D)``.
 
     ``ind[b, m] = y * W + x`` picks pixel (x, y) of image b, all D channels: the inverse
-    of the ``ind`` the encoders record, used by the losses and by decoding.
+    of the ``ind`` the encoders record, used by the losses and by decoding. An inner
+    helper: its callers check that ``ind`` is an integer tensor inside the map.
     """
-    validate.tensor("feature map", feat, 4, "(B, D, H, W)")
-    B, D, H, W = feat.shape
-    if not isinstance(ind, torch.Tensor) or ind.ndim != 2 or ind.shape[0] != B:
-        raise ValueError(
-            f"ind must have shape ({B}, M) to match the map, got {validate.shape_of(ind)}"
-        )
-    if ind.dtype.is_floating_point or ind.dtype.is_complex or ind.dtype == torch.bool:
-        raise ValueError(f"ind must be an integer tensor, got {ind.dtype}")
-    if ind.numel() and bool((ind.min() < 0) | (ind.max() >= H * W)):
-        raise ValueError(
-            f"ind must lie in [0, H*W) = [0, {H * W}), got values in "
-            f"[{int(ind.min())}, {int(ind.max())}]"
-        )
+    B, D = feat.shape[:2]
     idx = ind.long().unsqueeze(1).expand(B, D, ind.shape[1])
     return feat.flatten(2).gather(2, idx).transpose(1, 2)
-
-
-def _check_batched_targets(targets, pairs: dict) -> tuple[int, int, int, int]:
-    """The keys and shapes ``scatter_targets`` reads; returns ``(B, M, H, W)``."""
-    heat_keys = [k for k in targets if k.startswith("hm")]
-    validate.has_keys("targets", targets, [*heat_keys, *pairs, *set(pairs.values()), "reg_mask"])
-    hm = validate.tensor(heat_keys[0], targets[heat_keys[0]])
-    if hm.ndim != 4:
-        raise ValueError(
-            f"targets must be batched: hm of shape (B, C, H, W), got {tuple(hm.shape)}"
-        )
-    B, _, H, W = hm.shape
-    mask = validate.tensor("reg_mask", targets["reg_mask"], 2, "(B, M)")
-    if mask.shape[0] != B:
-        raise ValueError(f"reg_mask must have shape ({B}, M) to match hm, got {tuple(mask.shape)}")
-    M = mask.shape[1]
-    for key, ind_key in pairs.items():
-        for name, want in ((key, (B, M, 2)), (ind_key, (B, M))):
-            t = targets[name]
-            validate.not_meta(name, t)
-            if not isinstance(t, torch.Tensor) or tuple(t.shape) != want:
-                raise ValueError(
-                    f"{name} must have shape {want} to match reg_mask, got {validate.shape_of(t)}"
-                )
-        validate.finite(key, targets[key])
-        # gather_feat checks that ind is an integer inside the map, for the filled slots.
-        gather_feat(hm[:, :1], torch.where(mask.bool(), targets[ind_key], 0))
-    return B, M, H, W
 
 
 def scatter_targets(targets: dict) -> dict:
@@ -259,17 +180,7 @@ def scatter_targets(targets: dict) -> dict:
         dict with every ``hm*`` map as probabilities ``(B, C, H, W)`` and every
         regression map ``(B, 2, H, W)``: ``wh, reg``, or ``reg_t .. reg_r``.
     """
-    if not hasattr(targets, "keys"):
-        raise ValueError(f"targets must be a dict of tensors, got {type(targets).__name__}")
-    if "hm" in targets:
-        pairs = {"wh": "ind", "reg": "ind"}
-    elif "hm_c" in targets:
-        pairs = {f"reg_{p}": f"ind_{p}" for p in EXTREME_PARTS}
-    else:
-        raise ValueError(
-            f"targets must come from encode_ctdet or encode_exdet, got keys {sorted(targets)}"
-        )
-    B, M, H, W = _check_batched_targets(targets, pairs)
+    pairs, (B, M, H, W) = validate.scatter_args(targets, _REGRESSION_KEYS)
     mask = targets["reg_mask"].bool()
     later = torch.ones(M, M, dtype=torch.bool, device=mask.device).triu(1)  # [k, j]: j > k
     out = {k: targets[k].clone() for k in targets if k.startswith("hm")}

@@ -486,9 +486,9 @@ CASES = [
         "off_weight must be >= 0, got '1'",
     ),
     (
-        "CenterNetLoss: fused not a bool",
-        lambda: ce.CenterNetLoss(fused=1),
-        "fused must be True or False, got 1",
+        "CenterNetLoss: focal not a function",
+        lambda: ce.CenterNetLoss(focal=True),
+        r"focal must be a function \(logits, gt, alpha, beta\) -> L_k, got True",
     ),
     (
         "CenterNetLoss: missing head",

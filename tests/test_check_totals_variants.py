@@ -26,7 +26,7 @@ def dense_in_float32(wh, dense_wh, dense_wh_mask):
 
 def stacked_with_centernet_loss(outputs_list, batch):
     """A right answer: L_det is linear, so the mean of each stack's L_det is the same."""
-    losses = [CenterNetLoss(fused=False)(o, batch)[0] for o in outputs_list]
+    losses = [CenterNetLoss()(o, batch)[0] for o in outputs_list]
     return sum(losses) / len(losses)
 
 
@@ -179,7 +179,7 @@ def test_the_reference_losses_hold_what_they_claim():
     exercise, cases = variants.exercise_stacked_centernet_loss(0)
     outputs_list, batch = cases[0].args
     assert len(outputs_list) == 1
-    plain = CenterNetLoss(fused=False)(outputs_list[0], batch)[0]
+    plain = CenterNetLoss()(outputs_list[0], batch)[0]
     torch.testing.assert_close(variants._stacked_loss(outputs_list, batch), plain)
     wh, dense, mask = next(
         c.args for c in variants.exercise_dense_size_loss(0)[1] if "hard" in c.words

@@ -142,7 +142,7 @@ CHECKERS = {
     "CenterNetLoss": (
         exercises.check_centernet_loss,
         CenterNetLoss(),
-        in_float32(CenterNetLoss(fused=False)),
+        in_float32(CenterNetLoss()),
     ),
     "ExtremeNetLoss": (
         exercises.check_extreme_net_loss,

@@ -157,7 +157,7 @@ def test_shape_mismatch():
         focal_loss_with_logits_fused(torch.zeros(1, 2, 3, 3), torch.zeros(1, 2, 3, 4))
 
 
-def test_centernet_loss_uses_fused_focal_loss_and_matches_reference():
+def test_centernet_loss_with_the_fused_focal_loss_matches_reference():
     for c in REFERENCE["ctdet_loss"]:
         t = REFERENCE["ctdet_targets"][int(c["target_case"])]
         targets = encode_ctdet_batch(
@@ -168,7 +168,7 @@ def test_centernet_loss_uses_fused_focal_loss_and_matches_reference():
             t["max_objs"],
         )
         outputs = {k: torch.tensor(v) for k, v in c["outputs"].items()}
-        loss, stats = CenterNetLoss()(outputs, targets)
+        loss, stats = CenterNetLoss(focal=focal_loss_with_logits_fused)(outputs, targets)
         for key in ("hm_loss", "wh_loss", "off_loss", "loss"):
             assert stats[key].item() == pytest.approx(float(c[key]), rel=1e-5), key
         assert torch.equal(
@@ -176,13 +176,19 @@ def test_centernet_loss_uses_fused_focal_loss_and_matches_reference():
         )
 
 
-def test_extremenet_loss_uses_fused_focal_loss():
+@pytest.mark.parametrize("focal", [focal_loss_with_logits, focal_loss_with_logits_fused])
+def test_extremenet_loss_uses_the_focal_loss_it_is_given(focal):
     g = torch.Generator().manual_seed(4)
     outputs = {f"hm_{p}": torch.randn(1, 2, 12, 12, generator=g) for p in "tlbrc"}
     batch = {f"hm_{p}": torch.rand(1, 2, 12, 12, generator=g) ** 4 for p in "tlbrc"}
-    _, stats = ExtremeNetLoss(off_weight=0)(outputs, batch)
-    want = sum(focal_loss_with_logits_fused(outputs[k], batch[k]) for k in outputs)
+    _, stats = ExtremeNetLoss(off_weight=0, focal=focal)(outputs, batch)
+    want = sum(focal(outputs[k], batch[k]) for k in outputs)
     assert torch.equal(stats["hm_loss"], want)
+
+
+def test_the_training_losses_compute_the_plain_focal_loss_by_default():
+    assert CenterNetLoss().focal is focal_loss_with_logits
+    assert ExtremeNetLoss().focal is focal_loss_with_logits
 
 
 @pytest.mark.parametrize(("alpha", "beta"), [(2, 4), (3, 2), (1, 1), (0.5, 3.5), (0, 0.5), (4, 8)])
@@ -221,9 +227,8 @@ def test_training_losses_use_their_own_alpha_and_beta_in_both_forms(loss_cls, al
         heads = [f"hm_{p}" for p in "tlbrc"] + [f"reg_{p}" for p in "tlbr"]
     g = torch.Generator().manual_seed(5)
     outputs = {k: torch.randn(1, 2, 12, 12, generator=g) for k in heads}
-    fused = loss_cls(alpha=alpha, beta=beta)
-    plain = loss_cls(alpha=alpha, beta=beta, fused=False)
-    assert fused.fused and not plain.fused
+    fused = loss_cls(alpha=alpha, beta=beta, focal=focal_loss_with_logits_fused)
+    plain = loss_cls(alpha=alpha, beta=beta)
     _, got = fused(outputs, t)
     _, want = plain(outputs, t)
     torch.testing.assert_close(got, want, rtol=2e-6, atol=1e-6)
@@ -260,5 +265,5 @@ def test_exponents_are_checked():
         focal_loss_with_logits_fused(x, gt, beta=0)
     with pytest.raises(ValueError, match="alpha must be a finite number >= 0, got -1"):
         CenterNetLoss(alpha=-1)
-    with pytest.raises(ValueError, match="fused must be True or False, got 'yes'"):
-        ExtremeNetLoss(fused="yes")
+    with pytest.raises(ValueError, match=r"focal must be a function \(logits, gt, alpha, beta\)"):
+        ExtremeNetLoss(focal="fused")

@@ -15,13 +15,14 @@ README = (PACKAGE.parent / "README.md").read_text()
 
 # Reading order: a module may import only the ones before it.
 ORDER = [
+    "validate_base",
     "validate",
     "heatmap",
     "targets",
     "oracle",
-    "fast",
     "losses",
     "decode",
+    "fast",
     "model",
     "data.geometry",
     "data.batching",

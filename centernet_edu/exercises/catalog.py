@@ -36,9 +36,11 @@ __all__ = ["Spec", "CATALOG", "spec"]
 _FOCAL = (
     "losses:focal_loss",
     "losses:focal_loss_with_logits",
-    "losses:focal_loss_with_logits_fused",
+    "fast:focal_loss_with_logits_fused",
     "fast:focal_loss_fused",
     "losses:focal_loss_terms",
+    "losses:_focal_loss",
+    "losses:_focal_terms",
 )
 
 
@@ -118,7 +120,12 @@ CATALOG: dict[str, Spec] = {
             "reg_l1_loss",
             ("reg_l1_loss", "my_reg_l1_loss"),
             exercise_reg_l1_loss,
-            ("losses:reg_l1_loss", "losses:CenterNetLoss", "losses:ExtremeNetLoss"),
+            (
+                "losses:reg_l1_loss",
+                "losses:_reg_l1_loss",
+                "losses:CenterNetLoss",
+                "losses:ExtremeNetLoss",
+            ),
         ),
         Spec(
             "norm_reg_l1_loss",
@@ -130,7 +137,12 @@ CATALOG: dict[str, Spec] = {
             "size_loss",
             ("my_size_loss",),
             exercise_reg_l1_loss,  # chapter 5: the L1 loss read at the centres, on sizes
-            ("losses:reg_l1_loss", "losses:CenterNetLoss", "losses:ExtremeNetLoss"),
+            (
+                "losses:reg_l1_loss",
+                "losses:_reg_l1_loss",
+                "losses:CenterNetLoss",
+                "losses:ExtremeNetLoss",
+            ),
         ),
         Spec(
             "dense_size_loss",

@@ -146,7 +146,7 @@ def exercise_centernet_loss(seed: int = 0) -> tuple[Exercise, list[Case]]:
     exercise = Exercise(
         name="CenterNetLoss",
         arg_names=("outputs", "batch"),
-        reference=lambda outputs, batch: CenterNetLoss(fused=False)(outputs, batch)[0],
+        reference=lambda outputs, batch: CenterNetLoss()(outputs, batch)[0],
         judge=judge_total,
         mistakes=_CTDET_MISTAKES,
         invoke=build_and_call,
@@ -252,7 +252,7 @@ def exercise_extreme_net_loss(seed: int = 0) -> tuple[Exercise, list[Case]]:
     exercise = Exercise(
         name="ExtremeNetLoss",
         arg_names=("outputs", "batch"),
-        reference=lambda outputs, batch: ExtremeNetLoss(fused=False)(outputs, batch)[0],
+        reference=lambda outputs, batch: ExtremeNetLoss()(outputs, batch)[0],
         judge=judge_total,
         mistakes=_EXDET_MISTAKES,
         invoke=build_and_call,
