@@ -1,26 +1,22 @@
-"""Training: ``fit()``, a short loop over named steps, and ``python -m centernet_edu.train``.
+"""Training: ``fit()``, a short loop over named steps.
 
-``fit`` reads as the run goes: set-up (processes, device, seeds, the loss, AdamW with its
-schedule, the gradient scaler), resume, the batches, then for each step ``train_step``
-(``centernet_edu.train_step``: forward, loss, backward, checks, update) and now and then
-a checkpoint (``centernet_edu.checkpoint``). Its settings are ``TrainConfig``
-(``centernet_edu.train_config``); the command line is ``centernet_edu.cli``.
+``fit`` reads as the run goes: ``set_up`` (processes, device, seeds, the loss, AdamW with
+its schedule, the gradient scaler), resume, the batches, then for each step ``train_step``
+(forward, loss, backward, checks, update) and now and then a checkpoint. Its settings are
+a ``TrainConfig``; the command line (``centernet_edu.cli``) is built on this module.
 
-Runs are reproducible and resumable. The batch order is a pure function of
-``(seed, step)`` (``StepBatchSampler``). A checkpoint holds the model, optimizer,
-scheduler and gradient-scaler states, the step and the random-number-generator states, so
-a run restarted with ``resume=True`` continues exactly where the checkpoint left it: on a
-CPU, a run killed and resumed ends with the same weights, bit for bit, as one that never
-stopped. A new run never replaces a checkpoint that is already there unless told to
-(``overwrite=True``); a resumed run keeps the model, the data and the settings that shape
-the numbers (``ResumeMismatchError`` names any that differ). No checkpoint ever holds a
-NaN or an infinity. Ctrl-C or SIGTERM stops after the current step and saves it
-(``TrainingInterrupted``).
+Runs are reproducible and resumable: the batch of a step is a pure function of ``(seed,
+step)`` (``StepBatchSampler``), and a checkpoint holds the model, optimizer, scheduler and
+gradient-scaler states, the step and the random-number-generator states, so on a CPU a run
+killed and resumed ends with the same weights, bit for bit, as one that never stopped. A
+new run never replaces a checkpoint unless told to (``overwrite=True``); a resumed run
+keeps the settings that shape the numbers (``ResumeMismatchError`` names any that differ).
+No checkpoint holds a NaN or an infinity. Ctrl-C or SIGTERM stops after the current step
+and saves it (``TrainingInterrupted``).
 
-Under ``torchrun`` (the ``WORLD_SIZE``, ``RANK`` and ``LOCAL_RANK`` variables), ``fit``
-joins the process group (NCCL on CUDA, gloo on a CPU), wraps the model in
-``DistributedDataParallel`` and gives every process its own share of each epoch;
-``batch_size`` is per process.
+Under ``torchrun`` (``WORLD_SIZE``, ``RANK``, ``LOCAL_RANK``), ``fit`` joins the process
+group (NCCL on CUDA, gloo on a CPU), wraps the model in ``DistributedDataParallel`` and
+gives every process its own share of each epoch; ``batch_size`` is per process.
 """
 
 from __future__ import annotations
@@ -55,17 +51,19 @@ from .checkpoint import (
 )
 from .data import collate_with_targets
 from .losses import CenterNetLoss, ExtremeNetLoss
-from .train_config import TrainConfig, autocast_dtype, lr_factor
+from .train_config import TrainConfig, autocast_dtype, fast_recipe, lr_factor
 from .train_step import (
     NonFiniteGradientError,
     NonFiniteLossError,
     NonFiniteStateError,
-    _Run,
+    Run,
+    check_state,
     train_step,
 )
 
 __all__ = [
     "TrainConfig",
+    "fast_recipe",
     "TrainResult",
     "NonFiniteLossError",
     "NonFiniteGradientError",
@@ -75,6 +73,7 @@ __all__ = [
     "CheckpointError",
     "CheckpointExistsError",
     "fit",
+    "set_up",
     "train_step",
     "model_config",
     "lr_factor",
@@ -82,7 +81,6 @@ __all__ = [
     "save_checkpoint",
     "load_checkpoint",
     "load_model",
-    "main",
 ]
 
 
@@ -192,7 +190,7 @@ def _ignore_stop_signals(worker_id: int) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
-def _loader(run: _Run) -> DataLoader:
+def _loader(run: Run) -> DataLoader:
     """The run's batches from its next step on, in the order ``StepBatchSampler`` fixes."""
     dataset, config = run.dataset, run.config
     sampler = StepBatchSampler(dataset, config.batch_size, config.seed, run.rank, run.world, run.step)  # fmt: skip
@@ -261,7 +259,7 @@ def _data_setup(dataset, world: int) -> dict:
     the process count and the data set's length, image size and classes, and the objects
     per scene and mirror views of synthetic shapes (where the data set says)."""
     setup = {"world_size": world, "dataset_len": len(dataset)}
-    size = getattr(dataset, "image_size", getattr(dataset, "input_size", None))
+    size = getattr(dataset, "image_size", None)
     if size is not None:
         setup["image_size"] = list(size)
     if getattr(dataset, "categories", None) is not None:
@@ -291,9 +289,13 @@ def _prepare_checkpoint(config: TrainConfig, rank: int) -> Path | None:
     return path
 
 
-def _set_up(model: nn.Module, dataset, config: TrainConfig, loss_fn) -> _Run:
+def set_up(model: nn.Module, dataset, config: TrainConfig, loss_fn=None) -> Run:
     """Everything a run needs before its first step: processes, device, seeds, the
-    checkpoint's place, the loss, AdamW with its schedule, the gradient scaler."""
+    checkpoint's place, the loss (``loss_fn``, or ``fit``'s default), AdamW with its
+    schedule, the gradient scaler. ``fit`` starts with it; ``train_step(run, batch)``
+    then takes one step."""
+    config = _settings(config, {})
+    _check_fit(model, dataset, loss_fn, None)
     rank, world, local_rank = _distributed()
     device = _device(config.device, local_rank)
     amp_dtype = autocast_dtype(config.amp, device)
@@ -324,7 +326,7 @@ def _set_up(model: nn.Module, dataset, config: TrainConfig, loss_fn) -> _Run:
     if world > 1:
         ids = [device.index] if device.type == "cuda" else None
         net = nn.parallel.DistributedDataParallel(model, device_ids=ids)
-    return _Run(
+    return Run(
         model, net, dataset, config, loss_fn, optimizer, scheduler, scaler, device, amp_dtype,
         rank, world, checkpoint, _data_setup(dataset, world),
     )  # fmt: skip
@@ -343,7 +345,7 @@ def _compare(saved: dict, now: dict) -> dict[str, tuple]:
     return {k: (saved[k], now[k]) for k in now if k in saved and _plain(saved[k]) != _plain(now[k])}
 
 
-def _check_same_run(state: dict, run: _Run) -> dict[str, list]:
+def _check_same_run(state: dict, run: Run) -> dict[str, list]:
     """Refuse a checkpoint whose model, data or fixed settings differ from this run's
     (``ResumeMismatchError``); return the free settings that changed, to record them."""
     changed = _compare(state.get("config", {}), dataclasses.asdict(run.config))
@@ -358,7 +360,7 @@ def _check_same_run(state: dict, run: _Run) -> dict[str, list]:
     }
 
 
-def _resume(run: _Run) -> None:
+def _resume(run: Run) -> None:
     """Continue from the checkpoint when asked to and it exists: check it comes from the
     same run, then restore the weights, optimizer, schedule, scaler, random state, step
     and history."""
@@ -384,8 +386,10 @@ def _resume(run: _Run) -> None:
 # --------------------------------------------------------------------------- checkpoint
 
 
-def _save(run: _Run) -> None:
-    """Write the run's state at its current step (process 0 writes, the others wait)."""
+def _save(run: Run) -> None:
+    """Check the state of the run's current step and write it (process 0 writes, the others
+    wait)."""
+    check_state(run)
     if run.checkpoint is not None and run.rank == 0:
         save_checkpoint(
             run.checkpoint,
@@ -433,7 +437,7 @@ class _StopSignals:
     def __exit__(self, *exc) -> None:
         self._restore()
 
-    def agreed(self, run: _Run) -> int:
+    def agreed(self, run: Run) -> int:
         """The signal any process was asked to stop by, or 0 (all must stop at one step)."""
         if run.world == 1:
             return self.requested
@@ -442,7 +446,7 @@ class _StopSignals:
         return int(flag.item())
 
 
-def _progress_bar(run: _Run):
+def _progress_bar(run: Run):
     if not (run.config.progress and run.rank == 0 and run.step < run.config.steps):
         return None
     from tqdm.auto import tqdm
@@ -473,7 +477,7 @@ def _settings(config: TrainConfig | None, overrides: dict) -> TrainConfig:
     return config
 
 
-def _result(run: _Run) -> TrainResult:
+def _result(run: Run) -> TrainResult:
     ckpt = str(run.checkpoint) if run.checkpoint else None
     return TrainResult(run.model, run.history, run.step, ckpt)
 
@@ -499,7 +503,7 @@ def fit(
     """
     config = _settings(config, overrides)
     _check_fit(model, dataset, loss_fn, callback)
-    run = _set_up(model, dataset, config, loss_fn)
+    run = set_up(model, dataset, config, loss_fn)
     _resume(run)
     batches, bar = iter(_loader(run)), _progress_bar(run)
     run.net.train()
@@ -524,14 +528,3 @@ def fit(
             bar.close()
         del batches
     return _result(run)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """The command line (``centernet_edu.cli``); returns the exit status."""
-    from .cli import main as cli_main
-
-    return cli_main(argv)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,8 +1,11 @@
 """One training step (``train_step``) and what can go wrong in it.
 
-The step checks every loss term and the gradient before the update, and the weights,
-buffers and optimizer state after it: a NaN or an infinity raises a ``NonFiniteLossError``
-(or one of its subclasses) whose message says what was applied and what was not.
+A step checks every loss term and the gradient before its update, and the weights, buffers
+and optimizer state after it: a NaN or an infinity raises a ``NonFiniteLossError`` (or a
+subclass) whose message says what was applied and what was not. The checks add no transfer
+from the device: their sums travel with the loss terms that the step reads for its record
+anyway, and the state after a step is read with the next step's terms (or by
+``check_state``, before a checkpoint is written).
 """
 
 from __future__ import annotations
@@ -19,7 +22,14 @@ from torch import nn
 
 from .train_config import TrainConfig
 
-__all__ = ["NonFiniteLossError", "NonFiniteGradientError", "NonFiniteStateError", "train_step"]
+__all__ = [
+    "NonFiniteLossError",
+    "NonFiniteGradientError",
+    "NonFiniteStateError",
+    "Run",
+    "train_step",
+    "check_state",
+]
 
 _NOT_APPLIED = (
     "that step's update was not applied: the weights and optimizer state are those after "
@@ -79,8 +89,10 @@ def _at(step: int, total: int | None) -> str:
 
 
 @dataclass
-class _Run:
-    """The state of a run between its steps, shared by the named steps of ``fit``."""
+class Run:
+    """The state of a run between its steps, shared by the named steps of ``fit``;
+    ``train.set_up`` makes one. ``state_sum`` is the sum of the state after the last update,
+    on the device, not yet read (None once read)."""
 
     model: nn.Module
     net: nn.Module  # the model, wrapped in DistributedDataParallel under torchrun
@@ -100,6 +112,7 @@ class _Run:
     history: list = field(default_factory=list)
     resumes: list = field(default_factory=list)
     t0: float = 0.0
+    state_sum: torch.Tensor | None = None
 
 
 def _to_device(batch: dict, device: torch.device) -> dict:
@@ -115,7 +128,7 @@ def _first_non_finite(named: list[tuple[str, torch.Tensor]]) -> tuple[str, float
     return "?", math.nan
 
 
-def _state_tensors(run: _Run) -> list[tuple[str, torch.Tensor]]:
+def _state_tensors(run: Run) -> list[tuple[str, torch.Tensor]]:
     """Every floating-point tensor a checkpoint saves: weights, buffers (the BatchNorm
     running statistics), optimizer state; each with a name to show."""
     names = {id(p): k for k, p in run.model.named_parameters()}
@@ -126,7 +139,7 @@ def _state_tensors(run: _Run) -> list[tuple[str, torch.Tensor]]:
     return [(k, v) for k, v in named if torch.is_tensor(v) and v.is_floating_point()]
 
 
-def _losses(run: _Run, batch: dict) -> tuple[torch.Tensor, dict]:
+def _losses(run: Run, batch: dict) -> tuple[torch.Tensor, dict]:
     """The forward pass (under autocast) and the loss with its terms."""
     batch = _to_device(batch, run.device)
     images = batch["image"]
@@ -172,25 +185,46 @@ def _loss_and_stats(result) -> tuple[torch.Tensor, dict]:
 
 def _finite_sum(tensors: list[torch.Tensor], device: torch.device) -> torch.Tensor:
     """The sum of every entry of ``tensors`` (0 for none): finite when every entry is, as a
-    NaN or an infinity carries into it. One sum a tensor costs less than the largest
-    magnitude; a sum of finite entries can still overflow, so a non-finite sum is
-    confirmed entry by entry (``_first_non_finite``) before anything is raised."""
+    NaN or an infinity carries into it. A sum of finite entries can still overflow, so a
+    non-finite sum is confirmed entry by entry (``_first_non_finite``) before a raise."""
     if not tensors:
         return torch.zeros((), device=device)
-    return torch.stack([t.sum(dtype=torch.float32) for t in tensors]).sum().to(device)
+    return torch.stack([t.detach().sum(dtype=torch.float32) for t in tensors]).sum().to(device)
 
 
-def _check_before_update(run: _Run, step: int, stats: dict) -> dict[str, float]:
-    """Every loss term (the mean over processes) and the sum of the gradients, in one
-    transfer from the device; raise if one is not finite. Return the terms as floats."""
+def _raise_if_state_non_finite(run: Run, state_sum: float) -> None:
+    """Raise ``NonFiniteStateError`` for the step before ``run.step + 1`` when the state
+    holds a NaN or an infinity (``state_sum``, read from the device, says it may)."""
+    if math.isfinite(state_sum):
+        return
+    where, value = _first_non_finite(_state_tensors(run))
+    if where != "?":  # not only a sum that overflowed
+        raise NonFiniteStateError(run.step, where, value, run.config.steps)
+
+
+def check_state(run: Run) -> None:
+    """Read the state check of the last update, if not yet read (one transfer), and raise
+    ``NonFiniteStateError`` if the weights, buffers or optimizer state are not finite."""
+    if run.state_sum is not None:
+        state_sum, run.state_sum = float(run.state_sum), None
+        _raise_if_state_non_finite(run, state_sum)
+
+
+def _check_before_update(run: Run, step: int, stats: dict) -> dict[str, float]:
+    """Every loss term (the mean over processes), the sum of the gradients and the state
+    sum of the step before, in one transfer from the device; raise if one is not finite.
+    Return the terms as floats."""
     terms = [k for k in stats if k != "loss"] + ["loss"]
     grads = [p.grad for p in run.model.parameters() if p.grad is not None]
+    state_sum = run.state_sum if run.state_sum is not None else torch.zeros((), device=run.device)
+    run.state_sum = None
     checked = torch.stack([stats[k].detach().float() for k in terms] + [
-        _finite_sum(grads, run.device)])  # fmt: skip
+        _finite_sum(grads, run.device), state_sum.float()])  # fmt: skip
     if run.world > 1:  # the mean loss over processes (the gradients are the same on all)
         dist.all_reduce(checked)
         checked /= run.world
-    *values, grad_sum = checked.tolist()
+    *values, grad_sum, state_sum = checked.tolist()
+    _raise_if_state_non_finite(run, state_sum)  # the step before spoiled the model
     for term, value in zip(terms, values, strict=True):
         if not math.isfinite(value):
             raise NonFiniteLossError(step, term, value, run.config.steps)
@@ -203,23 +237,14 @@ def _check_before_update(run: _Run, step: int, stats: dict) -> dict[str, float]:
     return dict(zip(terms, values, strict=True))
 
 
-def _check_after_update(run: _Run, step: int) -> None:
-    """Raise if a weight, a buffer or the optimizer state is not finite: the update (or the
-    forward pass, for the BatchNorm statistics) can overflow where the gradient did not."""
-    state = _state_tensors(run)
-    if not torch.isfinite(_finite_sum([v for _, v in state], run.device)):
-        where, value = _first_non_finite(state)
-        if where != "?":  # not only a sum that overflowed
-            raise NonFiniteStateError(step, where, value, run.config.steps)
-
-
-def train_step(run: _Run, batch: dict) -> dict:
+def train_step(run: Run, batch: dict) -> dict:
     """One optimizer step on ``batch``; return its record: the loss terms (floats, the
     mean over processes), ``step``, ``lr`` and ``time``.
 
-    Forward, loss and backward; then every loss term and the gradient are checked before
-    the update (``NonFiniteLossError``, ``NonFiniteGradientError``: the update is not
-    applied), and the weights and optimizer state after it (``NonFiniteStateError``).
+    Forward, loss and backward; every loss term and the gradient are checked before the
+    update (``NonFiniteLossError``, ``NonFiniteGradientError``: the update is not applied).
+    The weights and optimizer state after it are summed on the device, and read with the
+    next step's terms or by ``check_state`` (``NonFiniteStateError``).
     """
     step = run.step + 1
     loss, stats = _losses(run, batch)
@@ -233,5 +258,5 @@ def train_step(run: _Run, batch: dict) -> dict:
     run.scaler.update()
     lr = run.optimizer.param_groups[0]["lr"]
     run.scheduler.step()
-    _check_after_update(run, step)
+    run.state_sum = _finite_sum([v for _, v in _state_tensors(run)], run.device)
     return {**record, "step": step, "lr": lr, "time": time.perf_counter() - run.t0}

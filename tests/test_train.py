@@ -17,6 +17,7 @@ import torch
 from torch import nn
 from torch.utils.data import default_collate
 
+from centernet_edu.cli import main
 from centernet_edu.train import (
     CheckpointError,
     CheckpointExistsError,
@@ -30,7 +31,6 @@ from centernet_edu.train import (
     load_checkpoint,
     load_model,
     lr_factor,
-    main,
     save_checkpoint,
 )
 
@@ -318,7 +318,7 @@ def test_two_processes_train_with_gloo(tmp_path):
     """torchrun, two CPU processes, DistributedDataParallel over gloo."""
     out = tmp_path / "ddp"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2"]
-    cmd += ["-m", "centernet_edu.train", "--steps", "3", "--out", str(out), "--threads", "1"]
+    cmd += ["-m", "centernet_edu.cli", "--steps", "3", "--out", str(out), "--threads", "1"]
     cmd += ["--no-progress", *TINY_CLI]
     proc = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -465,6 +465,32 @@ def test_no_kept_checkpoint_holds_a_non_finite_value(tmp_path):
     assert "running_var" in e.value.where
     state = load_checkpoint(ckpt)
     assert state["step"] == 1 and _all_finite(state) == []
+
+
+class SpoiledBuffer(nn.Module):
+    """Wraps a model and sets a buffer of its own to infinity at the ``at``-th call."""
+
+    def __init__(self, model, at):
+        super().__init__()
+        self.model, self.at, self.calls = model, at, 0
+        self.register_buffer("spoiled", torch.zeros(2))
+
+    def forward(self, x):
+        self.calls += 1
+        if self.calls == self.at:
+            self.spoiled.fill_(math.inf)
+        return self.model(x)
+
+
+@pytest.mark.parametrize(("at", "steps", "called"), [(2, 4, 2), (4, 4, 3)])
+def test_the_state_check_names_the_step_that_spoiled_it_without_a_checkpoint(at, steps, called):
+    # The state after a step is read with the next step's loss terms (after that step's
+    # callback), or at the end of fit, before the last save and callback.
+    seen = []
+    model = SpoiledBuffer(tiny_model(), at)
+    with pytest.raises(NonFiniteStateError, match=rf"after step {at} of {steps} the buffer 'spoiled' holds inf"):  # fmt: skip
+        fit(model, tiny_data(), tiny_config(steps=steps), callback=lambda s, r: seen.append(s))
+    assert seen == list(range(1, called + 1))
 
 
 class Boosted(nn.Module):
