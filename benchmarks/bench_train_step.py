@@ -7,8 +7,8 @@ once, before timing; only the targets are encoded inside the step.
 
 - straightforward: ``encode_ctdet`` image by image, then ``torch.stack`` (what a
   collate of per-item targets does), and L_k by ``focal_loss_with_logits``;
-- fast: ``encode_ctdet_batch`` on the padded batch, and ``CenterNetLoss`` as it is
-  (L_k by ``focal_loss_with_logits_fused``).
+- fast: ``encode_ctdet_batch`` on the padded batch, and
+  ``CenterNetLoss(focal=focal_loss_with_logits_fused)``.
 
 Each version trains its own copy of the same initial model. Before timing, one step of
 each must give identical targets, the same loss terms (within 1e-5, relative) and the
@@ -29,6 +29,7 @@ from centernet_edu import (
     encode_ctdet,
     encode_ctdet_batch,
     focal_loss_with_logits,
+    focal_loss_with_logits_fused,
     reg_l1_loss,
 )
 
@@ -73,7 +74,7 @@ def main() -> None:
     model = CenterNetLite(C).to(args.device).train()
     versions = {
         "per-image targets, focal": (per_image, straightforward_loss),
-        "batched targets, fused": (batched, CenterNetLoss()),
+        "batched targets, fused": (batched, CenterNetLoss(focal=focal_loss_with_logits_fused)),
     }
     runs = {}
     for name, (encode, loss_fn) in versions.items():
