@@ -5,6 +5,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from centernet_edu import decode_ctdet, decode_exdet, heatmap_nms, topk
+from centernet_edu.decode import max_pool
+from centernet_edu.fast import window_max
 
 
 def test_nms_keeps_local_maxima_only_and_returns_a_new_tensor():
@@ -174,6 +176,21 @@ def test_nms_equals_the_square_max_pool(seed, kernel, shape, dtype, plateaus):
         heat = (heat * 4).floor() / 4
     heat = heat.to(dtype)
     assert torch.equal(heatmap_nms(heat, kernel), square_window_nms(heat, kernel))
+    assert torch.equal(heatmap_nms(heat, kernel, pool=window_max), heatmap_nms(heat, kernel))
+    assert torch.equal(window_max(heat, kernel), max_pool(heat, kernel))
+
+
+def test_the_window_maximum_decodes_the_same_detections():
+    g = torch.Generator().manual_seed(7)
+    heat = (torch.rand(2, 3, 16, 16, generator=g) * 4).floor() / 4  # plateaus and ties
+    wh, reg = torch.rand(2, 2, 16, 16, generator=g) * 5, torch.rand(2, 2, 16, 16, generator=g)
+    plain = decode_ctdet(heat, wh, reg, K=20)
+    assert torch.equal(decode_ctdet(heat, wh, reg, K=20, pool=window_max), plain)
+    heads = {f"hm_{p}": torch.rand(1, 2, 12, 12, generator=g) for p in "tlbrc"}
+    plain = decode_exdet(heads, K=6, num_dets=30)
+    assert torch.equal(decode_exdet(heads, K=6, num_dets=30, pool=window_max), plain)
+    with pytest.raises(ValueError, match=r"pool must be a function \(x, kernel\)"):
+        decode_ctdet(heat, wh, reg, K=20, pool="window_max")
 
 
 def test_topk_returns_named_fields():

@@ -111,6 +111,19 @@ def test_modules_import_only_earlier_ideas(module):
     assert later == [], f"{module} imports {later}, which come after it"
 
 
+@pytest.mark.parametrize("module", ["heatmap", "targets", "losses", "decode", "model"])
+def test_the_reading_path_never_imports_the_fast_kernels(module):
+    """Not at load and not inside a function: a switch passes a fast kernel in."""
+    for node in ast.walk(ast.parse(source(module))):
+        if isinstance(node, ast.ImportFrom):
+            names = [node.module or "", *(a.name for a in node.names)]
+        elif isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        else:
+            continue
+        assert not any(n == "fast" or n.endswith(".fast") for n in names), module
+
+
 @pytest.mark.parametrize("module", MODULES)
 def test_modules_and_functions_stay_small(module):
     text = source(module)
