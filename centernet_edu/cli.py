@@ -1,11 +1,11 @@
-"""The command line ``python -m centernet_edu.train`` (or ``centernet-edu-train``).
+"""The command line ``python -m centernet_edu.cli`` (installed as ``centernet-edu-train``).
 
 Trains ``CenterNetLite`` on synthetic shapes (or a COCO-format data set) and reports COCO
 mAP on held-out images. The options are the fields of ``TrainConfig`` (``fit``'s settings)
 and of ``CliConfig`` (the data, the model's shape, where the run goes), each defined once,
 with its help text and its check, in its dataclass. Their defaults are the dataclasses',
-except the schedule (``SCHEDULE``: 600 steps of 8 images at lr 8e-3, against ``fit``'s
-800 of 32 at 2e-3) and the data workers (one per core but one, at most four).
+except the schedule, which is ``fast_recipe``'s, and the data workers (one per core but
+one, at most four).
 
 Exit status: 0 when done; 2 for a usage error (argparse's ``error:`` line); 1 for a known
 failure of the run (a NaN, a checkpoint that exists, is unreadable or comes from another
@@ -33,7 +33,7 @@ from .data import SHAPES, VIEWS, CocoDataset, ShapesDataset
 from .data.shapes import MAX_IMAGE_SIZE
 from .model import CenterNetLite, CenterNetLiteConfig
 from .train import ResumeMismatchError, TrainingInterrupted, fit
-from .train_config import TrainConfig, setting
+from .train_config import TrainConfig, fast_recipe, setting
 from .validate import nonnegative_int, positive_int
 
 __all__ = [
@@ -43,18 +43,12 @@ __all__ = [
     "main",
     "CHECKPOINT_NAME",
     "MIN_IMAGE_SIZE",
-    "SCHEDULE",
 ]
 
 PROG = "centernet-edu-train"
 CHECKPOINT_NAME = "checkpoint.pt"
 MIN_IMAGE_SIZE = CenterNetLite.size_divisor  # one pixel of the deepest, stride-16 map
 HELD_OUT_SEED_OFFSET = 1_000_003  # held-out shapes come from a seed training never uses
-# The command line's schedule for shapes, in place of TrainConfig's defaults (fit's): small
-# batches of crowded scenes at a high learning rate learn the most per image, so the
-# default run reaches AP50 0.90 on held-out shapes in about a minute on two CPU cores
-# (benchmarks/README.md).
-SCHEDULE = {"steps": 600, "batch_size": 8, "lr": 8e-3, "warmup_steps": 50}
 # Each epoch's shuffled order of the training set is held in memory (8 bytes an image).
 MAX_TRAIN_SIZE = 2**24
 _MODEL = {f.name: f.default for f in dataclasses.fields(CenterNetLiteConfig)}
@@ -220,7 +214,8 @@ def build_parser() -> argparse.ArgumentParser:
     training = p.add_argument_group("training")
     # On the command line, data come from worker processes unless told otherwise.
     workers = min(4, max(0, (os.cpu_count() or 1) - 1))
-    _add_fields(training, TrainConfig, {**SCHEDULE, "num_workers": workers})
+    recipe = dataclasses.asdict(fast_recipe(num_workers=workers))
+    _add_fields(training, TrainConfig, recipe)
     groups = {k: p.add_argument_group(k or "run") for k in (None, "data", "model")}
     _add_fields(p, CliConfig, {}, groups)
     return p
@@ -342,15 +337,15 @@ def _explain(e: Exception) -> str:
 def _resume_command(argv: list[str]) -> str:
     args = [a for a in argv if a != "--overwrite"]
     args += [] if "--resume" in args else ["--resume"]
-    return shlex.join([sys.executable, "-m", "centernet_edu.train", *args])
+    return shlex.join([sys.executable, "-m", "centernet_edu.cli", *args])
 
 
 def _data(s: CliConfig, config: TrainConfig):
     """The training set and the held-out set (None for no evaluation)."""
     size = (s.image_size, s.image_size)
     if s.coco:
-        train = CocoDataset(s.coco, input_size=size, targets=False)
-        return train, CocoDataset(s.val_coco, input_size=size) if s.val_coco else None
+        train = CocoDataset(s.coco, image_size=size, targets=False)
+        return train, CocoDataset(s.val_coco, image_size=size) if s.val_coco else None
     world = int(os.environ.get("WORLD_SIZE", 1))
     n = s.train_size or config.steps * config.batch_size * world
     # Objects of 8 to 48 pixels (ShapesDataset's default) where the image has room for

@@ -220,8 +220,8 @@ FAST += [
 @pytest.mark.parametrize(
     ("module", "args", "status", "pattern"),
     [
-        ("centernet_edu.train", ["--out", ""], 2, "--out must name a folder"),
-        ("centernet_edu.train", ["--device", "meta", "--out", "r_meta", *FAST], 2, "meta"),
+        ("centernet_edu.cli", ["--out", ""], 2, "--out must name a folder"),
+        ("centernet_edu.cli", ["--device", "meta", "--out", "r_meta", *FAST], 2, "meta"),
         ("centernet_edu.cli", ["--steps", "-1"], 2, "--steps"),
     ],
 )

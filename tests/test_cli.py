@@ -17,6 +17,7 @@ import pytest
 import centernet_edu.cli as cli
 from centernet_edu.cli import CliConfig, build_parser, main
 from centernet_edu.train import TrainConfig, load_checkpoint, save_checkpoint
+from centernet_edu.train_config import fast_recipe
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = [
@@ -145,7 +146,7 @@ def test_ctrl_c_saves_says_how_to_resume_and_exits_130(tmp_path, capsys, monkeyp
     assert code == 130
     assert f"interrupted after step 3; checkpoint {out / 'checkpoint.pt'} holds it" in err
     command = shlex.split(err.split("resume with: ")[1])
-    assert command[1:3] == ["-m", "centernet_edu.train"] and command[-1] == "--resume"
+    assert command[1:3] == ["-m", "centernet_edu.cli"] and command[-1] == "--resume"
     assert load_checkpoint(out / "checkpoint.pt")["step"] == 3
 
     monkeypatch.setattr(cli, "fit", real_fit)
@@ -158,7 +159,7 @@ def test_ctrl_c_at_a_terminal_stops_a_real_run(tmp_path):
     out = tmp_path / "run"
     args = [*TINY, "--workers", "1", "--checkpoint-every", "1", "--steps", "100000"]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))  # fmt: skip
-    cmd = [sys.executable, "-m", "centernet_edu.train", *args, "--out", str(out)]
+    cmd = [sys.executable, "-m", "centernet_edu.cli", *args, "--out", str(out)]
     proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         deadline = time.monotonic() + 240
@@ -221,7 +222,7 @@ def test_sigterm_saves_the_current_step_says_how_to_resume_and_exits_143(tmp_pat
     assert "Traceback" not in err
     assert f"centernet-edu-train: stopped by SIGTERM after step 5; checkpoint {ckpt} holds it\n" in err  # fmt: skip
     command = shlex.split(err.split("resume with: ")[1])
-    assert command[1:3] == ["-m", "centernet_edu.train"] and command[-1] == "--resume"
+    assert command[1:3] == ["-m", "centernet_edu.cli"] and command[-1] == "--resume"
     assert load_checkpoint(ckpt)["step"] == 5  # the periodic checkpoint held step 3
 
     previous = signal.getsignal(signal.SIGTERM)
@@ -311,8 +312,9 @@ def test_settings_from_the_command_line_reach_fit(tmp_path):
 def test_the_default_run_is_the_shapes_schedule_on_crowded_mirrored_scenes(tmp_path):
     parser = build_parser()
     settings, config = cli._settings(parser, parser.parse_args(["--out", str(tmp_path)]))
-    assert {k: getattr(config, k) for k in cli.SCHEDULE} == cli.SCHEDULE
-    assert cli.SCHEDULE != {k: getattr(TrainConfig(), k) for k in cli.SCHEDULE}  # not fit's
+    # The command line's run is fast_recipe's, not fit's.
+    assert config == fast_recipe(num_workers=config.num_workers, checkpoint=config.checkpoint)
+    assert fast_recipe() != TrainConfig()
     train, held_out = cli._data(settings, config)
     assert len(train) == 600 * 8 and (train.objects, train.views) == ((6, 16), 4)
     # The held-out images are the data set's own: 1 to 6 objects, no mirrors.
@@ -340,7 +342,7 @@ def test_help_exits_0(capsys):
 def test_the_module_runs_as_a_script():
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.run(
-        [sys.executable, "-m", "centernet_edu.train", "--threads", "0"],
+        [sys.executable, "-m", "centernet_edu.cli", "--threads", "0"],
         env=env,
         capture_output=True,
         text=True,
