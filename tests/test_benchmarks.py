@@ -52,8 +52,8 @@ def test_training_profile_runs_and_accounts_for_every_phase():
         timeout=120,
     )
     assert out.returncode == 0, out.stderr
-    phases = ("render", "collate + targets", "forward", "loss", "backward", "checks", "clip")
-    for phase in (*phases, "optimizer"):
+    # The step is the package's own train_step, its forward pass and loss timed apart.
+    for phase in ("render", "collate + targets", "forward", "loss", "backward, checks, update"):
         assert f"| {phase} |" in out.stdout
     assert "scoring 4 held-out images" in out.stdout
 
