@@ -5,7 +5,7 @@ a static figure in the book and the pictures of the explorers of ``centernet_edu
 (what an explorer shows before its script runs). This module needs matplotlib (the
 ``plot`` extra): without it, importing it raises an ``ImportError`` that names the extra.
 What the figures compute comes from the modules that compute it (box overlaps and
-matching from ``centernet_edu.evaluate``, the loss at a prior, ``prior_loss`` and
+matching from ``centernet_edu.boxes``, the loss at a prior, ``prior_loss`` and
 ``prior_losses``, from ``centernet_edu.losses``, which need no matplotlib).
 """
 
@@ -16,7 +16,7 @@ import math
 import numpy as np
 import torch
 
-from .evaluate import box_iou, centred_boxes
+from .boxes import box_iou, centred_boxes
 from .heatmap import draw_gaussian, gaussian_radius
 from .losses import focal_loss_terms, prior_loss, prior_losses
 

@@ -15,8 +15,8 @@ import numpy as np
 import torch
 
 from .. import validate
+from ..boxes import match_detections
 from ..decode import decode_ctdet, decode_exdet, heatmap_nms, topk
-from ..evaluate import match_detections
 from ..targets import EXTREME_PARTS
 from .explorer import (
     Control,

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from .. import losses, validate
-from ..evaluate import box_iou, centred_boxes
+from ..boxes import box_iou, centred_boxes
 from ..heatmap import gaussian_radius
 from ..losses import ALPHA, BETA, focal_loss_terms, focal_loss_with_logits
 from ..targets import encode_ctdet
