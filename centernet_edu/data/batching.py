@@ -154,17 +154,9 @@ def make_item(
     if len(boxes) > max_objs:
         raise ValueError(f"an image holds {len(boxes)} objects, more than max_objs = {max_objs}")
     return pack_item(
-        image,
-        boxes,
-        labels,
-        num_classes,
-        extreme_points=extreme_points,
-        max_objs=max_objs,
-        stride=stride,
-        extreme=extreme,
-        targets=targets,
-        image_id=image_id,
-    )
+        image, boxes, labels, num_classes, extreme_points=extreme_points, max_objs=max_objs,
+        stride=stride, extreme=extreme, targets=targets, image_id=image_id,
+    )  # fmt: skip
 
 
 def _nonempty(image: np.ndarray) -> None:
