@@ -5,7 +5,7 @@ train, evaluate; ``fast`` holds the fast kernels, each equal to its plain form a
 chosen by a visible switch (the plain forms never import it); ``viz``
 draws the book's figures (matplotlib, the ``plot`` extra) and ``widgets`` holds its
 explorers (widgets in a live kernel with the ``explorers`` extra). The trainer lives in ``centernet_edu.train`` (``fit``, ``TrainConfig``;
-``python -m centernet_edu.train`` or ``centernet-edu-train`` on the command line).
+``python -m centernet_edu.cli`` or ``centernet-edu-train`` on the command line).
 """
 
 from .data import CocoDataset, ShapesDataset, read_coco, write_coco
