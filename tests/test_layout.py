@@ -11,6 +11,7 @@ import pytest
 import centernet_edu
 
 PACKAGE = Path(centernet_edu.__file__).parent
+ROOT = Path(__file__).resolve().parents[1]
 README = (PACKAGE.parent / "README.md").read_text()
 
 # Reading order: a module may import only the ones before it.
@@ -122,6 +123,29 @@ def test_the_reading_path_never_imports_the_fast_kernels(module):
         else:
             continue
         assert not any(n == "fast" or n.endswith(".fast") for n in names), module
+
+
+def private_imports(text: str) -> list[str]:
+    return [
+        f"{node.module}.{alias.name}"
+        for node in ast.walk(ast.parse(text))
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+        if alias.name.startswith("_") and not alias.name.startswith("__")
+    ]
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_no_module_imports_another_modules_private_names(module):
+    """A name with a leading underscore stays in its room: share it under a public name."""
+    assert private_imports(source(module)) == [], module
+
+
+def test_no_script_imports_the_packages_private_names():
+    scripts = [*ROOT.glob("benchmarks/*.py"), *ROOT.glob("tools/*.py")]
+    assert scripts
+    found = {p.name: private_imports(p.read_text()) for p in scripts}
+    assert {k: v for k, v in found.items() if v} == {}
 
 
 @pytest.mark.parametrize("module", MODULES)
