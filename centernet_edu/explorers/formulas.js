@@ -162,7 +162,7 @@ var CenterNetFormulas = (function () {
     return found.sort(bestFirst).map(function (g) { return g.row; });
   }
 
-  // evaluate.py: box_iou, centred_boxes and match_detections.
+  // boxes.py: box_iou, centred_boxes and match_detections.
   function boxIou(a, b) {
     var ix = Math.max(0, Math.min(a[2], b[2]) - Math.max(a[0], b[0]));
     var iy = Math.max(0, Math.min(a[3], b[3]) - Math.max(a[1], b[1]));
