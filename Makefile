@@ -32,8 +32,12 @@ lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
+# Two workers (pytest-xdist), each file whole on one of them (tests/conftest.py);
+# PYTEST_WORKERS=0 runs everything in this process.
+PYTEST_WORKERS ?= 2
 test: lint
-	$(PY) -m pytest -q tests $(NOTEBOOKS) --nbval --nbval-current-env \
+	$(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder \
+		--durations 20 tests $(NOTEBOOKS) --nbval --nbval-current-env \
 		--nbval-sanitize-with book/nbval_sanitize.cfg
 
 # MathJax from the npm registry, so that the built pages load nothing from a CDN
@@ -59,8 +63,10 @@ student: $(STAMP)
 clean:
 	rm -rf $(VENV) .venv-colab book/_build book/_assets .pytest_cache .hypothesis
 
-# `make test` with the Colab-like run (tests/test_colab_run.py) of all nine chapters
-# instead of chapters 1, 3 and 7: each executed as on Colab, in .venv-colab (created on
-# first use, ignored by git), the package installed by the chapter's own install cell.
+# `make test` with every chapter run as a user runs it: the Colab-like run
+# (tests/test_colab_run.py) of all nine instead of chapters 1 and 3, each executed as on
+# Colab in .venv-colab (created on first use, ignored by git), the package installed by
+# the chapter's own install cell; and the student edition of every graded chapter, 07's
+# training run included (tests/test_student_edition.py).
 test-full:
-	COLAB_CHAPTERS=all $(MAKE) test
+	COLAB_CHAPTERS=all STUDENT_CHAPTERS=all $(MAKE) test
