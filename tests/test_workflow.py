@@ -253,7 +253,12 @@ def test_make_test_full_is_make_test_with_every_chapter_run_as_on_colab():
     makefile = (ROOT / "Makefile").read_text()
     target = re.search(r"^test-full:.*\n((?:\t.*\n)+)", makefile, re.M)
     assert target, "the Makefile has no test-full target"
-    assert target.group(1).split() == ["COLAB_CHAPTERS=all", "$(MAKE)", "test"]
+    assert target.group(1).split() == [
+        "COLAB_CHAPTERS=all",
+        "STUDENT_CHAPTERS=all",
+        "$(MAKE)",
+        "test",
+    ]
     assert re.search(r"^\.PHONY:.*\btest-full\b", makefile, re.M)
 
 
