@@ -1,25 +1,18 @@
-"""Weights trained by the project itself, shipped with the package (nothing is downloaded).
+"""Weights and records trained by the project itself, shipped with the package (nothing is
+downloaded). Each JSON record holds its run's command, schedule, machine and scores, so
+those numbers are written there and nowhere else.
 
-``shapes_ctdet.pt``: ``CenterNetLite`` (default widths, five classes) after 800 steps of
-32 images of 1 to 6 objects at lr 2e-3 (the schedule of ``benchmarks/train_shapes.py``
-when it was trained; today's script repeats it with ``--objects 1 6 --views 1`` added to
-the recorded command), written with its ``--save-model``; ``shapes_ctdet.json`` is that
-run's record (its command, machine, AP against training time, oracle ablations), as the
-script wrote it. Read them with ``shapes_model()`` and ``shapes_run()``.
-
-``shapes_exdet.pt``: ``CenterNetLite(extreme=True)`` (the same widths and classes, five
-heatmap and four offset heads) trained by ``ExtremeNetLoss`` with exactly that schedule, 800
-steps on the same images, by ``benchmarks/train_shapes_exdet.py``; ``shapes_exdet.json`` is
-its record (command, machine, AP against training time, the grouping on the ground-truth
-maps). Read them with ``shapes_exdet_model()`` and ``shapes_exdet_run()``.
-
-``loss_weight_runs.json``: one short shapes schedule trained at several loss weights
-(lambda_size, lambda_off), every curve recorded by ``benchmarks/loss_weight_runs.py``;
-chapter 6's explorer of the weights reads it through ``loss_weight_runs()``.
-
-``size_weight_seeds.json``: chapter 5's short run trained at several lambda_size and
-several seeds, recorded by ``benchmarks/size_weight_seeds.py``; chapter 5 reads it
-through ``size_weight_seeds()``.
+- ``shapes_ctdet.pt`` and ``.json``: ``CenterNetLite`` on ``ShapesDataset``, by
+  ``benchmarks/train_shapes.py``: ``shapes_model()``, ``shapes_run()``. Today's script
+  repeats the run with ``--objects 1 6 --views 1`` added to the recorded command.
+- ``shapes_exdet.pt`` and ``.json``: ``CenterNetLite(extreme=True)`` trained by
+  ``ExtremeNetLoss`` on the same schedule and images, by ``benchmarks/train_shapes_exdet.py``:
+  ``shapes_exdet_model()``, ``shapes_exdet_run()``.
+- ``loss_weight_runs.json``: a short schedule at several loss weights (lambda_size,
+  lambda_off), every curve, by ``benchmarks/loss_weight_runs.py``: ``loss_weight_runs()``,
+  for chapter 6's explorer of the weights.
+- ``size_weight_seeds.json``: chapter 5's short run at several lambda_size and seeds, by
+  ``benchmarks/size_weight_seeds.py``: ``size_weight_seeds()``.
 """
 
 from __future__ import annotations
