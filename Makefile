@@ -36,7 +36,7 @@ lint: $(STAMP)
 # PYTEST_WORKERS=0 runs everything in this process.
 PYTEST_WORKERS ?= 2
 test: lint
-	$(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder \
+	$(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder \
 		--durations 20 tests $(NOTEBOOKS) --nbval --nbval-current-env \
 		--nbval-sanitize-with book/nbval_sanitize.cfg
 

@@ -1,3 +1,4 @@
+import importlib.util
 import json
 import os
 from pathlib import Path
@@ -31,11 +32,11 @@ def t(x, dtype=torch.float32) -> torch.Tensor:
     return torch.tensor(np.asarray(x), dtype=dtype)
 
 
-# `make test` runs two pytest-xdist workers (`-n 2 --dist loadgroup`). Each file runs whole
+# `make test` runs two pytest-xdist workers (`-n 2 --dist loadfile`). Each file runs whole
 # on one worker: nbval executes a chapter's cells in order in one kernel, and a module's
-# fixtures are built once. The book's two browser files share one group, so the book is
-# built once for both.
-GROUPS = {"test_book_explorers.py": "test_book_build.py"}
+# fixtures are built once. The book's two browser files form one unit (the scheduler
+# below), so the book is built once for both.
+UNITS = {"test_book_explorers.py": "test_book_build.py"}
 # The files that take longest start first (`--no-loadscope-reorder` keeps this order), so
 # that no worker is left running a long one alone at the end. From `pytest --durations`.
 LONGEST_FIRST = [
@@ -55,20 +56,33 @@ LONGEST_FIRST = [
 ]
 
 
+def unit(path: str) -> str:
+    """The unit of work a test file belongs to: its own name, or the file it shares with."""
+    name = path.rsplit("/", 1)[-1]
+    return UNITS.get(name, name)
+
+
 def pytest_configure(config):
-    config.addinivalue_line("markers", "xdist_group(name): run these tests on one worker")
     if os.environ.get("PYTEST_XDIST_WORKER"):
         # Two workers share the cores: one thread each keeps them from contending.
         torch.set_num_threads(1)
 
 
-@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(unit(item.nodeid.split("::")[0]), len(rank)))
 
-    def group(item) -> str:
-        return GROUPS.get(item.path.name, item.path.name)
 
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group(group(item)))
-    items.sort(key=lambda item: rank.get(group(item), len(rank)))
+if importlib.util.find_spec("xdist"):
+    from xdist.scheduler import LoadFileScheduling
+
+    class ByUnit(LoadFileScheduling):
+        """xdist's loadfile, with the files of one unit sent to the same worker."""
+
+        def _split_scope(self, nodeid: str) -> str:
+            return unit(nodeid.split("::", 1)[0])
+
+    def pytest_xdist_make_scheduler(config, log):
+        if config.getvalue("dist") == "loadfile":
+            return ByUnit(config, log)
+        return None
