@@ -209,7 +209,9 @@ def _xy(i: tuple) -> str:
     return f"x = {i[-1]}, y = {i[-2]}"
 
 
-def _judge_draw(outcome: Outcome, want: np.ndarray) -> Verdict:
+def judge_drawn_heatmap(outcome: Outcome, want: np.ndarray, in_place: str) -> Verdict:
+    """The verdict on a splat that draws into ``outcome.given[0]`` and returns it;
+    ``in_place`` says why drawing into the given map matters, for the student who did not."""
     heatmap, result, want_t = outcome.given[0], outcome.result, torch.from_numpy(want)
     drawn = judge_tensor(heatmap, want_t, "heatmap", _xy)
     returned = result is heatmap or (
@@ -227,10 +229,16 @@ def _judge_draw(outcome: Outcome, want: np.ndarray) -> Verdict:
     if result is not None and result is not heatmap and returned:
         return Verdict(
             "your function returned the right heatmap but did not draw into the one it was "
-            "given: draw_gaussian works in place (the encoder draws every object into one map)"
+            f"given: {in_place}"
         )
     tail = "; and your function returned None: is a `return` missing?" if result is None else ""
     return Verdict(drawn.problem + tail, nonfinite=drawn.nonfinite)
+
+
+_judge_draw = functools.partial(
+    judge_drawn_heatmap,
+    in_place="draw_gaussian works in place (the encoder draws every object into one map)",
+)
 
 
 def _draw_cases(seed: int) -> list[Case]:

@@ -17,7 +17,8 @@ import numpy as np
 import torch
 
 from ..targets import encode_ctdet
-from .judge import Case, Exercise, Outcome, Verdict, judge_tensor, kind_of, run, seed_of
+from .check_targets import judge_drawn_heatmap
+from .judge import Case, Exercise, Outcome, Verdict, judge_tensor, run, seed_of
 from .report import Report
 
 __all__ = ["check_boxes_from_targets", "check_draw_elliptic_gaussian"]
@@ -265,28 +266,9 @@ def draw_each(fn, args):
     return result
 
 
-def _judge_ellipse(outcome: Outcome, want: np.ndarray) -> Verdict:
-    heatmap, result, want_t = outcome.given[0], outcome.result, torch.from_numpy(want)
-    drawn = judge_tensor(heatmap, want_t, "heatmap", lambda i: f"x = {i[-1]}, y = {i[-2]}")
-    returned = result is heatmap or (
-        result is not None and judge_tensor(result, want_t, "heatmap").problem is None
-    )
-    if drawn.problem is None:
-        if result is None:
-            return Verdict("your heatmap is right, but your function returned None: return it too")
-        if not returned:
-            return Verdict(
-                f"your heatmap is right, but your function returned {kind_of(result)} that "
-                "is not it: return the heatmap"
-            )
-        return drawn
-    if result is not None and result is not heatmap and returned:
-        return Verdict(
-            "your function returned the right heatmap but did not draw into the one it was "
-            "given: the splat works in place, as draw_gaussian does"
-        )
-    tail = "; and your function returned None: is a `return` missing?" if result is None else ""
-    return Verdict(drawn.problem + tail, nonfinite=drawn.nonfinite)
+_judge_ellipse = functools.partial(
+    judge_drawn_heatmap, in_place="the splat works in place, as draw_gaussian does"
+)
 
 
 def _ellipse_cases(seed: int) -> list[Case]:
