@@ -204,6 +204,41 @@ def test_the_colab_like_environment_has_no_book_tooling(colab_python):
     assert out.stdout.strip() == "['torch', 'matplotlib', 'ipykernel']"
 
 
+def test_the_environment_is_consistent_and_keeps_colabs_pins(colab_python):
+    check = subprocess.run(
+        [str(colab_python), "-m", "pip", "check"], capture_output=True, text=True
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    code = "import importlib.metadata as m, sys; print([m.version(n) for n in sys.argv[1:]])"
+    names = [spec.split("==")[0] for spec in colab_run.COLAB_PINNED] + ["pip"]
+    out = subprocess.run(
+        [str(colab_python), "-c", code, *names], capture_output=True, text=True, check=True
+    )
+    *pinned, pip = eval(out.stdout)
+    assert pinned == [spec.split("==")[1] for spec in colab_run.COLAB_PINNED]
+    assert int(pip.split(".")[0]) >= 24
+
+
+def test_what_is_preinstalled_is_found_with_everything_it_needs():
+    import sysconfig
+
+    site = sysconfig.get_path("purelib")
+    found, missing = colab_run.preinstalled(
+        [
+            "torch==2.13.0",
+            "matplotlib>=3.7",
+            "numpy<1",
+            "no-such-package",
+            "tomli; python_version < '3'",
+        ],
+        site,
+    )
+    names = {d.metadata["Name"].lower().replace("_", "-") for d in found}
+    assert {"torch", "matplotlib", "sympy", "pyparsing", "filelock"} <= names
+    # numpy is there (matplotlib needs it), but not in the range asked for
+    assert sorted(missing) == ["no-such-package", "numpy<1"]
+
+
 # The run fails loudly ---------------------------------------------------------------
 
 

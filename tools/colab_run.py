@@ -49,6 +49,7 @@ import re
 import shutil
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import textwrap
 import time
@@ -232,9 +233,80 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def ensure_environment(venv: Path = VENV, log=print) -> Path:
+def preinstalled(specs: list[str], site: str) -> tuple[list, list[str]]:
+    """What of ``specs`` the environment at ``site`` already holds, as Colab holds what it
+    preinstalls: the distributions that satisfy them and everything those need (extras
+    and markers evaluated), and the specs it lacks or holds at a version outside range."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    dists = {canonicalize_name(d.metadata["Name"]): d for d in metadata.distributions(path=[site])}
+    todo = [(Requirement(s), s) for s in specs]
+    todo = [(r, s) for r, s in todo if r.marker is None or r.marker.evaluate({"extra": ""})]
+    found, missing = {}, []
+    while todo:
+        req, spec = todo.pop()
+        name = canonicalize_name(req.name)
+        dist = dists.get(name)
+        if name in found:
+            continue
+        if dist is None or dist.files is None or not req.specifier.contains(dist.version, True):
+            missing.append(spec or str(req))
+            continue
+        found[name] = dist
+        for line in dist.requires or []:
+            need = Requirement(line)
+            extras = ("", *req.extras)
+            if need.marker is None or any(need.marker.evaluate({"extra": e}) for e in extras):
+                todo.append((need, ""))
+    return list(found.values()), missing
+
+
+def link_distributions(dists: list, site: str) -> int:
+    """Hard-link (copy, across file systems) into ``site`` every file the distributions'
+    RECORDs list under their site-packages; the number of files."""
+    count = 0
+    for dist in dists:
+        for file in dist.files:
+            source = Path(dist.locate_file(file))
+            if ".." in file.parts or not source.is_file():
+                continue  # scripts in bin/, and files RECORD names but pip left out
+            target = Path(site, file)
+            if target.exists():
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(source, target)
+            except OSError:
+                shutil.copy2(source, target)
+            count += 1
+    return count
+
+
+def _pip_would_install(python: Path, specs: list[str]) -> dict[str, str]:
+    """What ``pip install specs`` would add to ``python``'s environment: name, version."""
+    out = subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", "--dry-run", "--report", "-", *specs],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return {
+        i["metadata"]["name"]: i["metadata"]["version"] for i in json.loads(out.stdout)["install"]
+    }
+
+
+def ensure_environment(venv: Path = VENV, log=print, seed: str | None = None) -> Path:
     """The Colab-like virtual environment ``venv``, created unless it already holds
-    ``requirements()`` for this Python; its Python."""
+    ``requirements()`` for this Python; its Python.
+
+    Colab's packages are preinstalled, so they need not be downloaded and unpacked: the
+    distributions ``seed`` (this Python's site-packages) holds in range, and the ones pip
+    would add for ``COLAB_PINNED`` at the versions it picks, are hard-linked in from
+    there. pip installs the rest."""
+    seed = seed or sysconfig.get_path("purelib")
     stamp = {
         "python": sys.version,
         "base": getattr(sys, "_base_executable", sys.executable),
@@ -248,14 +320,27 @@ def ensure_environment(venv: Path = VENV, log=print) -> Path:
         start = time.perf_counter()
         log(f"creating the Colab-like environment {venv} ({', '.join(stamp['requirements'])})")
         shutil.rmtree(venv, ignore_errors=True)
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        pip = [str(_python(venv)), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
-        subprocess.run([*pip, "--upgrade", stamp["requirements"][0]], check=True)
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+        python, site = _python(venv), _site(_python(venv))
+        wanted, pinned = stamp["requirements"][1 : -len(COLAB_PINNED)], list(COLAB_PINNED)
+        dists, missing = preinstalled(wanted, seed)
+        linked = link_distributions(dists, site)
+        pip = [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+        bootstrap = [sys.executable, "-m", "pip", "--python", str(python), *pip[3:]]
+        subprocess.run([*bootstrap, stamp["requirements"][0]], check=True)
         # torch alone first: the pin decides the build before anything can pull another.
-        subprocess.run([*pip, stamp["requirements"][1]], check=True)
-        subprocess.run([*pip, *stamp["requirements"][2:]], check=True)
+        for group in ([r for r in missing if _name(r) == "torch"], missing):
+            if group:
+                subprocess.run([*pip, *group], check=True)
+        versions = _pip_would_install(python, pinned)
+        same, _ = preinstalled([f"{n}=={v}" for n, v in versions.items()], seed)
+        linked += link_distributions(
+            [d for d in same if _name(d.metadata["Name"]) in {_name(n) for n in versions}], site
+        )
+        subprocess.run([*pip, *pinned], check=True)
         stamp_file.write_text(json.dumps(stamp, indent=1) + "\n")
-        log(f"created {venv} in {time.perf_counter() - start:.0f} s")
+        seconds = time.perf_counter() - start
+        log(f"created {venv} in {seconds:.0f} s, {linked} files linked from {seed}")
     return _python(venv)
 
 
