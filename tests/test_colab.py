@@ -30,9 +30,16 @@ spec.loader.exec_module(colab)
 
 
 def run_tool(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, str(TOOL), *args], capture_output=True, text=True, cwd=ROOT
-    )
+    """``python tools/colab.py ARGS``, run in this process (a process of its own costs
+    seconds of imports; test_the_tool_runs_as_a_script runs it as one): the exit status
+    and what it printed."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            status = colab.main(list(args))
+        except SystemExit as stop:  # argparse's usage errors
+            status = stop.code
+    return subprocess.CompletedProcess([str(TOOL), *args], status, out.getvalue(), err.getvalue())
 
 
 @pytest.fixture
@@ -83,6 +90,15 @@ def test_every_chapter_pins_one_commit_of_the_branch_holding_this_package():
     # In the branch's history, and the package there is the working tree's: a change to the
     # package without re-pinning (and re-executing) fails here.
     colab.pin_problem(commit, ROOT, colab.read_repository(BOOK).branch)
+
+
+def test_the_tool_runs_as_a_script():
+    proc = subprocess.run(
+        [sys.executable, str(TOOL), "--check"], capture_output=True, text=True, cwd=ROOT
+    )
+    assert proc.returncode == 0 and proc.stdout == "" and proc.stderr == "", proc.stderr
+    usage = subprocess.run([sys.executable, str(TOOL), "--no-such-option"], capture_output=True)
+    assert usage.returncode == 2 and b"usage: " in usage.stderr
 
 
 def test_every_chapter_agrees_with_the_configuration_and_the_pin():
