@@ -11,10 +11,12 @@ tools/execute.py runs the book's.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import importlib.util
+import io
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -126,23 +128,31 @@ def test_the_student_edition_leaves_out_solutions_outputs_widget_state_and_book_
         assert all("raise NotImplementedError" in c.source for c in stubs)
 
 
+def command_line(*args: str) -> subprocess.CompletedProcess:
+    """``python tools/student.py ARGS`` in this process (a process of its own spends
+    seconds on imports): the exit status and what it printed."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = student.main(list(args))
+    return subprocess.CompletedProcess(args, status, out.getvalue(), err.getvalue())
+
+
 def test_the_command_line_writes_into_its_own_folder_only(tmp_path):
-    cmd = [sys.executable, str(ROOT / "tools" / "student.py"), str(BOOK / GRADED[0])]
-    done = subprocess.run([*cmd, "--out", str(tmp_path / "s")], capture_output=True, text=True)
+    chapter = str(BOOK / GRADED[0])
+    script = [sys.executable, str(ROOT / "tools" / "student.py"), chapter]
+    done = subprocess.run([*script, "--out", str(tmp_path / "s")], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert "wrote 1 chapter with 1 exercise" in done.stdout
-    again = subprocess.run([*cmd, "--out", str(tmp_path / "s")], capture_output=True, text=True)
+    again = command_line(chapter, "--out", str(tmp_path / "s"))
     assert again.returncode == 0, again.stderr
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "notes.txt").write_text("a teacher's file")
-    refused = subprocess.run(
-        [*cmd, "--out", str(tmp_path / "mine")], capture_output=True, text=True
-    )
+    refused = command_line(chapter, "--out", str(tmp_path / "mine"))
     assert refused.returncode == 1
     assert refused.stderr.startswith("error: --out must be empty or a student edition")
     assert len(refused.stderr.splitlines()) == 1
     assert sorted(p.name for p in (tmp_path / "mine").iterdir()) == ["notes.txt"]
-    book = subprocess.run([*cmd, "--out", str(BOOK)], capture_output=True, text=True)
+    book = command_line(chapter, "--out", str(BOOK))
     assert book.returncode == 1 and "the book's own folder" in book.stderr
 
 
@@ -281,53 +291,48 @@ def test_answers_and_the_code_that_answers_an_exercise_are_left_out():
 # Running the student edition ---------------------------------------------------------------
 
 
-def execute_chapter(path: str) -> None:
+async def execute_chapter(path: Path, env: dict) -> None:
     """Run a notebook top to bottom in place, from its folder, errors kept as outputs."""
     from nbclient import NotebookClient
 
-    nb = read(Path(path))
-    NotebookClient(
+    nb = read(path)
+    client = NotebookClient(
         nb,
         timeout=CHAPTER_TIMEOUT,
         kernel_name=KERNEL,
         allow_errors=True,
-        resources={"metadata": {"path": str(Path(path).parent)}},
-    ).execute()
+        resources={"metadata": {"path": str(path.parent)}},
+    )
+    await client.async_execute(env=env)
     nbformat.write(nb, path)
 
 
+async def execute_all(paths: list[Path], env: dict) -> dict[str, tuple[float, int, str]]:
+    """Run the notebooks, PARALLEL at a time: each one's seconds, 0 or 1 for whether it
+    failed to run, and why."""
+    gate = asyncio.Semaphore(PARALLEL)
+
+    async def one(path: Path) -> tuple[float, int, str]:
+        async with gate:
+            start = time.monotonic()
+            try:
+                await execute_chapter(path, env)
+            except Exception as err:  # a kernel that died or a cell past the time limit
+                return time.monotonic() - start, 1, f"{type(err).__name__}: {err}"[-3000:]
+            return time.monotonic() - start, 0, ""
+
+    done = await asyncio.gather(*(one(path) for path in paths))
+    return {path.name: result for path, result in zip(paths, done, strict=True)}
+
+
 @pytest.fixture(scope="module")
-def executed(edition, tmp_path_factory) -> dict[str, tuple[float, int, str]]:
-    """Run every graded chapter of the edition, PARALLEL at a time, each in a process of
-    its own (this file run as a script): each chapter's seconds, exit status and output."""
-    logs = tmp_path_factory.mktemp("logs")
+def executed(edition) -> dict[str, tuple[float, int, str]]:
+    """Every graded chapter of the edition, run PARALLEL at a time, each in a fresh kernel
+    (nbclient's, in this process): each chapter's seconds, status and why it failed."""
     path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     env = {**os.environ, "PYTHONPATH": path}  # the kernels import this checkout's package
-    # The later chapters train and take longest: started first, they overlap the rest.
-    queue, running, done = list(reversed(RUN)), {}, {}
-    try:
-        while queue or running:
-            while queue and len(running) < PARALLEL:
-                name = queue.pop(0)
-                log = (logs / f"{name}.log").open("w")
-                cmd = [sys.executable, __file__, str(edition / name)]
-                proc = subprocess.Popen(
-                    cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-                )
-                running[name] = (proc, log, time.monotonic())
-            for name, (proc, log, start) in list(running.items()):
-                if proc.poll() is not None:
-                    log.close()
-                    tail = (logs / f"{name}.log").read_text()[-3000:]
-                    done[name] = (time.monotonic() - start, proc.returncode, tail)
-                    del running[name]
-            time.sleep(0.5)
-    finally:  # interrupted: stop the chapters still running, their kernels included
-        for proc, log, _ in running.values():
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            log.close()
-    return done
+    # The later chapters take longest: started first, they overlap the rest.
+    return asyncio.run(execute_all([edition / name for name in reversed(RUN)], env))
 
 
 @pytest.mark.parametrize("chapter", RUN)
@@ -347,10 +352,6 @@ def test_the_student_edition_runs_and_every_checker_says_not_yet(edition, execut
     for i in stubs:
         printed = text_of(nb.cells[i + 1])
         assert NOT_YET.search(printed) and STUB in printed, f"{chapter}, cell {i + 1}: {printed!r}"
-
-
-if __name__ == "__main__":
-    execute_chapter(sys.argv[1])
 
 
 # Grading the edition ------------------------------------------------------------------------
