@@ -92,7 +92,7 @@ def test_nbval_marks_are_cell_tags_not_comments(path):
 
 
 def glued(name: str, value) -> dict:
-    """The output myst_nb's glue(name, value, display=False) leaves in a notebook."""
+    """The output a chapter's glue(name, value, display=False) leaves in a notebook."""
     return nbformat.v4.new_output(
         "display_data",
         data={prose.RECORD: repr(value)},

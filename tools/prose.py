@@ -1,7 +1,8 @@
 """The numbers in the chapters' prose: written as text, tied to the cells that compute them.
 
-A chapter computes a number in a code cell and records it with myst_nb's
-``glue(name, value, display=False)``: an output of mime type
+A chapter computes a number in a code cell and records it with
+``glue(name, value, display=False)``, which each chapter defines in its hidden set-up
+cell in myst_nb's format: an output of mime type
 ``application/papermill.record/text/plain`` holding the value's ``repr``, which Jupyter,
 Colab and the built book all leave unshown. The prose shows the number as plain text
 between two HTML comments, which every renderer hides::
