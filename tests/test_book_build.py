@@ -27,6 +27,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -286,9 +287,23 @@ def expectations(html: str) -> dict:
     }
 
 
+# Each page is loaded once per session. A module that checks more on a loaded page adds
+# its check here, as tests/test_book_explorers.py does: check(driver, page, result) is
+# called with the page in the browser and its result is kept under the check's name.
+PAGE_CHECKS: dict[str, Callable[[object, str, dict], object]] = {}
+_RENDERED: dict[str, dict] = {}
+
+
 @pytest.fixture(scope="module")
 def rendered(built_book, server, browser):
-    """Load every page once; the tests below read the results."""
+    """Every page loaded once, with PAGE_CHECKS run on it; the tests below read the
+    results."""
+    if "pages" not in _RENDERED:
+        _RENDERED["pages"] = render_pages(built_book, server, browser)
+    return _RENDERED["pages"]
+
+
+def render_pages(built_book: Path, server: str, browser) -> dict:
     results = {}
     for page in toc_pages():
         expect = expectations((built_book / f"{page}.html").read_text())
@@ -305,6 +320,8 @@ def rendered(built_book, server, browser):
             "found": browser.execute_script(COUNT_JS),
             "console": browser.get_log("browser"),
         }
+        for name, check in PAGE_CHECKS.items():
+            results[page][name] = check(browser, page, results[page])
     return results
 
 

@@ -40,11 +40,9 @@ from test_book_build import (
     BOOK,
     ROOT,
     SERVER_HOST,
-    expectations,
     load,
     network_events,
     serve,
-    toc_pages,
 )
 
 # The fixtures that build, serve and load the book, shared: the book is built once.
@@ -269,15 +267,24 @@ def check_page(driver, url: str, reference: Reference, shot: Path | None = None)
     """Load url, take its screenshot, exercise its explorers: what was found and wrong."""
     driver.get_log("browser")  # drop what came before
     events, ready = load(driver, url, "return document.readyState === 'complete'")
+    problems = [] if ready else [f"{url} did not finish loading"]
+    return check_loaded(driver, reference, shot, events, [], problems)
+
+
+def check_loaded(
+    driver, reference: Reference, shot: Path | None, events: list, console: list, problems: list
+) -> dict:
+    """check_page on a page already loaded, whose loading brought ``events`` and the
+    browser log ``console``."""
     if shot is not None:
         screenshot(driver, shot)
     explorers = driver.execute_script(EXPLORERS_JS)
-    problems = [] if ready else [f"{url} did not finish loading"]
     for index, explorer in enumerate(explorers):
         problems += exercise(driver, index, explorer, reference)
-    events += network_events(driver)
+    events = events + network_events(driver)
     problems += [f"requested another host: {u}" for u in other_hosts(events)]
-    problems += [f"console: {m}" for m in console_errors(driver.get_log("browser"))]
+    console = console + driver.get_log("browser")
+    problems += [f"console: {m}" for m in console_errors(console)]
     return {"explorers": [e["name"] for e in explorers], "problems": problems}
 
 
@@ -461,25 +468,35 @@ def package_reference() -> Reference:
     pytest.fail("centernet_edu.widgets has no explorer_quantities(name, controls, data)")
 
 
-@pytest.fixture(scope="module")
-def explored(built_book, server, browser) -> dict:
-    """Every page of the book checked once; the tests below read the results."""
-    has_explorers = any(
-        'class="cn-explorer' in (built_book / f"{page}.html").read_text() for page in toc_pages()
+def explore(driver, page: str, rendered: dict) -> dict:
+    """check_loaded on a page of the book as tests/test_book_build.py loaded it, with a
+    screenshot, and the ipywidgets sliders it shows or holds in its state."""
+    reference = package_reference() if rendered["found"]["explorers"] else None
+    problems = [] if rendered["ready"] else [f"{page} did not finish loading"]
+    shot = SCREENSHOTS / f"{page}.png"
+    result = check_loaded(
+        driver, reference, shot, rendered["events"], rendered["console"], problems
     )
-    reference = package_reference() if has_explorers else None
-    results = {}
-    for page in toc_pages():
-        url = f"{server}/{page}.html"
-        results[page] = check_page(browser, url, reference, SCREENSHOTS / f"{page}.png")
-        results[page]["frozen"] = browser.execute_script(
-            "return Array.from(document.querySelectorAll('.widget-slider'))"
-            ".filter((s) => !s.closest('.cn-explorer')).length"
-        )
-        results[page]["slider_models"] = expectations((built_book / f"{page}.html").read_text())[
-            "slider_models"
-        ]
-    return results
+    result["frozen"] = driver.execute_script(
+        "return Array.from(document.querySelectorAll('.widget-slider'))"
+        ".filter((s) => !s.closest('.cn-explorer')).length"
+    )
+    result["slider_models"] = rendered["expect"]["slider_models"]
+    return result
+
+
+# Exercised while the page-loading walk of tests/test_book_build.py has each page open, so
+# that every page is loaded once.
+book_build.PAGE_CHECKS["explored"] = explore
+rendered = book_build.rendered
+
+
+@pytest.fixture(scope="module")
+def explored(rendered) -> dict:
+    """Every page of the book checked once; the tests below read the results."""
+    missing = [page for page, r in rendered.items() if "explored" not in r]
+    assert not missing, f"pages loaded before this module added its check: {missing}"
+    return {page: r["explored"] for page, r in rendered.items()}
 
 
 def explorer_chapters() -> list[str]:
@@ -591,11 +608,11 @@ def test_explorers_fit_a_narrow_window_in_the_page_font(tmp_path, browser):
 
 
 def test_a_chapter_with_explorers_fits_a_narrow_window(explored, server, browser):
-    # Chapter 5: prose, code, a figure and its explorer; then every chapter with explorers,
-    # whose prose too must fit (a long identifier in inline code once pushed chapter 3
-    # sideways).
-    widths = narrow_widths(browser, f"{server}/05_size_loss.html")
-    assert widths["explorers"] and fits(widths) == []
-    for page in explorer_chapters():
+    # Every chapter with explorers, chapter 5 among them (prose, code, a figure and its
+    # explorer): the prose must fit as well as the explorers (a long identifier in inline
+    # code once pushed chapter 3 sideways).
+    chapters = explorer_chapters()
+    assert "05_size_loss" in chapters
+    for page in chapters:
         widths = narrow_widths(browser, f"{server}/{page}.html")
-        assert fits(widths) == [], page
+        assert widths["explorers"] and fits(widths) == [], page
