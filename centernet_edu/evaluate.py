@@ -1,21 +1,15 @@
 """Evaluation: COCO mAP through pycocotools, and oracle ablations.
 
-``evaluate`` runs a model over a data set, decodes its heads with ``decode_ctdet``,
-scales the boxes from heatmap to image pixels (times the stride R) and scores them with
-the COCO protocol: AP averaged over IoU 0.5:0.95, AP50, AP75, and AP for small, medium
-and large objects (areas below 32^2, up to 96^2, above; on small images most objects
-are small, and a range without objects reads NaN).
+``evaluate`` decodes a model's heads over a data set (``decode_ctdet``), scales the boxes
+by the stride R and scores them with the COCO protocol: AP over IoU 0.5:0.95, AP50, AP75,
+and AP of small, medium and large objects (a range without objects reads NaN).
 
-``oracle_ablations`` asks which head limits the model, as the error analysis of the
-CenterNet paper does: it swaps the ground truth in for one or more of the predicted maps
-(sizes and offsets flood-filled from the centres, as the original's ``gen_oracle_map``:
-``oracle.oracle_maps``) and reports the mAP of each mixture. If the ground-truth heatmap
-lifts AP the most, finding centres is the bottleneck; if the ground-truth size does,
-the size head is.
+``oracle_ablations`` asks which head limits the model, as the paper's error analysis
+does: it swaps the ground truth in for one or more predicted maps (``oracle.oracle_maps``)
+and reports the mAP of each mixture.
 
-``evaluate_exdet`` scores an extreme-point model (``CenterNetLite(extreme=True)``) the
-same way, its boxes grouped by ``decode_exdet``; with no model it decodes the
-ground-truth maps, which shows what the grouping itself costs.
+``evaluate_exdet`` scores an extreme-point model (``CenterNetLite(extreme=True)``) with
+``decode_exdet``; with no model, the ground-truth maps: what the grouping itself costs.
 """
 
 from __future__ import annotations
@@ -244,11 +238,24 @@ def coco_map(ground_truth: dict, results: Sequence[dict]) -> dict[str, float]:
     non-finite score, or an ``image_id`` or ``category_id`` the ground truth lacks is a
     ``ValueError`` naming the entry. Neither argument is changed (pycocotools gets copies).
     """
+    gt_dataset = _checked_ground_truth(ground_truth)
+    return _coco_eval(gt_dataset, _checked_results(results, gt_dataset))
+
+
+def _made_map(ground_truth: dict, results: list[dict]) -> dict[str, float]:
+    """``coco_map`` of what ``collect_detections`` made, right by construction: copied
+    for pycocotools (it marks the annotations it scores), not checked again."""
+    gt = {**ground_truth, "annotations": [dict(a) for a in ground_truth["annotations"]]}
+    area = [r["bbox"][2] * r["bbox"][3] for r in results]
+    dts = [{**r, "id": k + 1, "area": area[k], "iscrowd": 0} for k, r in enumerate(results)]
+    return _coco_eval(gt, dts)
+
+
+def _coco_eval(gt_dataset: dict, dts: list[dict]) -> dict[str, float]:
+    """pycocotools' bbox summary of the detections ``dts`` against ``gt_dataset``."""
     from pycocotools.coco import COCO
     from pycocotools.cocoeval import COCOeval
 
-    gt_dataset = _checked_ground_truth(ground_truth)
-    dts = _checked_results(results, gt_dataset)
     with contextlib.redirect_stdout(io.StringIO()):
         gt = COCO()
         gt.dataset = gt_dataset
@@ -420,7 +427,7 @@ def evaluate(model, dataset, **kwargs) -> dict[str, float]:
     if model is None:
         raise ValueError("model must be a torch.nn.Module, got None")
     gt, results = collect_detections(model, dataset, ("model",), **kwargs)
-    return coco_map(gt, results["model"])
+    return _made_map(gt, results["model"])
 
 
 def oracle_ablations(
@@ -428,16 +435,14 @@ def oracle_ablations(
 ) -> dict[str, dict[str, float]]:
     """mAP of the model and of each ground-truth substitution (``ORACLES``).
 
-    ``gt_hm`` decodes the ground-truth heatmap with the predicted size and offset,
-    ``gt_off`` and ``gt_wh`` swap in the true offset or size of the nearest object (the
-    original's flood fill, ``oracle.oracle_maps``: a centre found a pixel off still reads
-    its object's size), and so on;
-    ``gt_all`` is the perfect prediction and scores 1.0 when every object has its own
-    centre pixel.
+    ``gt_hm`` decodes the true heatmap with the predicted size and offset; ``gt_off`` and
+    ``gt_wh`` swap in the nearest object's true offset or size (the original's flood fill,
+    ``oracle.oracle_maps``), and so on; ``gt_all`` scores 1.0 when every object has its
+    own centre pixel.
     """
     oracles = _check_oracles(oracles, model)
     gt, results = collect_detections(model, dataset, oracles, **kwargs)
-    return {name: coco_map(gt, results[name]) for name in oracles}
+    return {name: _made_map(gt, results[name]) for name in oracles}
 
 
 def format_metrics(metrics: dict[str, float]) -> str:

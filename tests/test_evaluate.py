@@ -103,6 +103,22 @@ def test_oracle_ablations_report_every_mixture():
     assert "AP50" in format_metrics(res["model"])
 
 
+def test_evaluate_scores_its_own_detections_as_coco_map_does():
+    # evaluate and oracle_ablations skip coco_map's checks of what they made themselves.
+    ds = ShapesDataset(12, 64, seed=3, shapes=("circle", "square"), size_range=(6, 24))
+    torch.manual_seed(1)
+    model = CenterNetLite(2, channels=(8, 8, 16, 16), head_channels=8)
+    gt, results = collect_detections(model, ds, ("model", "gt_hm_wh"), batch_size=4)
+    before = copy.deepcopy((gt, results))
+    checked = {name: coco_map(gt, dets) for name, dets in results.items()}
+    assert (gt, results) == before
+    assert evaluate(model, ds, batch_size=4) == pytest.approx(checked["model"], nan_ok=True)
+    made = oracle_ablations(model, ds, ("model", "gt_hm_wh"), batch_size=4)
+    assert made.keys() == checked.keys() and checked["gt_hm_wh"]["AP50"] > 0
+    for name, metrics in made.items():
+        assert metrics == pytest.approx(checked[name], nan_ok=True), name
+
+
 def test_unknown_oracle_and_missing_model():
     ds = ShapesDataset(2, 64)
     with pytest.raises(ValueError, match="unknown oracles"):
