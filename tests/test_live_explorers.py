@@ -5,7 +5,7 @@ comparisons), its display bundle (the widget and the self-contained HTML), and f
 role of every explorer that takes a student's function: the package's own function agrees
 on every row, a wrong one is caught at its first disagreement with its own numbers, one
 that raises or returns the wrong shape shows its error. The browser's side is in
-``tests/test_jupyterlab_widgets.py``.
+``tests/test_jupyterlab.py``.
 """
 
 from __future__ import annotations
@@ -246,6 +246,17 @@ def test_the_comparison_follows_the_values():
     explorer.values = {"y": 0.7}
     labels = [r["label"] for r in explorer.yours[0]["rows"]]
     assert "negative at Yhat 0.5, Y = 0.7" in labels
+
+
+def test_the_picture_is_drawn_once_for_each_set_of_values():
+    explorer = widgets.focal_loss_explorer(yours=wrong_focal)
+    first = explorer.now()
+    assert explorer.now() is first and explorer.picture == first.picture
+    explorer.values = {"y": 0.2}
+    moved = explorer.now()
+    assert moved is not first and moved.values["y"] == 0.2 and moved.picture != first.picture
+    explorer.values = {"y": 0.5}
+    assert explorer.now().picture == first.picture
 
 
 def test_the_bundle_carries_the_widget_and_the_self_contained_explorer():

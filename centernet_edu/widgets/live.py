@@ -122,8 +122,12 @@ if anywidget is not None:
         size = property(lambda self: self.explorer.size)
 
         def now(self) -> Explorer:
-            """The self-contained explorer at the current values."""
-            return self.explorer.at(self.values)
+            """The self-contained explorer at the current values, built once for them:
+            its picture is drawn once, however often the widget is shown."""
+            held = getattr(self, "_now", None)
+            if held is None or held[0] != self.values:
+                held = self._now = (dict(self.values), self.explorer.at(self.values))
+            return held[1]
 
         @property
         def numbers(self) -> dict[str, float]:
