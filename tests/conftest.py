@@ -46,7 +46,6 @@ LONGEST_FIRST = [
     "07_training.ipynb",
     "test_jupyterlab.py",
     "test_colab.py",
-    "test_jupyterlab_widgets.py",
     "test_train.py",
     "test_benchmarks.py",
     "06_model_and_total_loss.ipynb",
