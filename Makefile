@@ -66,7 +66,7 @@ clean:
 # `make test` with every chapter run as a user runs it: the Colab-like run
 # (tests/test_colab_run.py) of all nine instead of chapters 1 and 3, each executed as on
 # Colab in .venv-colab (created on first use, ignored by git), the package installed by
-# the chapter's own install cell; and the student edition of every graded chapter, 07's
-# training run included (tests/test_student_edition.py).
+# the chapter's own install cell; and the student edition of every graded chapter run
+# instead of those of chapters 1 to 5 (tests/test_student_edition.py).
 test-full:
 	COLAB_CHAPTERS=all STUDENT_CHAPTERS=all $(MAKE) test
