@@ -233,6 +233,11 @@ def network_events(driver) -> list[dict]:
     return events
 
 
+# Seconds without a new network event after which a ready page counts as loaded. What a
+# page requests later still shows: the explorers' checks read the network log again.
+QUIET = 0.5
+
+
 def load(driver, url: str, ready_js: str, timeout: float = 30.0) -> tuple[list[dict], bool]:
     """Load url and wait until ready_js is true and the network is quiet.
 
@@ -250,7 +255,7 @@ def load(driver, url: str, ready_js: str, timeout: float = 30.0) -> tuple[list[d
         now = time.monotonic()
         if new:
             quiet_since = now
-        if driver.execute_script(ready_js) and now - quiet_since > 1.0:
+        if driver.execute_script(ready_js) and now - quiet_since > QUIET:
             return events, True
         time.sleep(0.2)
     return events, False
