@@ -40,18 +40,21 @@ UNITS = {"test_book_explorers.py": "test_book_build.py"}
 # The files that take longest start first (`--no-loadscope-reorder` keeps this order), so
 # that no worker is left running a long one alone at the end. From `pytest --durations`.
 LONGEST_FIRST = [
-    "test_student_edition.py",
+    "07_training.ipynb",
     "test_book_build.py",
     "test_colab_run.py",
-    "07_training.ipynb",
     "test_jupyterlab.py",
-    "test_colab.py",
+    "test_student_edition.py",
     "test_train.py",
     "test_benchmarks.py",
-    "06_model_and_total_loss.ipynb",
     "test_grading_class.py",
-    "test_widgets.py",
+    "test_colab.py",
+    "06_model_and_total_loss.ipynb",
     "test_grader.py",
+    "08_decoding_and_evaluation.ipynb",
+    "09_extreme_points.ipynb",
+    "test_cli.py",
+    "test_widgets.py",
 ]
 
 
