@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from in_process import run_main
 
 nbformat = pytest.importorskip("nbformat")
 
@@ -30,16 +31,9 @@ spec.loader.exec_module(colab)
 
 
 def run_tool(*args: str) -> subprocess.CompletedProcess:
-    """``python tools/colab.py ARGS``, run in this process (a process of its own costs
-    seconds of imports; test_the_tool_runs_as_a_script runs it as one): the exit status
-    and what it printed."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            status = colab.main(list(args))
-        except SystemExit as stop:  # argparse's usage errors
-            status = stop.code
-    return subprocess.CompletedProcess([str(TOOL), *args], status, out.getvalue(), err.getvalue())
+    """``python tools/colab.py ARGS``, in this process (test_the_tool_runs_as_a_script runs
+    it as a script)."""
+    return run_main(colab.main, *args)
 
 
 @pytest.fixture

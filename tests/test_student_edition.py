@@ -18,7 +18,6 @@ import asyncio
 import builtins
 import contextlib
 import importlib.util
-import io
 import os
 import re
 import subprocess
@@ -28,6 +27,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from in_process import run_main
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
@@ -176,12 +176,8 @@ def test_the_student_edition_leaves_out_solutions_outputs_widget_state_and_book_
 
 
 def command_line(*args: str) -> subprocess.CompletedProcess:
-    """``python tools/student.py ARGS`` in this process (a process of its own spends
-    seconds on imports): the exit status and what it printed."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        status = student.main(list(args))
-    return subprocess.CompletedProcess(args, status, out.getvalue(), err.getvalue())
+    """``python tools/student.py ARGS``, in this process."""
+    return run_main(student.main, *args)
 
 
 def test_the_command_line_writes_into_its_own_folder_only(tmp_path):
