@@ -55,6 +55,7 @@ import textwrap
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 
 import nbformat
@@ -237,8 +238,6 @@ def preinstalled(specs: list[str], site: str) -> tuple[list, list[str]]:
     """What of ``specs`` the environment at ``site`` already holds, as Colab holds what it
     preinstalls: the distributions that satisfy them and everything those need (extras
     and markers evaluated), and the specs it lacks or holds at a version outside range."""
-    from importlib import metadata
-
     from packaging.requirements import Requirement
     from packaging.utils import canonicalize_name
 
@@ -249,9 +248,9 @@ def preinstalled(specs: list[str], site: str) -> tuple[list, list[str]]:
     while todo:
         req, spec = todo.pop()
         name = canonicalize_name(req.name)
-        dist = dists.get(name)
         if name in found:
             continue
+        dist = dists.get(name)
         if dist is None or dist.files is None or not req.specifier.contains(dist.version, True):
             missing.append(spec or str(req))
             continue
@@ -329,14 +328,18 @@ def ensure_environment(venv: Path = VENV, log=print, seed: str | None = None) ->
         bootstrap = [sys.executable, "-m", "pip", "--python", str(python), *pip[3:]]
         subprocess.run([*bootstrap, stamp["requirements"][0]], check=True)
         # torch alone first: the pin decides the build before anything can pull another.
-        for group in ([r for r in missing if _name(r) == "torch"], missing):
+        torch = [r for r in missing if _name(r) == "torch"]
+        for group in (torch, [r for r in missing if r not in torch]):
             if group:
                 subprocess.run([*pip, *group], check=True)
-        versions = _pip_would_install(python, pinned)
-        same, _ = preinstalled([f"{n}=={v}" for n, v in versions.items()], seed)
-        linked += link_distributions(
-            [d for d in same if _name(d.metadata["Name"]) in {_name(n) for n in versions}], site
-        )
+        # What pip would add for Colab's pins, linked where the seed holds that very version.
+        versions = {_name(n): v for n, v in _pip_would_install(python, pinned).items()}
+        same = [
+            d
+            for d in metadata.distributions(path=[seed])
+            if d.files is not None and versions.get(_name(d.metadata["Name"])) == d.version
+        ]
+        linked += link_distributions(same, site)
         subprocess.run([*pip, *pinned], check=True)
         stamp_file.write_text(json.dumps(stamp, indent=1) + "\n")
         seconds = time.perf_counter() - start
